@@ -1,0 +1,78 @@
+"""The tables. Times that are compared (expiry, presence) are epoch seconds; times that are shown are timestamptz."""
+
+from piccolo.columns import (
+    Boolean,
+    Bytea,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class Conversation(Table):
+    """One visitor's chat. `last_seq` numbers its events (messages and clears) gap-free, in commit order."""
+
+    visitor_token_hash = Varchar(length=64, unique=True, index=True)
+    display_name = Varchar(length=50)
+    language = Varchar(length=5, default="en")
+    created_at = Timestamptz()
+    last_activity_at = Timestamptz(index=True)
+    last_seq = Integer(default=0)
+    cleared_seq = Integer(default=0)
+    unread_count = Integer(default=0)
+    last_preview = Text(default="")  # Fernet token of the last message's preview
+    last_sender = Varchar(length=10, default="")
+    ended_at = Timestamptz(null=True, default=None)
+
+
+class Message(Table):
+    """A message; `body` is a Fernet token. (conversation, seq) is unique (see the migration)."""
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    seq = Integer()
+    sender = Varchar(length=10)
+    body = Text()
+    created_at = Timestamptz()
+
+
+class AdminSession(Table):
+    """A logged-in admin browser. The cookie holds a random token; only its hash is stored."""
+
+    token_hash = Varchar(length=64, unique=True, index=True)
+    username = Varchar(length=100)
+    created_at = DoublePrecision()
+    last_seen_at = DoublePrecision()
+
+
+class LoginAttempt(Table):
+    """Password accepted, code pending. Bound to the browser by a cookie token (hash stored)."""
+
+    token_hash = Varchar(length=64, unique=True, index=True)
+    username = Varchar(length=100)
+    ip = Varchar(length=64, index=True)
+    code_hash = Varchar(length=128)
+    created_at = DoublePrecision()
+    expires_at = DoublePrecision()
+    failures = Integer(default=0)
+    used = Boolean(default=False)
+
+
+class KeyValue(Table):
+    """Backs Litestar's Store interface (rate limits) so every server process shares it."""
+
+    key = Varchar(length=400, primary_key=True)
+    value = Bytea()
+    expires_at = DoublePrecision(null=True, default=None)
+
+
+class Presence(Table):
+    """Who has a stream open where: one row per (server process, subject); subject is `admin` or `c:<id>`."""
+
+    process_id = Varchar(length=40, index=True)
+    subject = Varchar(length=40, index=True)
+    expires_at = DoublePrecision()

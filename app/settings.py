@@ -1,0 +1,260 @@
+"""Settings: every configuration value, read once from the environment (and `.env` when present).
+
+`Settings.from_env()` builds the object; `create_app(settings)` receives it. Tests build their own.
+In development, missing secrets are generated once and kept in `data/secrets.json`; in production a missing or
+weak secret stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or too weak; the message names it."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`N` requests per `unit` (second, minute or hour)."""
+
+    count: int
+    unit: str
+
+    @classmethod
+    def parse(cls, name: str, value: str) -> RateLimit:
+        match = _RATE_RE.match(value)
+        if not match or int(match.group(1)) < 1:
+            raise SettingsError(f"{name} must look like '10/minute' (N/second|minute|hour), got {value!r}")
+        return cls(int(match.group(1)), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.unit}"
+
+
+def parse_duration(name: str, value: str) -> int:
+    """'5m', '30d', '12h', '45s' or '0' -> seconds (0 = off)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", value or "0")
+    if not match:
+        raise SettingsError(f"{name} must look like '30d', '12h', '5m' or '0', got {value!r}")
+    number, unit = int(match.group(1)), match.group(2) or "s"
+    return number * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Minimal `.env` reader: KEY=VALUE lines, optional quotes, `#` comments."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip().removeprefix("export ").strip()] = value
+    return values
+
+
+WEAK_SECRETS = {"", "secret", "changeme", "change-me", "password", "admin", "123456", "dev", "test"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    data_dir: Path = PROJECT_ROOT / "data"
+    secret_key: str = ""
+    encryption_keys: tuple[str, ...] = ()
+    admin_username: str = "admin"
+    admin_password: str = ""
+    admin_password_hash: str = ""
+    telegram_bot_token: str = ""
+    telegram_chat_id: str = ""
+    telegram_mode: str = "polling"
+    telegram_webhook_secret: str = ""
+    telegram_api_base: str = "https://api.telegram.org"
+    public_url: str = ""
+    cloudinary_url: str = ""
+    upload_dir: Path = PROJECT_ROOT / "data" / "uploads"
+    message_retention_seconds: int = 0
+    embed_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    rate_limit_messages: RateLimit = RateLimit(10, "minute")
+    rate_limit_uploads: RateLimit = RateLimit(5, "minute")
+    rate_limit_login: RateLimit = RateLimit(5, "minute")
+    rate_limit_api: RateLimit = RateLimit(100, "minute")
+    # Not in SPEC §5 but tunable for tests and operators.
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 3600
+    login_code_seconds: int = 300
+    sse_ping_seconds: float = 15.0
+    presence_heartbeat_seconds: float = 10.0
+    page_size: int = 50
+    generated: tuple[str, ...] = field(default=())
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_chat_id)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+        """Build settings from `environ` (default: os.environ over `.env`), validating every value."""
+        env: dict[str, str] = {}
+        if environ is None:
+            env.update(read_dotenv(dotenv or Path.cwd() / ".env"))
+            env.update(os.environ)
+        else:
+            env.update(environ)
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, default).strip()
+
+        environment = get("ENVIRONMENT", "development").lower()
+        if environment not in {"development", "production"}:
+            raise SettingsError(f"ENVIRONMENT must be 'development' or 'production', got {environment!r}")
+        data_dir = Path(get("DATA_DIR") or PROJECT_ROOT / "data")
+        database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'sohbet.sqlite3'}"
+        if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+            raise SettingsError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
+        try:
+            port = int(get("PORT", "8000"))
+        except ValueError as exc:
+            raise SettingsError(f"PORT must be a number, got {get('PORT')!r}") from exc
+        telegram_mode = get("TELEGRAM_MODE", "polling").lower()
+        if telegram_mode not in {"webhook", "polling"}:
+            raise SettingsError(f"TELEGRAM_MODE must be 'webhook' or 'polling', got {telegram_mode!r}")
+
+        def origins(name: str) -> tuple[str, ...]:
+            items = tuple(o.strip().rstrip("/") for o in get(name).split(",") if o.strip())
+            for origin in items:
+                if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin):
+                    raise SettingsError(f"{name}: {origin!r} is not an origin like https://example.com")
+            return items
+
+        settings = cls(
+            environment=environment,
+            host=get("HOST", "127.0.0.1"),
+            port=port,
+            database_url=database_url,
+            data_dir=data_dir,
+            secret_key=get("SECRET_KEY"),
+            encryption_keys=tuple(k.strip() for k in get("ENCRYPTION_KEYS").split(",") if k.strip()),
+            admin_username=get("ADMIN_USERNAME", "admin") or "admin",
+            admin_password=get("ADMIN_PASSWORD"),
+            admin_password_hash=get("ADMIN_PASSWORD_HASH"),
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_chat_id=get("TELEGRAM_CHAT_ID"),
+            telegram_mode=telegram_mode,
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
+            telegram_api_base=(get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip("/"),
+            public_url=get("PUBLIC_URL").rstrip("/"),
+            cloudinary_url=get("CLOUDINARY_URL"),
+            upload_dir=Path(get("UPLOAD_DIR") or data_dir / "uploads"),
+            message_retention_seconds=parse_duration("MESSAGE_RETENTION", get("MESSAGE_RETENTION", "0")),
+            embed_origins=origins("EMBED_ORIGINS"),
+            cors_origins=origins("CORS_ORIGINS"),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+            rate_limit_messages=RateLimit.parse("RATE_LIMIT_MESSAGES", get("RATE_LIMIT_MESSAGES", "10/minute")),
+            rate_limit_uploads=RateLimit.parse("RATE_LIMIT_UPLOADS", get("RATE_LIMIT_UPLOADS", "5/minute")),
+            rate_limit_login=RateLimit.parse("RATE_LIMIT_LOGIN", get("RATE_LIMIT_LOGIN", "5/minute")),
+            rate_limit_api=RateLimit.parse("RATE_LIMIT_API", get("RATE_LIMIT_API", "100/minute")),
+            session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
+            session_absolute_seconds=parse_duration(
+                "SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")
+            ),
+            sse_ping_seconds=float(get("SSE_PING_SECONDS", "15") or 15),
+        )
+        return settings.with_secrets()
+
+    def with_secrets(self) -> Settings:
+        """Fill missing secrets (development) or refuse weak ones (production)."""
+        if self.is_production:
+            problems = self.secret_problems()
+            if problems:
+                raise SettingsError("Refusing to start in production: " + "; ".join(problems))
+            return self
+        stored_path = self.data_dir / "secrets.json"
+        stored: dict[str, str] = {}
+        if stored_path.is_file():
+            stored = json.loads(stored_path.read_text(encoding="utf-8"))
+        generated: list[str] = []
+        if not self.secret_key:
+            stored.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        if not self.encryption_keys:
+            stored.setdefault("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+        if not (self.admin_password or self.admin_password_hash):
+            if "ADMIN_PASSWORD" not in stored:
+                generated.append("ADMIN_PASSWORD")
+            stored.setdefault("ADMIN_PASSWORD", secrets.token_urlsafe(12))
+        if stored:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = stored_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+            tmp.chmod(0o600)
+            tmp.replace(stored_path)
+        result = replace(
+            self,
+            secret_key=self.secret_key or stored["SECRET_KEY"],
+            encryption_keys=self.encryption_keys or (stored["ENCRYPTION_KEYS"],),
+            admin_password=self.admin_password
+            or ("" if self.admin_password_hash else stored.get("ADMIN_PASSWORD", "")),
+            generated=tuple(generated),
+        )
+        problems = [p for p in result.secret_problems() if "Fernet" in p]
+        if problems:
+            raise SettingsError("; ".join(problems))
+        return result
+
+    def secret_problems(self) -> list[str]:
+        """Every missing or weak secret, by setting name."""
+        problems: list[str] = []
+        if len(self.secret_key) < 32 or self.secret_key.lower() in WEAK_SECRETS:
+            problems.append("SECRET_KEY is missing or shorter than 32 characters")
+        if not self.encryption_keys:
+            problems.append("ENCRYPTION_KEYS is missing (generate one with `sohbet genkey`)")
+        for index, key in enumerate(self.encryption_keys):
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                problems.append(f"ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key")
+        if self.admin_password_hash:
+            if not self.admin_password_hash.startswith("scrypt$"):
+                problems.append("ADMIN_PASSWORD_HASH is not a hash made by `sohbet hash-password`")
+        elif len(self.admin_password) < 12 or self.admin_password.lower() in WEAK_SECRETS:
+            problems.append("ADMIN_PASSWORD is missing or shorter than 12 characters")
+        if self.telegram_mode == "webhook" and self.telegram_bot_token:
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.telegram_webhook_secret):
+                problems.append("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+        return problems

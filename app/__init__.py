@@ -1,0 +1,201 @@
+"""Sohbet: self-hosted live chat. `create_app(settings)` builds the Litestar application."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Request, Router
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import HTTPException
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+from app.models import Conversation
+from app.models.db import bind_tables, close_engine, make_engine, open_engine
+from app.routes import admin, auth, events, health, visitor
+from app.services.auth import AuthService, ConsoleCodeSender, hash_password
+from app.services.conversations import ConversationService
+from app.services.crypto import Cipher, Signer, token_hash
+from app.services.presence import PresenceTracker
+from app.services.realtime import Hub, MemoryBroker, PostgresBroker
+from app.services.store import DatabaseStore
+from app.services.text import render_message_html
+from app.settings import RateLimit, Settings
+from app.web import VISITOR_COOKIE, Sohbet, client_ip, error_response, make_before_send
+
+__version__ = "0.1.0"
+APP_DIR = Path(__file__).resolve().parent
+STATIC_DIR = APP_DIR / "static"
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line. Our loggers pass JSON objects; anything else is wrapped (and so escaped)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        entry: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name}
+        try:
+            parsed = json.loads(message)
+            entry.update(parsed if isinstance(parsed, dict) else {"message": message})
+        except ValueError:
+            entry["message"] = message
+        if record.exc_info:
+            entry["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else "unknown"
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    root = logging.getLogger("sohbet")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def make_jinja() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(APP_DIR / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        auto_reload=False,
+    )
+    env.filters["message_html"] = render_message_html
+    env.filters["hhmm"] = lambda moment: moment.strftime("%H:%M") if isinstance(moment, datetime) else ""
+    env.filters["iso"] = lambda moment: moment.isoformat() if isinstance(moment, datetime) else ""
+    env.globals["static_version"] = static_version()
+    return env
+
+
+def static_version() -> str:
+    stamp = max((p.stat().st_mtime_ns for p in STATIC_DIR.iterdir()), default=0)
+    return token_hash(str(stamp))[:10]
+
+
+def rate_limit(limit: RateLimit, store: str, identifier: Any = None) -> RateLimitConfig:
+    config = RateLimitConfig(
+        rate_limit=(limit.unit, limit.count),  # type: ignore[arg-type]
+        store=store,
+        check_throttle_handler=lambda request: request.method == "POST",
+    )
+    if identifier is not None:
+        config.identifier_for_request = identifier
+    return config
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+
+    engine = make_engine(settings.database_url)
+    bind_tables(engine)
+    hub = Hub()
+    if settings.is_postgres:
+        broker: Any = PostgresBroker(hub, settings.database_url, lambda sql, *args: Conversation.raw(sql, *args))
+    else:
+        broker = MemoryBroker(hub)
+    presence = PresenceTracker(broker, settings.presence_heartbeat_seconds)
+    jinja = make_jinja()
+    password_hash = settings.admin_password_hash or hash_password(settings.admin_password)
+    state = Sohbet(
+        settings=settings,
+        engine=engine,
+        hub=hub,
+        broker=broker,
+        presence=presence,
+        conversations=ConversationService(engine, Cipher(settings.encryption_keys), broker, settings.page_size),
+        auth=AuthService(
+            username=settings.admin_username,
+            password_hash=password_hash,
+            secret_key=settings.secret_key,
+            code_sender=ConsoleCodeSender(enabled=not settings.is_production),
+            code_seconds=settings.login_code_seconds,
+            idle_seconds=settings.session_idle_seconds,
+            absolute_seconds=settings.session_absolute_seconds,
+        ),
+        visitor_signer=Signer(settings.secret_key, "visitor"),
+        jinja=jinja,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await open_engine(engine)
+        await broker.start()
+        await presence.start()
+        try:
+            yield
+        finally:
+            await presence.stop()
+            await broker.stop()
+            await close_engine(engine)
+
+    def visitor_identifier(request: Request[Any, Any, Any]) -> str:
+        token = state.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+        return f"visitor:{token_hash(token)[:32]}" if token else f"ip:{client_ip(request)}"
+
+    messages_limit = rate_limit(settings.rate_limit_messages, "rl-messages", visitor_identifier)
+    start_limit = rate_limit(settings.rate_limit_messages, "rl-start")
+    login_limit = rate_limit(settings.rate_limit_login, "rl-login")
+
+    route_handlers: list[Any] = [
+        *health.ROUTES,
+        *events.ROUTES,
+        visitor.index,
+        visitor.end_chat,
+        visitor.switch_language,
+        auth.logout,
+        Router(path="/", route_handlers=[visitor.send_message], middleware=[messages_limit.middleware]),
+        Router(path="/", route_handlers=[visitor.start_chat], middleware=[start_limit.middleware]),
+        Router(
+            path="/", route_handlers=[auth.login_form, auth.login_submit, auth.login_verify], middleware=[login_limit.middleware]
+        ),
+        admin.router,
+        create_static_files_router(
+            path="/static",
+            directories=[STATIC_DIR],
+            name="static",
+            include_in_schema=False,
+            cache_control=CacheControlHeader(max_age=86400, public=True),
+        ),
+    ]
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja)),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.is_production,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["^/telegram/webhook$"],
+        ),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, exclude=["^/chat/events", "^/admin/events"]
+        ),
+        stores=StoreRegistry(default_factory=DatabaseStore),
+        exception_handlers={HTTPException: error_response, Exception: error_response},
+        before_send=[make_before_send(settings)],
+        openapi_config=OpenAPIConfig(
+            title="Sohbet API", version=__version__, path="/schema", render_plugins=[JsonRenderPlugin()]
+        ),
+        debug=False,
+    )
+    app.state.sohbet = state
+    return app

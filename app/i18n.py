@@ -1,0 +1,158 @@
+"""UI strings in English and Turkish; the language comes from the `lang` cookie or Accept-Language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("en", "tr")
+DEFAULT_LANGUAGE = "en"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "app.name": {"en": "Sohbet", "tr": "Sohbet"},
+    "lang.switch": {"en": "Türkçe", "tr": "English"},
+    "lang.label": {"en": "Language", "tr": "Dil"},
+    "visitor.default_name": {"en": "Visitor", "tr": "Ziyaretçi"},
+    "support.name": {"en": "Support", "tr": "Destek"},
+    "support.online": {"en": "Support is online", "tr": "Destek çevrimiçi"},
+    "support.offline": {"en": "Support is offline — leave a message", "tr": "Destek çevrimdışı — mesaj bırakın"},
+    "start.title": {"en": "Chat with us", "tr": "Bize yazın"},
+    "start.intro": {
+        "en": "Tell us your name and ask anything. We usually answer within minutes.",
+        "tr": "Adınızı yazın ve sorunuzu sorun. Genellikle birkaç dakika içinde yanıt veririz.",
+    },
+    "start.name_label": {"en": "Your name (optional)", "tr": "Adınız (isteğe bağlı)"},
+    "start.button": {"en": "Start chat", "tr": "Sohbeti başlat"},
+    "chat.title": {"en": "Conversation", "tr": "Sohbet"},
+    "chat.end": {"en": "End chat", "tr": "Sohbeti bitir"},
+    "chat.ended_note": {"en": "The visitor ended the chat.", "tr": "Ziyaretçi sohbeti bitirdi."},
+    "chat.gone": {
+        "en": "This conversation was closed by support.",
+        "tr": "Bu sohbet destek ekibi tarafından kapatıldı.",
+    },
+    "chat.new": {"en": "Start a new chat", "tr": "Yeni sohbet başlat"},
+    "chat.empty": {"en": "No messages yet. Say hello!", "tr": "Henüz mesaj yok. Merhaba deyin!"},
+    "chat.noscript": {
+        "en": "JavaScript is off: this page refreshes itself every 10 seconds.",
+        "tr": "JavaScript kapalı: bu sayfa her 10 saniyede kendini yeniler.",
+    },
+    "messages.label": {"en": "Messages", "tr": "Mesajlar"},
+    "messages.older": {"en": "Load older messages", "tr": "Daha eski mesajları yükle"},
+    "messages.newest": {"en": "Back to the newest messages", "tr": "En yeni mesajlara dön"},
+    "composer.label": {"en": "Message", "tr": "Mesaj"},
+    "composer.placeholder": {"en": "Write a message…", "tr": "Bir mesaj yazın…"},
+    "composer.send": {"en": "Send", "tr": "Gönder"},
+    "error.message_empty": {"en": "Write a message first.", "tr": "Önce bir mesaj yazın."},
+    "error.message_too_long": {
+        "en": "That message is too long (4000 characters at most).",
+        "tr": "Mesaj çok uzun (en fazla 4000 karakter).",
+    },
+    "error.name_too_long": {
+        "en": "That name is too long (50 characters at most).",
+        "tr": "Ad çok uzun (en fazla 50 karakter).",
+    },
+    "error.no_conversation": {
+        "en": "You have no open conversation. Start one first.",
+        "tr": "Açık bir sohbetiniz yok. Önce bir sohbet başlatın.",
+    },
+    "error.rate_limited": {
+        "en": "Too many requests. Please wait a minute and try again.",
+        "tr": "Çok fazla istek. Lütfen bir dakika bekleyip tekrar deneyin.",
+    },
+    "error.csrf": {
+        "en": "Your form expired. Reload the page and try again.",
+        "tr": "Formun süresi doldu. Sayfayı yenileyip tekrar deneyin.",
+    },
+    "error.not_found": {"en": "Not found.", "tr": "Bulunamadı."},
+    "error.too_large": {"en": "That request is too large.", "tr": "İstek çok büyük."},
+    "error.bad_request": {"en": "That request could not be understood.", "tr": "İstek anlaşılamadı."},
+    "error.server": {
+        "en": "Something went wrong on our side. Nothing you sent was lost; try again.",
+        "tr": "Bizim tarafımızda bir sorun oluştu. Gönderdikleriniz kaybolmadı; tekrar deneyin.",
+    },
+    "error.forbidden": {"en": "You may not do that.", "tr": "Bunu yapamazsınız."},
+    "error.title": {"en": "Something went wrong", "tr": "Bir sorun oluştu"},
+    "error.back": {"en": "Go back", "tr": "Geri dön"},
+    "login.title": {"en": "Admin login", "tr": "Yönetici girişi"},
+    "login.username": {"en": "Username", "tr": "Kullanıcı adı"},
+    "login.password": {"en": "Password", "tr": "Parola"},
+    "login.submit": {"en": "Continue", "tr": "Devam"},
+    "login.wrong": {"en": "Wrong username or password.", "tr": "Kullanıcı adı veya parola hatalı."},
+    "login.code_title": {"en": "Enter your login code", "tr": "Giriş kodunu girin"},
+    "login.code_sent": {
+        "en": "We sent a 6-digit code to your admin channel. It is valid for 5 minutes.",
+        "tr": "Yönetici kanalınıza 6 haneli bir kod gönderdik. Kod 5 dakika geçerlidir.",
+    },
+    "login.code_console": {
+        "en": "Development mode: the code is printed in the server console.",
+        "tr": "Geliştirme modu: kod sunucu konsoluna yazıldı.",
+    },
+    "login.code": {"en": "6-digit code", "tr": "6 haneli kod"},
+    "login.verify": {"en": "Log in", "tr": "Giriş yap"},
+    "login.code_wrong": {"en": "That code is wrong. Try again.", "tr": "Kod hatalı. Tekrar deneyin."},
+    "login.code_expired": {
+        "en": "That code has expired or was already used. Log in again to get a new one.",
+        "tr": "Kodun süresi doldu veya kullanıldı. Yeni kod için tekrar giriş yapın.",
+    },
+    "login.code_locked": {
+        "en": "Too many wrong codes. Log in again to get a new one.",
+        "tr": "Çok fazla hatalı kod. Yeni kod için tekrar giriş yapın.",
+    },
+    "login.unavailable": {
+        "en": "Login is unavailable: no channel is configured to deliver login codes "
+        "(set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID).",
+        "tr": "Giriş kullanılamıyor: giriş kodlarını iletecek bir kanal yapılandırılmamış "
+        "(TELEGRAM_BOT_TOKEN ve TELEGRAM_CHAT_ID ayarlayın).",
+    },
+    "login.restart": {"en": "Start over", "tr": "Baştan başla"},
+    "admin.title": {"en": "Conversations", "tr": "Sohbetler"},
+    "admin.logout": {"en": "Log out", "tr": "Çıkış"},
+    "admin.none": {"en": "No conversations yet.", "tr": "Henüz sohbet yok."},
+    "admin.pick": {"en": "Choose a conversation.", "tr": "Bir sohbet seçin."},
+    "admin.unread": {"en": "unread", "tr": "okunmamış"},
+    "admin.online": {"en": "online", "tr": "çevrimiçi"},
+    "admin.offline": {"en": "offline", "tr": "çevrimdışı"},
+    "admin.ended": {"en": "ended", "tr": "bitti"},
+    "admin.clear": {"en": "Clear conversation", "tr": "Sohbeti temizle"},
+    "admin.clear_all": {"en": "Delete all conversations", "tr": "Tüm sohbetleri sil"},
+    "admin.clear_all_confirm": {
+        "en": "Yes, delete every conversation and message",
+        "tr": "Evet, tüm sohbetleri ve mesajları sil",
+    },
+    "admin.clear_all_needs_confirm": {
+        "en": "Tick the confirmation box to delete everything.",
+        "tr": "Her şeyi silmek için onay kutusunu işaretleyin.",
+    },
+    "admin.reply": {"en": "Reply", "tr": "Yanıtla"},
+    "admin.back": {"en": "All conversations", "tr": "Tüm sohbetler"},
+    "admin.no_preview": {"en": "(no messages)", "tr": "(mesaj yok)"},
+    "admin.sound": {"en": "Sound on new messages", "tr": "Yeni mesajda ses"},
+}
+
+
+def pick_language(cookie: str | None, accept_language: str | None) -> str:
+    if cookie in LANGUAGES:
+        return cookie
+    best, best_q = DEFAULT_LANGUAGE, -1.0
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        quality -= index * 1e-6  # earlier wins on ties
+        if primary in LANGUAGES and quality > best_q:
+            best, best_q = primary, quality
+    return best
+
+
+def translator(language: str) -> Callable[[str], str]:
+    def translate(key: str) -> str:
+        entry = STRINGS.get(key)
+        if entry is None:
+            return key
+        return entry.get(language) or entry[DEFAULT_LANGUAGE]
+
+    return translate

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per audience. Thin: parse, call one service, render one template."""

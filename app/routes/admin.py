@@ -1,0 +1,144 @@
+"""Admin dashboard: the conversation list, one conversation, replies, clearing. Guarded by a live session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Template
+
+from app.i18n import translator
+from app.services.conversations import ThreadView
+from app.services.presence import conversation_subject
+from app.services.text import TextError, clean_message
+from app.web import admin_guard, is_htmx, language, page, see_other, sohbet, thread_display_name
+
+
+async def threads_context(request: Request[Any, Any, Any], open_id: int | None) -> dict[str, Any]:
+    app = sohbet(request)
+    threads = await app.conversations.threads()
+    online = await app.presence.online_subjects([conversation_subject(t.id) for t in threads])
+    threads = [_with_online(t, conversation_subject(t.id) in online) for t in threads]
+    return {
+        "threads": threads,
+        "open_id": open_id,
+        "total_unread": sum(t.unread_count for t in threads),
+    }
+
+
+def _with_online(thread: ThreadView, online: bool) -> ThreadView:
+    from dataclasses import replace
+
+    return replace(thread, online=online)
+
+
+async def open_thread(request: Request[Any, Any, Any], thread_id: int) -> ThreadView:
+    thread = await sohbet(request).conversations.get(thread_id)
+    if thread is None:
+        raise NotFoundException("no such conversation")
+    return thread
+
+
+async def thread_context(
+    request: Request[Any, Any, Any], thread: ThreadView, before: int | None = None
+) -> dict[str, Any]:
+    app = sohbet(request)
+    messages, has_more = await app.conversations.page(thread.id, before)
+    return {
+        "thread": thread,
+        "messages": messages,
+        "has_more": has_more,
+        "before": before,
+        "display_name": thread_display_name(thread, language(request)),
+        "cursor": thread.last_seq,
+        "viewer": "admin",
+        "post_url": f"/admin/threads/{thread.id}/messages",
+        "thread_online": await app.presence.is_online(conversation_subject(thread.id)),
+    }
+
+
+@get("/admin")
+async def dashboard(request: Request[Any, Any, Any]) -> Template:
+    return page(request, "admin/dashboard.html", **await threads_context(request, None))
+
+
+@get("/admin/threads")
+async def threads_fragment(request: Request[Any, Any, Any], open_id: FromQuery[int | None] = None) -> Template:
+    """The #threads list alone (htmx refresh on the `threads` SSE event)."""
+    return page(request, "admin/_threads.html", **await threads_context(request, open_id))
+
+
+@get("/admin/threads/{thread_id:int}")
+async def thread_page(
+    request: Request[Any, Any, Any], thread_id: FromPath[int], before: FromQuery[int | None] = None
+) -> Template:
+    app = sohbet(request)
+    thread = await open_thread(request, thread_id)
+    if before is None:
+        await app.conversations.mark_read(thread.id)
+    context = await thread_context(request, thread, before)
+    return page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context)
+
+
+@get("/admin/threads/{thread_id:int}/older")
+async def older_messages(request: Request[Any, Any, Any], thread_id: FromPath[int], before: FromQuery[int]) -> Template:
+    """htmx: a page of older messages, prepended out of band, and the next "load older" control."""
+    thread = await open_thread(request, thread_id)
+    return page(request, "admin/_older.html", **await thread_context(request, thread, before))
+
+
+@post("/admin/threads/{thread_id:int}/messages", status_code=303)
+async def reply(
+    request: Request[Any, Any, Any], thread_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any] | Template:
+    app = sohbet(request)
+    thread = await open_thread(request, thread_id)
+    post_url = f"/admin/threads/{thread.id}/messages"
+    try:
+        text = clean_message(data.get("text"))
+    except TextError as error:
+        error_text = translator(language(request))(f"error.{error.code}")
+        if is_htmx(request):
+            return page(
+                request, "shared/_composer.html", status_code=422, error=error_text,
+                text_value=(data.get("text") or "")[:8000], post_url=post_url,
+            )
+        context = await thread_context(request, thread)
+        return page(
+            request, "admin/dashboard.html", status_code=422, error=error_text,
+            text_value=(data.get("text") or "")[:8000],
+            **await threads_context(request, thread.id), **context,
+        )
+    await app.conversations.post(thread.id, "admin", text)
+    if is_htmx(request):
+        return page(request, "shared/_composer.html", post_url=post_url, autofocus=True)
+    return see_other(f"/admin/threads/{thread.id}")
+
+
+@post("/admin/threads/{thread_id:int}/clear", status_code=303)
+async def clear_thread(request: Request[Any, Any, Any], thread_id: FromPath[int]) -> Response[Any]:
+    thread = await open_thread(request, thread_id)
+    await sohbet(request).conversations.clear(thread.id)
+    return see_other(f"/admin/threads/{thread.id}")
+
+
+@post("/admin/clear-all", status_code=303)
+async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
+    if data.get("confirm") != "yes":
+        t = translator(language(request))
+        return page(
+            request, "admin/dashboard.html", status_code=422, clear_all_error=t("admin.clear_all_needs_confirm"),
+            **await threads_context(request, None),
+        )
+    await sohbet(request).conversations.clear_all()
+    return see_other("/admin")
+
+
+router = Router(
+    path="/",
+    route_handlers=[dashboard, threads_fragment, thread_page, older_messages, reply, clear_thread, clear_all],
+    guards=[admin_guard],
+    include_in_schema=False,
+)

@@ -1,0 +1,183 @@
+"""Server-sent event streams for visitors and admins (sse-starlette).
+
+Each message event carries `id: <seq>` (the conversation's gap-free sequence number) and, as data, the same
+`_message.html` partial the page uses. The cursor of a new stream is the larger of the `Last-Event-ID` header
+(native EventSource reconnects) and the `after` query parameter (the page's own cursor, kept current by app.js
+for htmx-ext-sse's fresh EventSource that has no Last-Event-ID). The stream subscribes before it reads, so
+nothing committed in between is missed; it sends only seq > cursor, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.params import FromQuery
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.i18n import translator
+from app.routes.visitor import visitor_conversation
+from app.services.presence import ADMIN, conversation_subject
+from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Event, conversation_topic
+from app.web import ADMIN_COOKIE, Sohbet, language, render_message, sohbet, thread_display_name
+
+log = logging.getLogger("sohbet.events")
+
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+CATCHUP_BATCH = 500
+
+
+def last_event_id(request: Request[Any, Any, Any]) -> int:
+    raw = request.headers.get("last-event-id", "")
+    return int(raw) if raw.isdigit() and len(raw) < 18 else 0
+
+
+def stream_response(events: AsyncIterator[ServerSentEvent], app: Sohbet) -> EventSourceResponse:
+    return EventSourceResponse(
+        events, ping=app.settings.sse_ping_seconds, headers=SSE_HEADERS, send_timeout=30
+    )
+
+
+class ConversationFeed:
+    """Sends one conversation's events from a cursor: catch up from the database, then follow."""
+
+    def __init__(self, app: Sohbet, conversation_id: int, cursor: int, lang: str, viewer: str) -> None:
+        self.app = app
+        self.conversation_id = conversation_id
+        self.cursor = cursor
+        self.lang = lang
+        self.viewer = viewer
+        self.exists = True
+        self.delivered_visitor_message = False
+
+    async def catch_up(self) -> list[ServerSentEvent]:
+        out: list[ServerSentEvent] = []
+        while True:
+            owed = await self.app.conversations.catch_up(self.conversation_id, self.cursor, CATCHUP_BATCH)
+            if not owed.exists:
+                self.exists = False
+                return out
+            if owed.cleared_seq:
+                out.append(ServerSentEvent(data=clear_html(), event="control", id=str(owed.cleared_seq)))
+                self.cursor = owed.cleared_seq
+            thread = None
+            for message in owed.messages:
+                if message.seq <= self.cursor:
+                    continue
+                if thread is None:
+                    thread = await self.app.conversations.get(self.conversation_id)
+                html = render_message(
+                    self.app.jinja, message, thread_display_name(thread, self.lang), self.lang, self.viewer
+                )
+                out.append(ServerSentEvent(data=html, event="message", id=str(message.seq)))
+                self.cursor = message.seq
+                if message.sender == "visitor":
+                    self.delivered_visitor_message = True
+            if len(owed.messages) < CATCHUP_BATCH:
+                return out
+
+    def concerns_me(self, events: list[Event]) -> bool:
+        return any(
+            e.kind == "resync" or e.kind == "clear_all" or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+            for e in events
+        )
+
+
+def clear_html() -> str:
+    return '<div id="messages" hx-swap-oob="innerHTML"></div>'
+
+
+def support_status_html(app: Sohbet, online: bool, lang: str) -> str:
+    return app.jinja.get_template("shared/_support_status.html").render(
+        t=translator(lang), support_online=online, oob=True
+    )
+
+
+def gone_html(app: Sohbet, lang: str) -> str:
+    return app.jinja.get_template("visitor/_gone.html").render(t=translator(lang), oob=True)
+
+
+@get("/chat/events", include_in_schema=False)
+async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] = 0) -> Response[Any] | EventSourceResponse:
+    app = sohbet(request)
+    conversation = await visitor_conversation(request)
+    if conversation is None:
+        # 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow.
+        return Response(content=b"", status_code=204)
+    lang = language(request)
+    feed = ConversationFeed(app, conversation.id, max(after, last_event_id(request)), lang, "visitor")
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        subscription = app.hub.subscribe([conversation_topic(conversation.id), VISITORS_TOPIC])
+        subject = conversation_subject(conversation.id)
+        await app.presence.enter(subject)
+        try:
+            support_online = await app.presence.is_online(ADMIN)
+            yield ServerSentEvent(data=support_status_html(app, support_online, lang), event="control")
+            pending: list[Event] = [Event("resync")]
+            while True:
+                if feed.concerns_me(pending):
+                    for event in await feed.catch_up():
+                        yield event
+                    if not feed.exists:
+                        yield ServerSentEvent(data=gone_html(app, lang), event="control")
+                        return
+                if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
+                    online = await app.presence.is_online(ADMIN)
+                    if online != support_online:
+                        support_online = online
+                        yield ServerSentEvent(data=support_status_html(app, online, lang), event="control")
+                pending = await subscription.wait(timeout=60)
+        finally:
+            app.hub.unsubscribe(subscription)
+            await app.presence.leave(subject)
+
+    return stream_response(events(), app)
+
+
+@get("/admin/events", include_in_schema=False)
+async def admin_events(
+    request: Request[Any, Any, Any], thread: FromQuery[int | None] = None, after: FromQuery[int] = 0
+) -> Response[Any] | EventSourceResponse:
+    app = sohbet(request)
+    identity = await app.auth.session_identity(request.cookies.get(ADMIN_COOKIE))
+    if identity is None:
+        return Response(content=b"", status_code=204)
+    lang = language(request)
+    cursor = max(after, last_event_id(request))
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        feed = ConversationFeed(app, thread, cursor, lang, "admin") if thread else None
+        topics = [ADMIN_TOPIC] + ([conversation_topic(thread)] if thread else [])
+        subscription = app.hub.subscribe(topics)
+        await app.presence.enter(ADMIN)
+        try:
+            pending: list[Event] = [Event("resync")]
+            while True:
+                if feed is not None and feed.concerns_me(pending):
+                    for event in await feed.catch_up():
+                        yield event
+                    if feed.delivered_visitor_message:
+                        # The admin is looking at this conversation: what reached the screen is read.
+                        feed.delivered_visitor_message = False
+                        await app.conversations.mark_read(feed.conversation_id)
+                    if not feed.exists:
+                        yield ServerSentEvent(data=gone_html(app, lang), event="control")
+                        feed = None
+                if any(e.kind == "msg" and e.sender == "visitor" for e in pending):
+                    yield ServerSentEvent(data="1", event="notify")
+                if pending:  # any change may touch the list; htmx throttles the refresh
+                    yield ServerSentEvent(data="1", event="threads")
+                pending = await subscription.wait(timeout=60)
+        finally:
+            app.hub.unsubscribe(subscription)
+            await app.presence.leave(ADMIN)
+            log.debug(json.dumps({"event": "admin.stream_closed"}))
+
+    return stream_response(events(), app)
+
+
+ROUTES = [visitor_events, admin_events]

@@ -1,0 +1,1 @@
+"""Business rules, one module per domain noun or external system."""

@@ -1,0 +1,219 @@
+"""Admin authentication: password, then a one-time code, then a server-side session.
+
+- The password is compared in constant time against a scrypt hash (a plain ADMIN_PASSWORD is hashed at start).
+- The code: 6 digits from `secrets`, stored as an HMAC bound to the login attempt (whose token lives only in
+  that browser's cookie), valid `login_code_seconds`, single use, dead after 5 wrong tries; an account or IP
+  with too many recent failures is refused outright.
+- Sessions: a random token in the cookie, its hash in the database; idle and absolute timeouts; logout
+  deletes the row, so a replayed cookie is worthless.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import sys
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.models import AdminSession, LoginAttempt
+from app.services.crypto import new_token, token_hash
+from app.services.realtime import now
+
+log = logging.getLogger("sohbet.auth")
+
+MAX_CODE_FAILURES = 5
+ACCOUNT_FAILURE_WINDOW = 15 * 60
+ACCOUNT_FAILURE_LIMIT = 10
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        _, salt_b64, digest_b64 = encoded.split("$")
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+    except ValueError:
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return hmac.compare_digest(digest, expected)
+
+
+class CodeSender(Protocol):
+    """Delivers a login code to the admin. `available` is False when no channel may be used."""
+
+    available: bool
+
+    async def send_code(self, username: str, code: str) -> None: ...
+
+
+class ConsoleCodeSender:
+    """Development only: the code is printed to the server's console as one plain line, never logged."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.available = enabled
+
+    async def send_code(self, username: str, code: str) -> None:
+        sys.stdout.write(f"Login code for {username}: {code}\n")
+        sys.stdout.flush()
+
+
+class LoginUnavailable(RuntimeError):
+    """No channel can deliver a login code (production without Telegram)."""
+
+
+class CodeRejected(ValueError):
+    """`reason`: wrong, expired, used, locked, unknown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AdminIdentity:
+    username: str
+    session_token_hash: str
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        secret_key: str,
+        code_sender: CodeSender,
+        code_seconds: int,
+        idle_seconds: int,
+        absolute_seconds: int,
+    ) -> None:
+        self._username = username
+        self._password_hash = password_hash
+        self._code_key = hashlib.sha256(f"login-code:{secret_key}".encode()).digest()
+        self._sender = code_sender
+        self._code_seconds = code_seconds
+        self._idle = idle_seconds
+        self._absolute = absolute_seconds
+        self._dummy_hash = hash_password(secrets.token_urlsafe(16))
+
+    @property
+    def can_deliver_codes(self) -> bool:
+        return self._sender.available
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Constant time in both fields: a wrong username costs the same scrypt as a wrong password."""
+        user_ok = hmac.compare_digest(username.encode(), self._username.encode())
+        password_ok = verify_password(password, self._password_hash if user_ok else self._dummy_hash)
+        return user_ok and password_ok
+
+    def _code_hash(self, attempt_token: str, code: str) -> str:
+        return hmac.new(self._code_key, f"{attempt_token}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    async def _recent_failures(self, username: str, ip: str) -> int:
+        rows = await LoginAttempt.select(LoginAttempt.failures).where(
+            ((LoginAttempt.username == username) | (LoginAttempt.ip == ip))
+            & (LoginAttempt.created_at > now() - ACCOUNT_FAILURE_WINDOW)
+        )
+        return sum(r["failures"] for r in rows)
+
+    async def begin_login(self, username: str, ip: str) -> str:
+        """Password already checked: make and send a code; returns the attempt token for the cookie."""
+        if not self._sender.available:
+            raise LoginUnavailable("no code delivery channel")
+        if await self._recent_failures(username, ip) >= ACCOUNT_FAILURE_LIMIT:
+            raise CodeRejected("locked")
+        attempt_token = new_token()
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        moment = now()
+        await LoginAttempt.insert(
+            LoginAttempt(
+                token_hash=token_hash(attempt_token),
+                username=username,
+                ip=ip,
+                code_hash=self._code_hash(attempt_token, code),
+                created_at=moment,
+                expires_at=moment + self._code_seconds,
+                failures=0,
+                used=False,
+            )
+        )
+        await self._sender.send_code(username, code)
+        log.info(json.dumps({"event": "login.code_sent", "username": username, "ip": ip}))
+        return attempt_token
+
+    async def verify_code(self, attempt_token: str | None, code: str, ip: str) -> str:
+        """The username whose attempt this code completes; raises CodeRejected otherwise."""
+        if not attempt_token:
+            raise CodeRejected("unknown")
+        attempt = await LoginAttempt.select().where(LoginAttempt.token_hash == token_hash(attempt_token)).first()
+        if attempt is None:
+            raise CodeRejected("unknown")
+        if attempt["used"]:
+            raise CodeRejected("used")
+        if attempt["expires_at"] < now():
+            raise CodeRejected("expired")
+        if attempt["failures"] >= MAX_CODE_FAILURES:
+            raise CodeRejected("locked")
+        if await self._recent_failures(attempt["username"], ip) >= ACCOUNT_FAILURE_LIMIT:
+            raise CodeRejected("locked")
+        expected = attempt["code_hash"]
+        if not hmac.compare_digest(expected, self._code_hash(attempt_token, code.strip())):
+            await LoginAttempt.update({LoginAttempt.failures: LoginAttempt.failures + 1}).where(
+                LoginAttempt.id == attempt["id"]
+            )
+            log.info(json.dumps({"event": "login.code_wrong", "ip": ip, "failures": attempt["failures"] + 1}))
+            raise CodeRejected("wrong" if attempt["failures"] + 1 < MAX_CODE_FAILURES else "locked")
+        # Single use: only the request that flips `used` wins, even if two arrive at once.
+        won = await (
+            LoginAttempt.update({LoginAttempt.used: True})
+            .where((LoginAttempt.id == attempt["id"]) & (LoginAttempt.used == False))  # noqa: E712
+            .returning(LoginAttempt.id)
+        )
+        if not won:
+            raise CodeRejected("used")
+        return str(attempt["username"])
+
+    async def create_session(self, username: str) -> str:
+        """A brand-new session token (the id changes at every login)."""
+        token = new_token()
+        moment = now()
+        await AdminSession.insert(
+            AdminSession(token_hash=token_hash(token), username=username, created_at=moment, last_seen_at=moment)
+        )
+        log.info(json.dumps({"event": "login.success", "username": username}))
+        return token
+
+    async def session_identity(self, token: str | None) -> AdminIdentity | None:
+        if not token:
+            return None
+        hashed = token_hash(token)
+        row = await AdminSession.select().where(AdminSession.token_hash == hashed).first()
+        if row is None:
+            return None
+        moment = now()
+        if moment - row["created_at"] > self._absolute or moment - row["last_seen_at"] > self._idle:
+            await AdminSession.delete().where(AdminSession.id == row["id"])
+            return None
+        if moment - row["last_seen_at"] > 30:  # refresh the idle clock without a write per request
+            await AdminSession.update({AdminSession.last_seen_at: moment}).where(AdminSession.id == row["id"])
+        return AdminIdentity(username=row["username"], session_token_hash=hashed)
+
+    async def end_session(self, token: str | None) -> None:
+        if token:
+            await AdminSession.delete().where(AdminSession.token_hash == token_hash(token))
+
+    async def purge_expired(self) -> None:
+        moment = now()
+        await AdminSession.delete().where(
+            (AdminSession.created_at < moment - self._absolute) | (AdminSession.last_seen_at < moment - self._idle)
+        )
+        await LoginAttempt.delete().where(LoginAttempt.created_at < moment - ACCOUNT_FAILURE_WINDOW)

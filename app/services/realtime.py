@@ -1,0 +1,271 @@
+"""Real-time plumbing: a local hub that wakes SSE streams, and the broker that feeds it.
+
+Events carry ids, never bodies: a stream that wakes reads what it has not sent yet from the database, from its
+own cursor. So a missed or duplicated notification can delay a message but never lose or repeat one, and a
+broker that reconnects only has to wake every stream once ("resync").
+
+- SQLite (one process): `MemoryBroker` hands events to the hub after the transaction commits.
+- PostgreSQL: `PostgresBroker` sends `pg_notify` inside the storing transaction (delivered on commit, in commit
+  order) and keeps one LISTEN connection per process, reconnecting by itself after a database restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+
+log = logging.getLogger("sohbet.realtime")
+
+CHANNEL = "sohbet_events"
+ADMIN_TOPIC = "admin"
+VISITORS_TOPIC = "visitors"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something changed. `kind`: msg, clear, thread, presence, clear_all."""
+
+    kind: str
+    conversation_id: int = 0
+    seq: int = 0
+    sender: str = ""
+    subject: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"k": self.kind, "c": self.conversation_id, "s": self.seq, "f": self.sender, "p": self.subject},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, payload: str) -> Event:
+        data = json.loads(payload)
+        return cls(
+            kind=str(data["k"]),
+            conversation_id=int(data.get("c") or 0),
+            seq=int(data.get("s") or 0),
+            sender=str(data.get("f") or ""),
+            subject=str(data.get("p") or ""),
+        )
+
+    def topics(self) -> tuple[str, ...]:
+        if self.kind in {"msg", "clear"}:
+            return (conversation_topic(self.conversation_id), ADMIN_TOPIC)
+        if self.kind == "thread":
+            return (conversation_topic(self.conversation_id), ADMIN_TOPIC)
+        if self.kind == "presence":
+            return (VISITORS_TOPIC,) if self.subject == "admin" else (ADMIN_TOPIC,)
+        if self.kind == "clear_all":
+            return (ADMIN_TOPIC, VISITORS_TOPIC)
+        return ()
+
+
+RESYNC = Event(kind="resync")
+
+
+def conversation_topic(conversation_id: int) -> str:
+    return f"c:{conversation_id}"
+
+
+class Subscription:
+    """One stream's mailbox. Events pile up until the stream wakes; too many collapse into one resync."""
+
+    MAX_PENDING = 256
+    __slots__ = ("_wake", "pending", "topics")
+
+    def __init__(self, topics: tuple[str, ...]) -> None:
+        self.topics = topics
+        self.pending: list[Event] = []
+        self._wake = asyncio.Event()
+
+    def push(self, event: Event) -> None:
+        if len(self.pending) >= self.MAX_PENDING:
+            self.pending = [RESYNC]
+        else:
+            self.pending.append(event)
+        self._wake.set()
+
+    async def wait(self, timeout: float) -> list[Event]:
+        """Events since the last call; [] after `timeout` seconds of silence."""
+        if not self.pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+        events, self.pending = self.pending, []
+        return events
+
+
+class Hub:
+    """In-process fan-out from topics to subscriptions (the Quart chat example's broker, with topics)."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, topics: Iterable[str]) -> Subscription:
+        subscription = Subscription(tuple(topics))
+        for topic in subscription.topics:
+            self._subscribers[topic].add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        for topic in subscription.topics:
+            subscribers = self._subscribers.get(topic)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._subscribers[topic]
+
+    def dispatch(self, event: Event) -> None:
+        seen: set[int] = set()
+        for topic in event.topics():
+            for subscription in self._subscribers.get(topic, ()):
+                if id(subscription) not in seen:
+                    seen.add(id(subscription))
+                    subscription.push(event)
+
+    def resync_all(self) -> None:
+        everyone = {id(s): s for subs in self._subscribers.values() for s in subs}
+        for subscription in everyone.values():
+            subscription.push(RESYNC)
+
+    def stream_count(self, topic: str) -> int:
+        return len(self._subscribers.get(topic, ()))
+
+
+class Broker(Protocol):
+    """Moves events from the process that stored something to every process's hub."""
+
+    hub: Hub
+    connected: bool
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish_in_transaction(self, events: list[Event]) -> None: ...
+    def after_commit(self, events: list[Event]) -> None: ...
+
+
+class MemoryBroker:
+    """Single process (SQLite): events go straight to the local hub once the transaction has committed."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.connected = True
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish_in_transaction(self, events: list[Event]) -> None:
+        return None
+
+    def after_commit(self, events: list[Event]) -> None:
+        for event in events:
+            self.hub.dispatch(event)
+
+
+class PostgresBroker:
+    """LISTEN/NOTIFY. NOTIFY rides in the storing transaction; one listener connection per process."""
+
+    HEALTH_INTERVAL = 2.0
+
+    def __init__(self, hub: Hub, dsn: str, run_sql: Any) -> None:
+        self.hub = hub
+        self.connected = False
+        self._dsn = dsn
+        self._run_sql = run_sql  # coroutine fn(sql, *args) bound to the current transaction
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._lost = asyncio.Event()
+        self.reconnects = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever(), name="sohbet-pg-listener")
+        # Wait briefly for the first connection so the first page load already has live updates.
+        for _ in range(50):
+            if self.connected:
+                break
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._lost.set()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def publish_in_transaction(self, events: list[Event]) -> None:
+        # Inside the storing transaction: PostgreSQL delivers these on commit, in commit order, or never.
+        for event in events:
+            await self._run_sql("SELECT pg_notify({}, {})", CHANNEL, event.to_json())
+
+    def after_commit(self, events: list[Event]) -> None:
+        return None
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            event = Event.from_json(payload)
+        except (ValueError, KeyError, TypeError):
+            log.warning(json.dumps({"event": "broker.bad_payload"}))
+            return
+        self.hub.dispatch(event)
+
+    def _on_terminate(self, _conn: Any) -> None:
+        self._lost.set()
+
+    async def _listen_forever(self) -> None:
+        backoff = 0.1
+        while not self._stopping.is_set():
+            connection = None
+            try:
+                connection = await asyncio.wait_for(asyncpg.connect(self._dsn), timeout=5)
+                await connection.add_listener(CHANNEL, self._on_notify)
+                connection.add_termination_listener(self._on_terminate)
+                self._lost.clear()
+                self.connected = True
+                backoff = 0.1
+                # Whatever was committed while we were not listening: every stream re-reads from its cursor.
+                self.hub.resync_all()
+                log.info(json.dumps({"event": "broker.listening", "reconnects": self.reconnects}))
+                while not self._stopping.is_set() and not self._lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._lost.wait(), self.HEALTH_INTERVAL)
+                    if self._lost.is_set():
+                        break
+                    await asyncio.wait_for(connection.fetchval("SELECT 1"), timeout=5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(json.dumps({"event": "broker.listener_lost", "error": type(exc).__name__}))
+            finally:
+                if self.connected:
+                    self.reconnects += 1
+                self.connected = False
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.terminate()
+            if self._stopping.is_set():
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 3.0)
+
+
+def now() -> float:
+    return time.time()
+
+
+async def publish_now(broker: Broker, events: list[Event]) -> None:
+    """Publish outside any storing transaction (presence changes, read marks)."""
+    await broker.publish_in_transaction(events)
+    broker.after_commit(events)

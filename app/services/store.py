@@ -1,0 +1,77 @@
+"""A Litestar `Store` on our database, so rate limits hold across every server process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar.stores.base import NamespacedStore
+
+from app.models import KeyValue
+from app.services.realtime import now
+
+
+def _seconds(value: int | timedelta | None) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class DatabaseStore(NamespacedStore):
+    def __init__(self, namespace: str = "sohbet") -> None:
+        super().__init__()
+        self.namespace = namespace
+
+    def with_namespace(self, namespace: str) -> DatabaseStore:
+        return DatabaseStore(f"{self.namespace}:{namespace}")
+
+    def _key(self, key: str) -> str:
+        return f"{self.namespace}:{key}"[:400]
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        seconds = _seconds(expires_in)
+        expires_at = now() + seconds if seconds else None
+        full_key = self._key(key)
+        updated = await (
+            KeyValue.update({KeyValue.value: data, KeyValue.expires_at: expires_at})
+            .where(KeyValue.key == full_key)
+            .returning(KeyValue.key)
+        )
+        if not updated:
+            try:
+                await KeyValue.insert(KeyValue(key=full_key, value=data, expires_at=expires_at))
+            except Exception:  # another process inserted it first: last writer wins
+                await KeyValue.update({KeyValue.value: data, KeyValue.expires_at: expires_at}).where(
+                    KeyValue.key == full_key
+                )
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        full_key = self._key(key)
+        row = await KeyValue.select(KeyValue.value, KeyValue.expires_at).where(KeyValue.key == full_key).first()
+        if row is None:
+            return None
+        if row["expires_at"] is not None and row["expires_at"] <= now():
+            await KeyValue.delete().where(KeyValue.key == full_key)
+            return None
+        seconds = _seconds(renew_for)
+        if seconds and row["expires_at"] is not None:
+            await KeyValue.update({KeyValue.expires_at: now() + seconds}).where(KeyValue.key == full_key)
+        return bytes(row["value"])
+
+    async def delete(self, key: str) -> None:
+        await KeyValue.delete().where(KeyValue.key == self._key(key))
+
+    async def delete_all(self) -> None:
+        await KeyValue.delete().where(KeyValue.key.like(f"{self.namespace}:%"))
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        row = await KeyValue.select(KeyValue.expires_at).where(KeyValue.key == self._key(key)).first()
+        if row is None or row["expires_at"] is None:
+            return None
+        return max(0, int(row["expires_at"] - now()))
+
+    async def purge_expired(self) -> None:
+        await KeyValue.delete().where(KeyValue.expires_at < now())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -169,7 +171,13 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     key = "error.csrf" if is_csrf else ERROR_KEYS.get(status, "error.server")
     t = translator(language(request))
     if status >= 500:
-        log.error(json.dumps({"event": "http.error", "path": request.url.path, "error": type(exc).__name__}))
+        frames = traceback.extract_tb(exc.__traceback__)[-4:]
+        where = [f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in frames]
+        log.error(
+            json.dumps(
+                {"event": "http.error", "path": request.url.path, "error": type(exc).__name__, "where": where}
+            )
+        )
     if wants_json(request):
         code = "csrf_failed" if is_csrf else ERROR_CODES.get(status, "error")
         return Response(

@@ -14,9 +14,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, get
 from litestar.params import FromQuery
+from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response as PlainASGIResponse
 
 from app.i18n import translator
 from app.routes.visitor import visitor_conversation
@@ -28,6 +30,8 @@ log = logging.getLogger("sohbet.events")
 
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 CATCHUP_BATCH = 500
+# 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow.
+NOTHING_TO_FOLLOW = PlainASGIResponse(status_code=204, headers={"Cache-Control": "no-store"})
 
 
 def last_event_id(request: Request[Any, Any, Any]) -> int:
@@ -101,12 +105,11 @@ def gone_html(app: Sohbet, lang: str) -> str:
 
 
 @get("/chat/events", include_in_schema=False)
-async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] = 0) -> Response[Any] | EventSourceResponse:
+async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] = 0) -> ASGIApp:
     app = sohbet(request)
     conversation = await visitor_conversation(request)
     if conversation is None:
-        # 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow.
-        return Response(content=b"", status_code=204)
+        return NOTHING_TO_FOLLOW
     lang = language(request)
     feed = ConversationFeed(app, conversation.id, max(after, last_event_id(request)), lang, "visitor")
 
@@ -141,11 +144,11 @@ async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] 
 @get("/admin/events", include_in_schema=False)
 async def admin_events(
     request: Request[Any, Any, Any], thread: FromQuery[int | None] = None, after: FromQuery[int] = 0
-) -> Response[Any] | EventSourceResponse:
+) -> ASGIApp:
     app = sohbet(request)
     identity = await app.auth.session_identity(request.cookies.get(ADMIN_COOKIE))
     if identity is None:
-        return Response(content=b"", status_code=204)
+        return NOTHING_TO_FOLLOW
     lang = language(request)
     cursor = max(after, last_event_id(request))
 

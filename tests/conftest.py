@@ -1,0 +1,45 @@
+"""Fixtures: a fresh database per module (SQLite or PostgreSQL, from SOHBET_TEST_DB) and real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import BACKEND, Server, base_env, create_database, drop_database, migrate
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return BACKEND
+
+
+@pytest.fixture(scope="module")
+def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """Start servers with `make_server(**env_overrides)`; each call gets a fresh, migrated database unless
+    `DATABASE_URL` (and then also `ENCRYPTION_KEYS`) is given to share one."""
+    servers: list[Server] = []
+    databases: list[str] = []
+
+    def make(name: str = "server", **overrides: str) -> Server:
+        tmp = tmp_path_factory.mktemp(name)
+        url = overrides.get("DATABASE_URL") or create_database(tmp)
+        env = {**base_env(tmp, url), **overrides}
+        if "DATABASE_URL" not in overrides:
+            databases.append(url)
+            migrate(url, env)
+        server = Server(env=env, log_dir=Path(tmp), name=name)
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.stop()
+    for url in databases:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def server(make_server: Callable[..., Server]) -> Server:
+    return make_server()

@@ -49,7 +49,11 @@ class JsonLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
-        entry: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name}
+        entry: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+        }
         try:
             parsed = json.loads(message)
             entry.update(parsed if isinstance(parsed, dict) else {"message": message})
@@ -162,7 +166,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         Router(path="/", route_handlers=[visitor.send_message], middleware=[messages_limit.middleware]),
         Router(path="/", route_handlers=[visitor.start_chat], middleware=[start_limit.middleware]),
         Router(
-            path="/", route_handlers=[auth.login_form, auth.login_submit, auth.login_verify], middleware=[login_limit.middleware]
+            path="/",
+            route_handlers=[auth.login_form, auth.login_submit, auth.login_verify],
+            middleware=[login_limit.middleware],
         ),
         admin.router,
         create_static_files_router(

@@ -14,7 +14,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "visitor.default_name": {"en": "Visitor", "tr": "Ziyaretçi"},
     "support.name": {"en": "Support", "tr": "Destek"},
     "support.online": {"en": "Support is online", "tr": "Destek çevrimiçi"},
-    "support.offline": {"en": "Support is offline — leave a message", "tr": "Destek çevrimdışı — mesaj bırakın"},
+    "support.offline": {
+        "en": "Support is offline — leave a message",
+        "tr": "Destek çevrimdışı — mesaj bırakın",
+    },
     "start.title": {"en": "Chat with us", "tr": "Bize yazın"},
     "start.intro": {
         "en": "Tell us your name and ask anything. We usually answer within minutes.",

@@ -191,9 +191,7 @@ class Settings:
             rate_limit_login=RateLimit.parse("RATE_LIMIT_LOGIN", get("RATE_LIMIT_LOGIN", "5/minute")),
             rate_limit_api=RateLimit.parse("RATE_LIMIT_API", get("RATE_LIMIT_API", "100/minute")),
             session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
-            session_absolute_seconds=parse_duration(
-                "SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")
-            ),
+            session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
             sse_ping_seconds=float(get("SSE_PING_SECONDS", "15") or 15),
         )
         return settings.with_secrets()

@@ -100,9 +100,7 @@ def see_other(path: str, **kwargs: Any) -> Redirect:
     return Redirect(path=path, status_code=303, **kwargs)
 
 
-def message_context(
-    message: MessageView, display_name: str, t: Any, viewer: str = "visitor"
-) -> dict[str, Any]:
+def message_context(message: MessageView, display_name: str, t: Any, viewer: str = "visitor") -> dict[str, Any]:
     return {"m": message, "display_name": display_name, "t": t, "viewer": viewer}
 
 
@@ -174,9 +172,7 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         frames = traceback.extract_tb(exc.__traceback__)[-4:]
         where = [f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in frames]
         log.error(
-            json.dumps(
-                {"event": "http.error", "path": request.url.path, "error": type(exc).__name__, "where": where}
-            )
+            json.dumps({"event": "http.error", "path": request.url.path, "error": type(exc).__name__, "where": where})
         )
     if wants_json(request):
         code = "csrf_failed" if is_csrf else ERROR_CODES.get(status, "error")

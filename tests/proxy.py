@@ -10,8 +10,16 @@ import threading
 
 
 class CuttingProxy:
-    def __init__(self, upstream_port: int, *, min_bytes: int = 2_000, max_bytes: int = 40_000,
-                 min_seconds: float = 0.05, max_seconds: float = 0.5, seed: int = 7) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        *,
+        min_bytes: int = 2_000,
+        max_bytes: int = 40_000,
+        min_seconds: float = 0.05,
+        max_seconds: float = 0.5,
+        seed: int = 7,
+    ) -> None:
         self.upstream_port = upstream_port
         self.min_bytes, self.max_bytes = min_bytes, max_bytes
         self.min_seconds, self.max_seconds = min_seconds, max_seconds
@@ -37,6 +45,7 @@ class CuttingProxy:
         async def close() -> None:
             if self._server:
                 self._server.close()
+
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
@@ -79,7 +88,7 @@ class CuttingProxy:
                         return
 
         tasks = [asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())]
-        done, pending = await asyncio.wait(tasks, timeout=lifetime, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, timeout=lifetime, return_when=asyncio.FIRST_COMPLETED)
         if not done or tasks[1] in done:
             self.cuts += 1
         for task in tasks:

@@ -12,8 +12,9 @@ from tests.support import SSEEvent, iter_sse, wait_until
 
 
 class StreamReader(threading.Thread):
-    def __init__(self, base_url: str, path: str, cookies: httpx.Cookies, *, mode: str = "native",
-                 after: int = 0) -> None:
+    def __init__(
+        self, base_url: str, path: str, cookies: httpx.Cookies, *, mode: str = "native", after: int = 0
+    ) -> None:
         super().__init__(daemon=True)
         self.base_url, self.path, self.cookies, self.mode = base_url, path, cookies, mode
         self.last_id = after
@@ -59,12 +60,16 @@ class StreamReader(threading.Thread):
                 time.sleep(0.01)
 
     def wait_for_messages(self, count: int, timeout: float = 30) -> list[SSEEvent]:
-        wait_until(lambda: len(self.messages) >= count, timeout=timeout,
-                   message=f"{count} messages on {self.path} (have {len(self.messages)})")
+        wait_until(
+            lambda: len(self.messages) >= count,
+            timeout=timeout,
+            message=f"{count} messages on {self.path} (have {len(self.messages)})",
+        )
         return list(self.messages)
 
     def wait_for_event(self, name: str, timeout: float = 10, start: int = 0) -> SSEEvent:
         def found():
             with self._lock:
                 return next((e for e in self.events[start:] if e.event == name), None)
+
         return wait_until(found, timeout=timeout, message=f"event {name!r} on {self.path}")

@@ -141,9 +141,18 @@ class Server:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-                "--timeout-graceful-shutdown", "5",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app_factory",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "5",
             ],
             cwd=ROOT,
             env={**os.environ, **self.env},

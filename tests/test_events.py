@@ -151,6 +151,7 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
     admin_reader.start()
     sent: set[str] = set()
     try:
+
         def post(index: int) -> None:
             text = f"{mode}-{index}"
             if index < total_visitor:
@@ -175,8 +176,10 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
             assert seqs == list(range(1, total + 1)), "lost, duplicated or reordered"
             assert {message_text(m.data) for m in messages} == sent
             assert reader.connects > 5, f"the proxy should have cut the stream (connects={reader.connects})"
-        print(f"\n[{mode}] {total} messages; visitor reconnects {visitor_reader.connects - 1}, "
-              f"admin reconnects {admin_reader.connects - 1}; proxy cuts {proxy.cuts}")
+        print(
+            f"\n[{mode}] {total} messages; visitor reconnects {visitor_reader.connects - 1}, "
+            f"admin reconnects {admin_reader.connects - 1}; proxy cuts {proxy.cuts}"
+        )
     finally:
         visitor_reader.stop()
         admin_reader.stop()

@@ -34,7 +34,7 @@ def test_start_send_and_come_back(server):
     found = messages_on(page)
     assert [(sender, seq) for _, sender, seq in found] == [("visitor", "1")]
     assert "Merhaba, siparişim nerede?" in page
-    assert "<noscript><meta http-equiv=\"refresh\"" in page
+    assert '<noscript><meta http-equiv="refresh"' in page
     # Same browser, later: same conversation.
     again = Browser(server.url)
     again.http.cookies.set("sohbet_visitor", cookie)

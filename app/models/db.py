@@ -69,8 +69,9 @@ async def migrate(database_url: str) -> list[str]:
     os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
-    import piccolo_conf
     from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    import piccolo_conf
 
     engine = make_engine(database_url)
     piccolo_conf.DB = engine

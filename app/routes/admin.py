@@ -102,14 +102,22 @@ async def reply(
         error_text = translator(language(request))(f"error.{error.code}")
         if is_htmx(request):
             return page(
-                request, "shared/_composer.html", status_code=422, error=error_text,
-                text_value=(data.get("text") or "")[:8000], post_url=post_url,
+                request,
+                "shared/_composer.html",
+                status_code=422,
+                error=error_text,
+                text_value=(data.get("text") or "")[:8000],
+                post_url=post_url,
             )
         context = await thread_context(request, thread)
         return page(
-            request, "admin/dashboard.html", status_code=422, error=error_text,
+            request,
+            "admin/dashboard.html",
+            status_code=422,
+            error=error_text,
             text_value=(data.get("text") or "")[:8000],
-            **await threads_context(request, thread.id), **context,
+            **await threads_context(request, thread.id),
+            **context,
         )
     await app.conversations.post(thread.id, "admin", text)
     if is_htmx(request):
@@ -129,7 +137,10 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
     if data.get("confirm") != "yes":
         t = translator(language(request))
         return page(
-            request, "admin/dashboard.html", status_code=422, clear_all_error=t("admin.clear_all_needs_confirm"),
+            request,
+            "admin/dashboard.html",
+            status_code=422,
+            clear_all_error=t("admin.clear_all_needs_confirm"),
             **await threads_context(request, None),
         )
     await sohbet(request).conversations.clear_all()

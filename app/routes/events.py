@@ -40,9 +40,7 @@ def last_event_id(request: Request[Any, Any, Any]) -> int:
 
 
 def stream_response(events: AsyncIterator[ServerSentEvent], app: Sohbet) -> EventSourceResponse:
-    return EventSourceResponse(
-        events, ping=app.settings.sse_ping_seconds, headers=SSE_HEADERS, send_timeout=30
-    )
+    return EventSourceResponse(events, ping=app.settings.sse_ping_seconds, headers=SSE_HEADERS, send_timeout=30)
 
 
 class ConversationFeed:
@@ -85,7 +83,9 @@ class ConversationFeed:
 
     def concerns_me(self, events: list[Event]) -> bool:
         return any(
-            e.kind == "resync" or e.kind == "clear_all" or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+            e.kind == "resync"
+            or e.kind == "clear_all"
+            or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
             for e in events
         )
 

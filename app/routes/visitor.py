@@ -56,9 +56,7 @@ async def chat_context(request: Request[Any, Any, Any], conversation: ThreadView
 async def index(request: Request[Any, Any, Any]) -> Template:
     conversation = await visitor_conversation(request)
     if conversation is None:
-        response = page(
-            request, "visitor/index.html", support_online=await sohbet(request).presence.is_online(ADMIN)
-        )
+        response = page(request, "visitor/index.html", support_online=await sohbet(request).presence.is_online(ADMIN))
         if request.cookies.get(VISITOR_COOKIE):
             response.cookies.append(expired_cookie(sohbet(request).settings, VISITOR_COOKIE))
         return response
@@ -66,15 +64,15 @@ async def index(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/chat/start", include_in_schema=False, status_code=303)
-async def start_chat(
-    request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any] | Template:
+async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
     app = sohbet(request)
     lang = language(request)
     existing = await visitor_conversation(request)
     if existing is not None:  # a second tab or a double click: keep the one conversation
-        return see_other("/") if not is_htmx(request) else page(
-            request, "visitor/_chat.html", **await chat_context(request, existing)
+        return (
+            see_other("/")
+            if not is_htmx(request)
+            else page(request, "visitor/_chat.html", **await chat_context(request, existing))
         )
     try:
         name = clean_display_name(data.get("display_name"))
@@ -88,9 +86,7 @@ async def start_chat(
             support_online=await app.presence.is_online(ADMIN),
         )
     conversation, token = await app.conversations.start(name or translator(lang)("visitor.default_name"), lang)
-    visitor_cookie = cookie(
-        app.settings, VISITOR_COOKIE, app.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE
-    )
+    visitor_cookie = cookie(app.settings, VISITOR_COOKIE, app.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE)
     if is_htmx(request):
         response = page(request, "visitor/_chat.html", **await chat_context(request, conversation))
         response.cookies.append(visitor_cookie)

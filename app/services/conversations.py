@@ -120,7 +120,9 @@ class ConversationService:
         )
         cleared = conversation["cleared_seq"]
         return Catchup(
-            exists=True, cleared_seq=cleared if cleared > after_seq else 0, messages=[self._view(r) for r in rows]
+            exists=True,
+            cleared_seq=cleared if cleared > after_seq else 0,
+            messages=[self._view(r) for r in rows],
         )
 
     async def threads(self, limit: int = 200) -> list[ThreadView]:
@@ -225,9 +227,7 @@ class ConversationService:
     async def end(self, conversation_id: int, note: str) -> None:
         """The visitor left: a system message, and the conversation is marked ended."""
         await self.post(conversation_id, "system", note)
-        await Conversation.update({Conversation.ended_at: datetime.now(UTC)}).where(
-            Conversation.id == conversation_id
-        )
+        await Conversation.update({Conversation.ended_at: datetime.now(UTC)}).where(Conversation.id == conversation_id)
         await publish_now(self._broker, [Event("thread", conversation_id)])
 
     async def mark_read(self, conversation_id: int) -> None:

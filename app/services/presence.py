@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 from collections import Counter
+
 from app.models import Presence
 from app.services.realtime import Broker, Event, now, publish_now
 
@@ -66,9 +67,7 @@ class PresenceTracker:
             last = self._counts[subject] <= 0
             if last:
                 del self._counts[subject]
-                await Presence.delete().where(
-                    (Presence.process_id == self.process_id) & (Presence.subject == subject)
-                )
+                await Presence.delete().where((Presence.process_id == self.process_id) & (Presence.subject == subject))
         if last:
             await self._announce(subject)
 

@@ -94,7 +94,7 @@ class Subscription:
             self.pending.append(event)
         self._wake.set()
 
-    async def wait(self, timeout: float) -> list[Event]:
+    async def wait(self, timeout: float) -> list[Event]:  # noqa: ASYNC109 - a wake-up deadline, not a cancel
         """Events since the last call; [] after `timeout` seconds of silence."""
         if not self.pending:
             with contextlib.suppress(TimeoutError):

@@ -77,9 +77,7 @@ def render_message_html(text: str) -> Markup:
         end = match.start() + len(trimmed)
         parts.append(str(escape(text[position : match.start()])))
         safe_url = escape(trimmed)
-        parts.append(
-            f'<a href="{safe_url}" rel="noopener nofollow noreferrer" target="_blank">{safe_url}</a>'
-        )
+        parts.append(f'<a href="{safe_url}" rel="noopener nofollow noreferrer" target="_blank">{safe_url}</a>')
         position = end
     parts.append(str(escape(text[position:])))
     return Markup("".join(parts).replace("\n", "<br>"))  # noqa: S704 - every piece above is escaped

@@ -34,9 +34,7 @@ DESCRIPTION = "initial schema"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="sohbet", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="sohbet", description=DESCRIPTION)
 
     manager.add_table(
         class_name="LoginAttempt",
@@ -52,17 +50,11 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Message", tablename="message", schema=None, columns=None
-    )
+    manager.add_table(class_name="Message", tablename="message", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="KeyValue", tablename="key_value", schema=None, columns=None
-    )
+    manager.add_table(class_name="KeyValue", tablename="key_value", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Presence", tablename="presence", schema=None, columns=None
-    )
+    manager.add_table(class_name="Presence", tablename="presence", schema=None, columns=None)
 
     manager.add_table(
         class_name="Conversation",

@@ -16,9 +16,7 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="sohbet", description=DESCRIPTION)
 
     async def run():
-        await RawTable.raw(
-            "CREATE UNIQUE INDEX IF NOT EXISTS message_conversation_seq ON message (conversation, seq)"
-        )
+        await RawTable.raw("CREATE UNIQUE INDEX IF NOT EXISTS message_conversation_seq ON message (conversation, seq)")
         await RawTable.raw("CREATE INDEX IF NOT EXISTS presence_subject_expires ON presence (subject, expires_at)")
 
     async def run_backwards():

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs, then runs all of it: lint, then pytest on SQLite and on PostgreSQL.
+# Usage: bash tests/run_all.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Browser tests drive Debian's Chromium (never `playwright install`).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (Debian package)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 (trust auth), started if it is not up.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+  fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  for _ in $(seq 1 60); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+status=0
+echo "== pytest on SQLite"
+SOHBET_TEST_DB=sqlite .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=$?
+echo "== pytest on PostgreSQL"
+SOHBET_TEST_DB=postgres .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=$?
+exit $status

@@ -65,6 +65,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        else:
+            value = re.sub(r"\s+#.*$", "", value)  # an inline comment after an unquoted value
         values[key.strip().removeprefix("export ").strip()] = value
     return values
 
@@ -192,6 +194,7 @@ class Settings:
             rate_limit_api=RateLimit.parse("RATE_LIMIT_API", get("RATE_LIMIT_API", "100/minute")),
             session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
             session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
+            login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
             sse_ping_seconds=float(get("SSE_PING_SECONDS", "15") or 15),
         )
         return settings.with_secrets()

@@ -1,0 +1,125 @@
+"""Admin dashboard over HTTP: thread list, reading, paging, replying, clearing."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import Browser, login_admin, start_visitor
+
+
+def thread_ids(page: str) -> list[int]:
+    return [int(x) for x in re.findall(r'<li id="thread-(\d+)"', page)]
+
+
+def find_thread(admin: Browser, name: str) -> int:
+    page = admin.get("/admin").text
+    for match in re.finditer(r'<li id="thread-(\d+)".*?<span class="name">(.*?)</span>', page, re.S):
+        if match.group(2) == name:
+            return int(match.group(1))
+    raise AssertionError(f"no thread {name}")
+
+
+def test_threads_newest_first_with_preview_and_unread(server):
+    admin = login_admin(server)
+    first = start_visitor(server.url, "First")
+    second = start_visitor(server.url, "Second")
+    first.post("/chat/messages", {"text": "older question"})
+    second.post("/chat/messages", {"text": "newer question"})
+    second.post("/chat/messages", {"text": "and another"})
+    page = admin.get("/admin").text
+    ids = thread_ids(page)
+    first_id, second_id = find_thread(admin, "First"), find_thread(admin, "Second")
+    assert ids.index(second_id) < ids.index(first_id)
+    item = page.split(f'id="thread-{second_id}"', 1)[1].split("</li>", 1)[0]
+    assert "and another" in item and 'class="badge"' in item and ">2<" in item
+    assert page.count("<title>") == 1 and re.search(r"<title>\(\d+\) Sohbet</title>", page)
+    # New activity moves a thread to the top.
+    first.post("/chat/messages", {"text": "bump"})
+    assert thread_ids(admin.get("/admin").text).index(first_id) == 0
+
+
+def test_open_marks_read_and_reply_reaches_visitor(server):
+    admin = login_admin(server)
+    visitor = start_visitor(server.url, "Reader")
+    visitor.post("/chat/messages", {"text": "are you there?"})
+    thread = find_thread(admin, "Reader")
+    opened = admin.get(f"/admin/threads/{thread}")
+    assert opened.status_code == 200 and "are you there?" in opened.text
+    assert f'sse-connect="/admin/events?thread={thread}&after=1"' in opened.text
+    item = admin.get("/admin").text.split(f'id="thread-{thread}"', 1)[1].split("</li>", 1)[0]
+    assert 'class="badge"' not in item
+    reply = admin.post(f"/admin/threads/{thread}/messages", {"text": "Yes, how can I help?"})
+    assert reply.status_code == 303 and reply.headers["location"] == f"/admin/threads/{thread}"
+    visitor_page = visitor.get("/").text
+    assert 'data-sender="admin"' in visitor_page and "Yes, how can I help?" in visitor_page
+    htmx_reply = admin.post(f"/admin/threads/{thread}/messages", {"text": "htmx reply"}, htmx=True)
+    assert htmx_reply.status_code == 200 and htmx_reply.text.lstrip().startswith('<form id="composer"')
+    empty = admin.post(f"/admin/threads/{thread}/messages", {"text": ""}, htmx=True)
+    assert empty.status_code == 422 and "Write a message first" in empty.text
+
+
+def test_unknown_thread_is_a_clear_404(server):
+    admin = login_admin(server)
+    page = admin.get("/admin/threads/999999")
+    assert page.status_code == 404 and "Not found" in page.text and "<html" in page.text
+    assert admin.post("/admin/threads/999999/messages", {"text": "x"}).status_code == 404
+    assert admin.post("/admin/threads/999999/clear").status_code == 404
+    assert admin.get("/admin/threads/not-a-number").status_code in (400, 404)
+
+
+def test_load_older_pages(server):
+    admin = login_admin(server)
+    visitor = start_visitor(server.url, "Chatty")
+    for index in range(1, 121):
+        visitor.post("/chat/messages", {"text": f"line {index}"})
+    thread = find_thread(admin, "Chatty")
+    page = admin.get(f"/admin/threads/{thread}").text
+    seqs = [int(s) for s in re.findall(r'data-seq="(\d+)"', page)]
+    assert seqs == list(range(71, 121))
+    assert f'hx-get="/admin/threads/{thread}/older?before=71"' in page
+    older = admin.get(f"/admin/threads/{thread}/older?before=71", headers={"HX-Request": "true"})
+    assert 'hx-swap-oob="afterbegin:#messages"' in older.text
+    assert [int(s) for s in re.findall(r'data-seq="(\d+)"', older.text)] == list(range(21, 71))
+    assert "older?before=21" in older.text
+    last = admin.get(f"/admin/threads/{thread}/older?before=21", headers={"HX-Request": "true"})
+    assert [int(s) for s in re.findall(r'data-seq="(\d+)"', last.text)] == list(range(1, 21))
+    assert "older?before" not in last.text
+    no_js = admin.get(f"/admin/threads/{thread}?before=71").text  # the same paging without JavaScript
+    assert [int(s) for s in re.findall(r'data-seq="(\d+)"', no_js)] == list(range(21, 71))
+
+
+def test_clear_one_conversation(server):
+    admin = login_admin(server)
+    visitor = start_visitor(server.url, "Clearable")
+    visitor.post("/chat/messages", {"text": "delete me"})
+    thread = find_thread(admin, "Clearable")
+    assert admin.post(f"/admin/threads/{thread}/clear").status_code == 303
+    assert "delete me" not in admin.get(f"/admin/threads/{thread}").text
+    assert "delete me" not in visitor.get("/").text
+    visitor.post("/chat/messages", {"text": "still here"})
+    assert "still here" in visitor.get("/").text
+
+
+def test_clear_all_needs_confirmation(make_server):
+    server = make_server("clear-all")
+    admin = login_admin(server)
+    visitor = start_visitor(server.url, "Gone")
+    visitor.post("/chat/messages", {"text": "bye"})
+    refused = admin.post("/admin/clear-all", {})
+    assert refused.status_code == 422 and "Tick the confirmation box" in refused.text
+    assert "Gone" in admin.get("/admin").text
+    assert admin.post("/admin/clear-all", {"confirm": "yes"}).status_code == 303
+    assert thread_ids(admin.get("/admin").text) == []
+    assert 'action="/chat/start"' in visitor.get("/").text  # the visitor starts afresh
+
+
+def test_visitor_end_shows_system_message_to_admin(server):
+    admin = login_admin(server)
+    visitor = start_visitor(server.url, "Leaver")
+    visitor.post("/chat/messages", {"text": "thanks"})
+    visitor.post("/chat/end")
+    thread = find_thread(admin, "Leaver")
+    page = admin.get(f"/admin/threads/{thread}").text
+    assert 'data-sender="system"' in page and "The visitor ended the chat." in page
+    admin.get(f"/lang/tr?next=/admin/threads/{thread}")
+    assert "Ziyaretçi sohbeti bitirdi." in admin.get(f"/admin/threads/{thread}").text

@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  Admin login:   http://{shown}:{port}/login")
     if not settings.is_production:
         print(f"  Admin username: {settings.admin_username}")
-        if settings.admin_password and not settings.admin_password_hash:
+        if settings.admin_password_generated:
             print(f"  Admin password: {settings.admin_password}  (kept in {settings.data_dir / 'secrets.json'})")
     sys.stdout.flush()
     uvicorn.run(

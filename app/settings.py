@@ -11,7 +11,7 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -109,7 +109,7 @@ class Settings:
     sse_ping_seconds: float = 15.0
     presence_heartbeat_seconds: float = 10.0
     page_size: int = 50
-    generated: tuple[str, ...] = field(default=())
+    admin_password_generated: bool = False  # True when it lives in data/secrets.json, not the environment
 
     @property
     def is_production(self) -> bool:
@@ -210,14 +210,11 @@ class Settings:
         stored: dict[str, str] = {}
         if stored_path.is_file():
             stored = json.loads(stored_path.read_text(encoding="utf-8"))
-        generated: list[str] = []
         if not self.secret_key:
             stored.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
         if not self.encryption_keys:
             stored.setdefault("ENCRYPTION_KEYS", Fernet.generate_key().decode())
         if not (self.admin_password or self.admin_password_hash):
-            if "ADMIN_PASSWORD" not in stored:
-                generated.append("ADMIN_PASSWORD")
             stored.setdefault("ADMIN_PASSWORD", secrets.token_urlsafe(12))
         if stored:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -231,7 +228,7 @@ class Settings:
             encryption_keys=self.encryption_keys or (stored["ENCRYPTION_KEYS"],),
             admin_password=self.admin_password
             or ("" if self.admin_password_hash else stored.get("ADMIN_PASSWORD", "")),
-            generated=tuple(generated),
+            admin_password_generated=not (self.admin_password or self.admin_password_hash),
         )
         problems = [p for p in result.secret_problems() if "Fernet" in p]
         if problems:

@@ -1,0 +1,90 @@
+"""Database layer: migrations on both databases, WAL on SQLite, the (conversation, seq) guarantee."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import asyncpg
+import pytest
+
+from tests.support import ROOT, base_env, create_database, drop_database, migrate, start_visitor
+
+
+def run_sql(url: str, sql: str):
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            return db.execute(sql).fetchall()
+
+    async def go():
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def test_migrations_apply_once_and_are_idempotent(tmp_path):
+    url = create_database(tmp_path)
+    try:
+        env = base_env(tmp_path, url)
+        migrate(url, env)
+        migrate(url, env)  # a second run changes nothing and does not fail
+        applied = run_sql(url, "SELECT name FROM migration ORDER BY id")
+        assert len(applied) == 2
+        again = subprocess.run(
+            [sys.executable, "-m", "app.cli", "migrate"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**env, "PATH": "/usr/bin:/bin"},
+            timeout=120,
+        )
+        assert again.returncode == 0
+    finally:
+        drop_database(url)
+
+
+def test_duplicate_sequence_number_is_refused_by_the_database(server):
+    visitor = start_visitor(server.url, "Unique")
+    visitor.post("/chat/messages", {"text": "one"})
+    url = server.env["DATABASE_URL"]
+    conversation, seq = run_sql(url, "SELECT conversation, seq FROM message ORDER BY id DESC LIMIT 1")[0]
+    error = sqlite3.IntegrityError if url.startswith("sqlite") else asyncpg.UniqueViolationError
+    with pytest.raises(error):
+        run_sql(
+            url,
+            "INSERT INTO message (conversation, seq, sender, body, created_at) "
+            f"VALUES ({conversation}, {seq}, 'admin', 'x', CURRENT_TIMESTAMP)",
+        )
+
+
+def test_sqlite_runs_in_wal_mode(server, backend):
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    assert run_sql(server.env["DATABASE_URL"], "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_concurrent_writers_get_gap_free_sequence_numbers(server):
+    visitor = start_visitor(server.url, "Concurrent")
+
+    def post(index: int) -> int:
+        return visitor.http.post(
+            "/chat/messages", data={"text": f"c{index}", "_csrf_token": visitor.csrf_token}
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(post, range(80)))
+    assert statuses == [303] * 80  # no "database is locked", no lost write
+    url = server.env["DATABASE_URL"]
+    rows = run_sql(
+        url,
+        "SELECT m.seq FROM message m JOIN conversation c ON c.id = m.conversation "
+        "WHERE c.display_name = 'Concurrent' ORDER BY m.seq",
+    )
+    assert [r[0] for r in rows] == list(range(1, 81))

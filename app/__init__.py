@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -11,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
+        shutdown=anyio.Event(),
     )
 
     @asynccontextmanager
@@ -141,9 +144,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await open_engine(engine)
         await broker.start()
         await presence.start()
+
+        async def end_streams_on_shutdown() -> None:
+            await state.shutdown.wait()
+            hub.shutdown()
+
+        watcher = asyncio.create_task(end_streams_on_shutdown(), name="sohbet-shutdown-watcher")
         try:
             yield
         finally:
+            watcher.cancel()
             await presence.stop()
             await broker.stop()
             await close_engine(engine)

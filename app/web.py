@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 from jinja2 import Environment
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -49,6 +50,7 @@ class Sohbet:
     auth: AuthService
     visitor_signer: Signer
     jinja: Environment
+    shutdown: anyio.Event
 
 
 def sohbet(connection: ASGIConnection[Any, Any, Any, Any]) -> Sohbet:

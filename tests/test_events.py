@@ -5,6 +5,7 @@ reconnects)."""
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -184,3 +185,28 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
         visitor_reader.stop()
         admin_reader.stop()
         proxy.stop()
+
+
+def test_shutdown_ends_open_streams_cleanly(make_server):
+    server = make_server("shutdown")
+    visitor = start_visitor(server.url, "Shutdown")
+    admin = login_admin(server)
+    readers = [
+        StreamReader(server.url, "/chat/events", visitor.http.cookies),
+        StreamReader(server.url, "/admin/events", admin.http.cookies),
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.wait_for_event("control" if reader.path == "/chat/events" else "threads")
+    started = time.monotonic()
+    returncode = server.stop()  # SIGTERM with streams open
+    elapsed = time.monotonic() - started
+    for reader in readers:
+        reader.stop()
+    # uvicorn re-raises the SIGTERM it handled once shutdown is complete, hence -15.
+    assert returncode in (0, -15), server.stderr()[-2000:]
+    assert elapsed < 8, f"shutdown took {elapsed:.1f}s with streams open"
+    stderr = server.stderr()
+    assert "Application shutdown complete" in stderr
+    assert "Traceback" not in stderr and "without completing response" not in stderr

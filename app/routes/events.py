@@ -40,7 +40,20 @@ def last_event_id(request: Request[Any, Any, Any]) -> int:
 
 
 def stream_response(events: AsyncIterator[ServerSentEvent], app: Sohbet) -> EventSourceResponse:
-    return EventSourceResponse(events, ping=app.settings.sse_ping_seconds, headers=SSE_HEADERS, send_timeout=30)
+    # On server shutdown sse-starlette sets the shared `shutdown` event; the lifespan then wakes every stream
+    # with SHUTDOWN so each generator returns within the grace period and its response ends properly.
+    return EventSourceResponse(
+        events,
+        ping=app.settings.sse_ping_seconds,
+        headers=SSE_HEADERS,
+        send_timeout=30,
+        shutdown_event=app.shutdown,
+        shutdown_grace_period=2,
+    )
+
+
+def shutting_down(events: list[Event]) -> bool:
+    return any(e.kind == "shutdown" for e in events)
 
 
 class ConversationFeed:
@@ -121,7 +134,7 @@ async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] 
             support_online = await app.presence.is_online(ADMIN)
             yield ServerSentEvent(data=support_status_html(app, support_online, lang), event="control")
             pending: list[Event] = [Event("resync")]
-            while True:
+            while not shutting_down(pending):
                 if feed.concerns_me(pending):
                     for event in await feed.catch_up():
                         yield event
@@ -159,7 +172,7 @@ async def admin_events(
         await app.presence.enter(ADMIN)
         try:
             pending: list[Event] = [Event("resync")]
-            while True:
+            while not shutting_down(pending):
                 if feed is not None and feed.concerns_me(pending):
                     for event in await feed.catch_up():
                         yield event

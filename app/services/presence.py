@@ -13,6 +13,8 @@ import json
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Coroutine
+from typing import Any
 
 from app.models import Presence
 from app.services.realtime import Broker, Event, now, publish_now
@@ -35,6 +37,7 @@ class PresenceTracker:
         self._counts: Counter[str] = Counter()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._heartbeat_forever(), name="sohbet-presence")
@@ -51,17 +54,49 @@ class PresenceTracker:
         await publish_now(self._broker, [Event("presence", _conversation_id(subject), subject=subject)])
 
     async def enter(self, subject: str) -> None:
+        """One more open stream for `subject`. The caller pairs it with leave() only once this has returned."""
+        task = self._detached(self._enter(subject))
+        try:
+            await asyncio.shield(task)
+        except BaseException:
+            # Cancelled (the client went away at once) or failed: nobody will call leave() for this enter(),
+            # so leave by ourselves once the entry, which the cancellation cannot cut short, has been made.
+            task.add_done_callback(lambda done: self._undo_enter(done, subject))
+            raise
+
+    async def leave(self, subject: str) -> None:
+        # Streams call this from `finally` while they are being cancelled (the client disconnected): a plain
+        # await would be cancelled at the DELETE, leaving a row that every heartbeat kept alive — the visitor
+        # (or support) would stay online everywhere for the life of this process. Run it in its own task.
+        await asyncio.shield(self._detached(self._leave(subject)))
+
+    def _detached(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning(json.dumps({"event": "presence.update_failed", "error": type(task.exception()).__name__}))
+
+    def _undo_enter(self, task: asyncio.Task[None], subject: str) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._detached(self._leave(subject))
+
+    async def _enter(self, subject: str) -> None:
         async with self._lock:
-            self._counts[subject] += 1
-            first = self._counts[subject] == 1
+            first = not self._counts.get(subject)
             if first:
                 await Presence.insert(
                     Presence(process_id=self.process_id, subject=subject, expires_at=now() + self._ttl)
                 )
+            self._counts[subject] += 1  # only once the row exists: a failed enter() leaves nothing to undo
         if first:
             await self._announce(subject)
 
-    async def leave(self, subject: str) -> None:
+    async def _leave(self, subject: str) -> None:
         async with self._lock:
             self._counts[subject] -= 1
             last = self._counts[subject] <= 0
@@ -90,16 +125,32 @@ class PresenceTracker:
         while True:
             await asyncio.sleep(self._heartbeat)
             try:
-                await Presence.update({Presence.expires_at: now() + self._ttl}).where(
-                    Presence.process_id == self.process_id
-                )
+                changed = await self._reconcile()
                 expired = await Presence.select(Presence.subject).where(Presence.expires_at < now())
                 if expired:
                     await Presence.delete().where(Presence.expires_at < now())
-                    for subject in {row["subject"] for row in expired}:
-                        await self._announce(subject)
+                for subject in changed | {row["subject"] for row in expired}:
+                    await self._announce(subject)
             except Exception as exc:  # the database may be restarting; try again next beat
                 log.warning(json.dumps({"event": "presence.heartbeat_failed", "error": type(exc).__name__}))
+
+    async def _reconcile(self) -> set[str]:
+        """Make this process's rows match its open streams, and refresh them. An insert or delete that failed
+        (say, while the database restarted) or a row another process expired meanwhile is repaired within one
+        beat. Returns the subjects whose presence this changed."""
+        async with self._lock:
+            mine = Presence.process_id == self.process_id
+            stored = {row["subject"] for row in await Presence.select(Presence.subject).where(mine)}
+            stale, missing = stored - set(self._counts), set(self._counts) - stored
+            if stale:
+                await Presence.delete().where(mine & Presence.subject.is_in(sorted(stale)))
+            await Presence.update({Presence.expires_at: now() + self._ttl}).where(mine)
+            if missing:
+                expires_at = now() + self._ttl
+                await Presence.insert(
+                    *(Presence(process_id=self.process_id, subject=s, expires_at=expires_at) for s in missing)
+                )
+        return stale | missing
 
 
 def _conversation_id(subject: str) -> int:

@@ -70,6 +70,7 @@ class Event:
 
 
 RESYNC = Event(kind="resync")
+SHUTDOWN = Event(kind="shutdown")
 
 
 def conversation_topic(conversation_id: int) -> str:
@@ -136,6 +137,12 @@ class Hub:
         everyone = {id(s): s for subs in self._subscribers.values() for s in subs}
         for subscription in everyone.values():
             subscription.push(RESYNC)
+
+    def shutdown(self) -> None:
+        """Tell every stream to finish (server shutdown): they return, so each response ends cleanly."""
+        everyone = {id(s): s for subs in self._subscribers.values() for s in subs}
+        for subscription in everyone.values():
+            subscription.push(SHUTDOWN)
 
     def stream_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))

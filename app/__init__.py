@@ -69,10 +69,14 @@ class JsonLineFormatter(logging.Formatter):
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLineFormatter())
-    root = logging.getLogger("sohbet")
+    ours = logging.getLogger("sohbet")
+    ours.handlers[:] = [handler]
+    ours.setLevel(level)
+    ours.propagate = False
+    # Libraries (asyncpg, piccolo, litestar) log through the root logger: JSON lines too, warnings and up.
+    root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    root.setLevel(logging.WARNING)
 
 
 def make_jinja() -> Environment:

@@ -11,6 +11,20 @@ import httpx
 from tests.support import SSEEvent, iter_sse, wait_until
 
 
+class _StopAware:
+    """Wraps a streaming response so the SSE parser gives up at the next line (a keep-alive ping is enough) once
+    `stop` is set: stopping a reader then really closes its HTTP stream, which presence depends on."""
+
+    def __init__(self, response: httpx.Response, stop: threading.Event) -> None:
+        self.response, self.stop = response, stop
+
+    def iter_lines(self):
+        for line in self.response.iter_lines():
+            if self.stop.is_set():
+                return
+            yield line
+
+
 class StreamReader(threading.Thread):
     def __init__(
         self, base_url: str, path: str, cookies: httpx.Cookies, *, mode: str = "native", after: int = 0
@@ -21,12 +35,24 @@ class StreamReader(threading.Thread):
         self.events: list[SSEEvent] = []
         self.messages: list[SSEEvent] = []
         self.connects = 0
+        self.live_connects = 0  # the value of `connects` whose connection has delivered an event
         self.errors = 0
-        self._stop = threading.Event()
+        self._stopped = threading.Event()
         self._lock = threading.Lock()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopped.set()
+
+    def close(self, timeout: float = 10) -> None:
+        """Stop and wait until the HTTP stream is really closed (within one keep-alive ping)."""
+        self.stop()
+        self.join(timeout)
+        assert not self.is_alive(), f"reader on {self.path} did not stop"
+
+    @property
+    def live(self) -> bool:
+        """The current connection has delivered an event (so the server-side stream has subscribed)."""
+        return self.connects > 0 and self.live_connects == self.connects
 
     def _request(self) -> tuple[str, dict[str, str]]:
         use_header = self.mode == "native" or (self.mode == "mixed" and self.connects % 2 == 0)
@@ -36,8 +62,9 @@ class StreamReader(threading.Thread):
         return f"{self.path}{separator}after={self.last_id}", {}
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.base_url, cookies=self.cookies, timeout=httpx.Timeout(10, read=30)) as http:
-            while not self._stop.is_set():
+        timeout = httpx.Timeout(10, read=30)
+        with httpx.Client(base_url=self.base_url, cookies=self.cookies, timeout=timeout) as http:
+            while not self._stopped.is_set():
                 path, headers = self._request()
                 self.connects += 1
                 try:
@@ -46,15 +73,14 @@ class StreamReader(threading.Thread):
                             self.errors += 1
                             time.sleep(0.05)
                             continue
-                        for event in iter_sse(response):
+                        for event in iter_sse(_StopAware(response, self._stopped)):
                             with self._lock:
                                 self.events.append(event)
+                                self.live_connects = self.connects
                                 if event.id is not None:
                                     self.last_id = int(event.id)
                                 if event.event == "message":
                                     self.messages.append(event)
-                            if self._stop.is_set():
-                                return
                 except (httpx.HTTPError, ValueError):
                     self.errors += 1
                 time.sleep(0.01)
@@ -73,3 +99,11 @@ class StreamReader(threading.Thread):
                 return next((e for e in self.events[start:] if e.event == name), None)
 
         return wait_until(found, timeout=timeout, message=f"event {name!r} on {self.path}")
+
+
+def open_reader(base_url: str, path: str, cookies: httpx.Cookies, **kwargs) -> StreamReader:
+    """A started reader whose stream is live."""
+    reader = StreamReader(base_url, path, cookies, **kwargs)
+    reader.start()
+    wait_until(lambda: reader.live, timeout=15, message=f"stream {path} on {base_url} to open")
+    return reader

@@ -252,6 +252,15 @@ def login_admin(server: Server, browser: Browser | None = None) -> Browser:
     return admin
 
 
+def find_thread(admin: Browser, name: str) -> int:
+    """The id of the conversation whose display name is `name`, from the admin's thread list."""
+    page = admin.get("/admin").text
+    for match in re.finditer(r'<li id="thread-(\d+)".*?<span class="name">(.*?)</span>', page, re.S):
+        if match.group(2) == name:
+            return int(match.group(1))
+    raise AssertionError(f"no thread named {name}")
+
+
 # -- server-sent events ------------------------------------------------------------------------------------
 
 

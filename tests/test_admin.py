@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import re
 
-from tests.support import Browser, login_admin, start_visitor
+from tests.support import find_thread, login_admin, start_visitor
 
 
 def thread_ids(page: str) -> list[int]:
     return [int(x) for x in re.findall(r'<li id="thread-(\d+)"', page)]
-
-
-def find_thread(admin: Browser, name: str) -> int:
-    page = admin.get("/admin").text
-    for match in re.finditer(r'<li id="thread-(\d+)".*?<span class="name">(.*?)</span>', page, re.S):
-        if match.group(2) == name:
-            return int(match.group(1))
-    raise AssertionError(f"no thread {name}")
 
 
 def test_threads_newest_first_with_preview_and_unread(server):

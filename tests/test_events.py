@@ -13,17 +13,18 @@ import pytest
 
 from tests.proxy import CuttingProxy
 from tests.streams import StreamReader
-from tests.support import Browser, iter_sse, login_admin, message_seq, message_text, start_visitor, wait_until
+from tests.support import (
+    Browser,
+    find_thread,
+    iter_sse,
+    login_admin,
+    message_seq,
+    message_text,
+    start_visitor,
+    wait_until,
+)
 
 THREAD_RE = re.compile(r'id="thread-(\d+)"')
-
-
-def thread_id_of(admin: Browser, name: str) -> int:
-    page = admin.get("/admin").text
-    for match in re.finditer(r'<li id="thread-(\d+)".*?<span class="name">(.*?)</span>', page, re.S):
-        if match.group(2) == name:
-            return int(match.group(1))
-    raise AssertionError(f"no thread named {name}")
 
 
 def unread_badge(admin: Browser, thread: int) -> str | None:
@@ -105,7 +106,7 @@ def test_admin_stream_lists_notifies_and_delivers(server):
     admin = login_admin(server)
     visitor = start_visitor(server.url, "Deniz")
     visitor.post("/chat/messages", {"text": "first"})
-    thread = thread_id_of(admin, "Deniz")
+    thread = find_thread(admin, "Deniz")
     reader = StreamReader(server.url, f"/admin/events?thread={thread}&after=1", admin.http.cookies)
     reader.start()
     try:
@@ -129,7 +130,7 @@ def test_clear_is_replayed_to_a_reconnecting_visitor(server):
     visitor = start_visitor(server.url, "Clearme")
     visitor.post("/chat/messages", {"text": "one"})
     visitor.post("/chat/messages", {"text": "two"})
-    thread = thread_id_of(admin, "Clearme")
+    thread = find_thread(admin, "Clearme")
     assert admin.post(f"/admin/threads/{thread}/clear").status_code == 303
     visitor.post("/chat/messages", {"text": "three"})
     events = read_events(server.url, visitor.http.cookies, "/chat/events", {"Last-Event-ID": "2"}, count=1)
@@ -144,7 +145,7 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
     total_visitor, total_admin = 700, 300
     admin = login_admin(server)
     visitor = start_visitor(server.url, f"Burst-{mode}")
-    thread = thread_id_of(admin, f"Burst-{mode}")
+    thread = find_thread(admin, f"Burst-{mode}")
     proxy = CuttingProxy(server.port, seed={"native": 1, "htmx": 2, "mixed": 3}[mode]).start()
     visitor_reader = StreamReader(proxy.url, "/chat/events", visitor.http.cookies, mode=mode)
     admin_reader = StreamReader(proxy.url, f"/admin/events?thread={thread}", admin.http.cookies, mode=mode)

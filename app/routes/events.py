@@ -9,9 +9,9 @@ nothing committed in between is missed; it sends only seq > cursor, so nothing i
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Request, get
@@ -23,7 +23,7 @@ from starlette.responses import Response as PlainASGIResponse
 from app.i18n import translator
 from app.routes.visitor import visitor_conversation
 from app.services.presence import ADMIN, conversation_subject
-from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Event, conversation_topic
+from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Event, Subscription, conversation_topic
 from app.web import ADMIN_COOKIE, Sohbet, language, render_message, sohbet, thread_display_name
 
 log = logging.getLogger("sohbet.events")
@@ -50,6 +50,23 @@ def stream_response(events: AsyncIterator[ServerSentEvent], app: Sohbet) -> Even
         shutdown_event=app.shutdown,
         shutdown_grace_period=2,
     )
+
+
+@asynccontextmanager
+async def following(app: Sohbet, topics: list[str], subject: str) -> AsyncIterator[Subscription]:
+    """A hub subscription plus presence for as long as a stream is open. Subscribing comes first, so nothing
+    published while the stream reads its backlog can be missed."""
+    subscription = app.hub.subscribe(topics)
+    try:
+        await app.presence.enter(subject)
+    except BaseException:
+        app.hub.unsubscribe(subscription)
+        raise
+    try:
+        yield subscription
+    finally:
+        app.hub.unsubscribe(subscription)
+        await app.presence.leave(subject)
 
 
 def shutting_down(events: list[Event]) -> bool:
@@ -127,10 +144,8 @@ async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] 
     feed = ConversationFeed(app, conversation.id, max(after, last_event_id(request)), lang, "visitor")
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        subscription = app.hub.subscribe([conversation_topic(conversation.id), VISITORS_TOPIC])
-        subject = conversation_subject(conversation.id)
-        await app.presence.enter(subject)
-        try:
+        topics = [conversation_topic(conversation.id), VISITORS_TOPIC]
+        async with following(app, topics, conversation_subject(conversation.id)) as subscription:
             support_online = await app.presence.is_online(ADMIN)
             yield ServerSentEvent(data=support_status_html(app, support_online, lang), event="control")
             pending: list[Event] = [Event("resync")]
@@ -147,9 +162,6 @@ async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] 
                         support_online = online
                         yield ServerSentEvent(data=support_status_html(app, online, lang), event="control")
                 pending = await subscription.wait(timeout=60)
-        finally:
-            app.hub.unsubscribe(subscription)
-            await app.presence.leave(subject)
 
     return stream_response(events(), app)
 
@@ -168,9 +180,7 @@ async def admin_events(
     async def events() -> AsyncIterator[ServerSentEvent]:
         feed = ConversationFeed(app, thread, cursor, lang, "admin") if thread else None
         topics = [ADMIN_TOPIC] + ([conversation_topic(thread)] if thread else [])
-        subscription = app.hub.subscribe(topics)
-        await app.presence.enter(ADMIN)
-        try:
+        async with following(app, topics, ADMIN) as subscription:
             pending: list[Event] = [Event("resync")]
             while not shutting_down(pending):
                 if feed is not None and feed.concerns_me(pending):
@@ -188,10 +198,6 @@ async def admin_events(
                 if pending:  # any change may touch the list; htmx throttles the refresh
                     yield ServerSentEvent(data="1", event="threads")
                 pending = await subscription.wait(timeout=60)
-        finally:
-            app.hub.unsubscribe(subscription)
-            await app.presence.leave(ADMIN)
-            log.debug(json.dumps({"event": "admin.stream_closed"}))
 
     return stream_response(events(), app)
 

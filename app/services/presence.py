@@ -47,6 +47,8 @@ class PresenceTracker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._tasks:  # the leave() of streams that the shutdown just ended: finish them before the pool closes
+            await asyncio.wait(set(self._tasks), timeout=5)
         with contextlib.suppress(Exception):
             await Presence.delete().where(Presence.process_id == self.process_id)
 

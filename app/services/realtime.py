@@ -90,7 +90,9 @@ class Subscription:
 
     def push(self, event: Event) -> None:
         if len(self.pending) >= self.MAX_PENDING:
-            self.pending = [RESYNC]
+            # A resync covers every message event; a shutdown must survive the collapse.
+            ending = [e for e in (*self.pending, event) if e.kind == "shutdown"][:1]
+            self.pending = [RESYNC, *ending]
         else:
             self.pending.append(event)
         self._wake.set()

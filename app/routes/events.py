@@ -195,7 +195,7 @@ async def admin_events(
                         feed = None
                 if any(e.kind == "msg" and e.sender == "visitor" for e in pending):
                     yield ServerSentEvent(data="1", event="notify")
-                if pending:  # any change may touch the list; htmx throttles the refresh
+                if pending:  # any change may touch the list; the dashboard coalesces refreshes (hx-sync queue last)
                     yield ServerSentEvent(data="1", event="threads")
                 pending = await subscription.wait(timeout=60)
 

@@ -30,15 +30,17 @@ from litestar.template.config import TemplateConfig
 
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
-from app.routes import admin, auth, events, health, visitor
+from app.routes import admin, auth, events, health, media, visitor
+from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
-from app.services.store import DatabaseStore
+from app.services.storage import LocalStorage
+from app.services.store import DatabaseStore, SlidingWindowLimiter
 from app.services.text import render_message_html
-from app.settings import RateLimit, Settings
+from app.settings import RATE_UNITS, RateLimit, Settings
 from app.web import VISITOR_COOKIE, Sohbet, client_ip, error_response, make_before_send
 
 __version__ = "0.1.0"
@@ -122,13 +124,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
     presence = PresenceTracker(broker, settings.presence_heartbeat_seconds)
     jinja = make_jinja()
     password_hash = settings.admin_password_hash or hash_password(settings.admin_password)
+    local_storage = LocalStorage(settings.upload_dir)
+    attachments = AttachmentService(
+        local_storage,
+        max_image_bytes=settings.max_image_bytes,
+        max_audio_bytes=settings.max_audio_bytes,
+        max_pixels=settings.max_image_pixels,
+    )
+    uploads = settings.rate_limit_uploads
     state = Sohbet(
         settings=settings,
         engine=engine,
         hub=hub,
         broker=broker,
         presence=presence,
-        conversations=ConversationService(engine, Cipher(settings.encryption_keys), broker, settings.page_size),
+        conversations=ConversationService(
+            engine,
+            Cipher(settings.encryption_keys),
+            broker,
+            settings.page_size,
+            files_queued=attachments.kick,
+        ),
         auth=AuthService(
             username=settings.admin_username,
             password_hash=password_hash,
@@ -141,6 +157,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
         shutdown=anyio.Event(),
+        attachments=attachments,
+        local_storage=local_storage,
+        upload_limiter=SlidingWindowLimiter(DatabaseStore("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
     )
 
     @asynccontextmanager
@@ -148,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await open_engine(engine)
         await broker.start()
         await presence.start()
+        await attachments.start()
 
         async def end_streams_on_shutdown() -> None:
             await state.shutdown.wait()
@@ -158,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             watcher.cancel()
+            await attachments.stop()
             await presence.stop()
             await broker.stop()
             await close_engine(engine)
@@ -173,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     route_handlers: list[Any] = [
         *health.ROUTES,
         *events.ROUTES,
+        *media.ROUTES,
         visitor.index,
         visitor.end_chat,
         visitor.switch_language,
@@ -215,6 +237,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Sohbet API", version=__version__, path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
+        request_max_body_size=max(settings.max_image_bytes, settings.max_audio_bytes) + 1024 * 1024,
         debug=False,
     )
     app.state.sohbet = state

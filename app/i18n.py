@@ -44,6 +44,32 @@ STRINGS: dict[str, dict[str, str]] = {
     "composer.label": {"en": "Message", "tr": "Mesaj"},
     "composer.placeholder": {"en": "Write a message…", "tr": "Bir mesaj yazın…"},
     "composer.send": {"en": "Send", "tr": "Gönder"},
+    "composer.attach": {"en": "Attach an image or audio file", "tr": "Resim veya ses dosyası ekle"},
+    "attachment.image": {"en": "Image", "tr": "Resim"},
+    "attachment.audio": {"en": "Audio", "tr": "Ses"},
+    "error.upload.empty": {"en": "That file is empty.", "tr": "Dosya boş."},
+    "error.upload.type": {
+        "en": "That file type is not accepted. Send a JPEG, PNG, GIF or WebP image, "
+        "or MP3, WAV, OGG, WebM or M4A audio.",
+        "tr": "Bu dosya türü kabul edilmiyor. JPEG, PNG, GIF veya WebP resim "
+        "ya da MP3, WAV, OGG, WebM veya M4A ses gönderin.",
+    },
+    "error.upload.hostile": {
+        "en": "That file contains markup or script and was refused.",
+        "tr": "Dosya işaretleme veya betik içeriyor ve reddedildi.",
+    },
+    "error.upload.broken": {
+        "en": "That file is damaged or not what it claims to be.",
+        "tr": "Dosya bozuk veya iddia ettiği türde değil.",
+    },
+    "error.upload.too_large": {
+        "en": "That file is too large (images up to 5 MB, audio up to 10 MB).",
+        "tr": "Dosya çok büyük (resimler en fazla 5 MB, ses en fazla 10 MB).",
+    },
+    "error.upload.too_many_pixels": {
+        "en": "That image has too many pixels.",
+        "tr": "Resim çok fazla piksel içeriyor.",
+    },
     "error.message_empty": {"en": "Write a message first.", "tr": "Önce bir mesaj yazın."},
     "error.message_too_long": {
         "en": "That message is too long (4000 characters at most).",

@@ -52,6 +52,15 @@ def parse_duration(name: str, value: str) -> int:
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
 
 
+def parse_size(name: str, value: str) -> int:
+    """'5MB', '512KB', '10485760' -> bytes."""
+    match = re.fullmatch(r"\s*(\d+)\s*(B|KB|MB|GB)?\s*", value or "", re.IGNORECASE)
+    if not match or int(match.group(1)) < 1:
+        raise SettingsError(f"{name} must look like '5MB', '512KB' or a number of bytes, got {value!r}")
+    unit = (match.group(2) or "B").upper()
+    return int(match.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[unit]
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """Minimal `.env` reader: KEY=VALUE lines, optional quotes, `#` comments."""
     values: dict[str, str] = {}
@@ -94,6 +103,9 @@ class Settings:
     public_url: str = ""
     cloudinary_url: str = ""
     upload_dir: Path = PROJECT_ROOT / "data" / "uploads"
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_audio_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
     message_retention_seconds: int = 0
     embed_origins: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
@@ -184,6 +196,8 @@ class Settings:
             public_url=get("PUBLIC_URL").rstrip("/"),
             cloudinary_url=get("CLOUDINARY_URL"),
             upload_dir=Path(get("UPLOAD_DIR") or data_dir / "uploads"),
+            max_image_bytes=parse_size("MAX_IMAGE_SIZE", get("MAX_IMAGE_SIZE", "5MB")),
+            max_audio_bytes=parse_size("MAX_AUDIO_SIZE", get("MAX_AUDIO_SIZE", "10MB")),
             message_retention_seconds=parse_duration("MESSAGE_RETENTION", get("MESSAGE_RETENTION", "0")),
             embed_origins=origins("EMBED_ORIGINS"),
             cors_origins=origins("CORS_ORIGINS"),

@@ -22,11 +22,14 @@ from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
 from app.i18n import pick_language, translator
+from app.services.attachments import AttachmentService
 from app.services.auth import AdminIdentity, AuthService
 from app.services.conversations import ConversationService, MessageView, ThreadView
 from app.services.crypto import Signer
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub
+from app.services.storage import LocalStorage
+from app.services.store import SlidingWindowLimiter
 from app.settings import Settings
 
 log = logging.getLogger("sohbet.http")
@@ -51,6 +54,9 @@ class Sohbet:
     visitor_signer: Signer
     jinja: Environment
     shutdown: anyio.Event
+    attachments: AttachmentService
+    local_storage: LocalStorage
+    upload_limiter: SlidingWindowLimiter
 
 
 def sohbet(connection: ASGIConnection[Any, Any, Any, Any]) -> Sohbet:

@@ -110,6 +110,7 @@ def base_env(tmp_path: Path, database_url: str) -> dict[str, str]:
         "RATE_LIMIT_LOGIN": "100000/minute",
         "RATE_LIMIT_API": "100000/minute",
         "LOG_LEVEL": "INFO",
+        "SSE_PING_SECONDS": "2",  # readers notice a close within one ping
         "PYTHONUNBUFFERED": "1",
         "PYTHONWARNINGS": "error::DeprecationWarning:app",
     }

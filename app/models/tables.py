@@ -76,3 +76,30 @@ class Presence(Table):
     process_id = Varchar(length=40, index=True)
     subject = Varchar(length=40, index=True)
     expires_at = DoublePrecision()
+
+
+class Attachment(Table):
+    """An image or audio file sent with a message. `public_id` (random) is the only id that appears in URLs."""
+
+    public_id = Varchar(length=40, unique=True, index=True)
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
+    kind = Varchar(length=10)  # image | audio
+    content_type = Varchar(length=40)
+    size = Integer()
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    backend = Varchar(length=12)  # local | cloudinary
+    storage_key = Varchar(length=300)
+    file_name = Varchar(length=120)
+    created_at = Timestamptz()
+
+
+class FileDeletion(Table):
+    """Stored files whose rows are gone: deleted in the background, retried until they are, never forgotten."""
+
+    backend = Varchar(length=12)
+    storage_key = Varchar(length=300)
+    attempts = Integer(default=0)
+    last_error = Varchar(length=200, default="")
+    next_try_at = DoublePrecision(default=0.0)

@@ -10,10 +10,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
+from app.routes.composer import submit
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
-from app.services.text import TextError, clean_message
-from app.web import admin_guard, is_htmx, language, page, see_other, sohbet, thread_display_name
+from app.web import admin_guard, current_admin, is_htmx, language, page, see_other, sohbet, thread_display_name
 
 
 async def threads_context(request: Request[Any, Any, Any], open_id: int | None) -> dict[str, Any]:
@@ -90,36 +90,30 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: FromPath[in
 
 
 @post("/admin/threads/{thread_id:int}/messages", status_code=303)
-async def reply(
-    request: Request[Any, Any, Any], thread_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any] | Template:
-    app = sohbet(request)
+async def reply(request: Request[Any, Any, Any], thread_id: FromPath[int]) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
     post_url = f"/admin/threads/{thread.id}/messages"
-    try:
-        text = clean_message(data.get("text"))
-    except TextError as error:
-        error_text = translator(language(request))(f"error.{error.code}")
+    refusal = await submit(request, thread.id, "admin", limiter_key=f"admin:{current_admin(request).username}")
+    if refusal is not None:
         if is_htmx(request):
             return page(
                 request,
                 "shared/_composer.html",
-                status_code=422,
-                error=error_text,
-                text_value=(data.get("text") or "")[:8000],
+                status_code=refusal.status,
+                error=refusal.error,
+                text_value=refusal.text,
                 post_url=post_url,
             )
         context = await thread_context(request, thread)
         return page(
             request,
             "admin/dashboard.html",
-            status_code=422,
-            error=error_text,
-            text_value=(data.get("text") or "")[:8000],
+            status_code=refusal.status,
+            error=refusal.error,
+            text_value=refusal.text,
             **await threads_context(request, thread.id),
             **context,
         )
-    await app.conversations.post(thread.id, "admin", text)
     if is_htmx(request):
         return page(request, "shared/_composer.html", post_url=post_url, autofocus=True)
     return see_other(f"/admin/threads/{thread.id}")

@@ -9,9 +9,10 @@ from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import LANGUAGES, translator
+from app.routes.composer import submit
 from app.services.conversations import ThreadView
 from app.services.presence import ADMIN
-from app.services.text import TextError, clean_display_name, clean_message
+from app.services.text import TextError, clean_display_name
 from app.web import (
     LANG_COOKIE,
     VISITOR_COOKIE,
@@ -95,29 +96,34 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
 
 
 @post("/chat/messages", include_in_schema=False, status_code=303)
-async def send_message(
-    request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any] | Template:
-    app = sohbet(request)
+async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Template:
+    """Text and/or a file (multipart). The form is read by composer.submit(), after the rate limit."""
     conversation = await visitor_conversation(request)
-    t = translator(language(request))
     if conversation is None:
         if is_htmx(request):
+            t = translator(language(request))
             return page(request, "shared/_error.html", status_code=409, message=t("error.no_conversation"))
         return see_other("/")
-    try:
-        text = clean_message(data.get("text"))
-    except TextError as error:
+    refusal = await submit(request, conversation.id, "visitor", limiter_key=f"visitor:{conversation.id}")
+    if refusal is not None:
+        if is_htmx(request):
+            return page(
+                request,
+                "shared/_composer.html",
+                status_code=refusal.status,
+                error=refusal.error,
+                text_value=refusal.text,
+                post_url="/chat/messages",
+            )
         context = await chat_context(request, conversation)
         return page(
             request,
-            "shared/_composer.html" if is_htmx(request) else "visitor/index.html",
-            status_code=422,
-            error=t(f"error.{error.code}"),
-            text_value=(data.get("text") or "")[:8000],
+            "visitor/index.html",
+            status_code=refusal.status,
+            error=refusal.error,
+            text_value=refusal.text,
             **context,
         )
-    await app.conversations.post(conversation.id, "visitor", text)
     if is_htmx(request):
         return page(request, "shared/_composer.html", post_url="/chat/messages", autofocus=True)
     return see_other("/")

@@ -7,21 +7,39 @@ commit in order: a stream that has sent number N can always ask for "after N" an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.models import Conversation, Message
+from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
+from app.services.attachments import StoredFile
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.realtime import Broker, Event, publish_now
 from app.services.text import preview
 
 SENDERS = ("visitor", "admin", "system")
+PREVIEW_MARKS = {"image": "\U0001f4f7", "audio": "\U0001f3a4"}  # camera, microphone
+QUEUE_FILES_SQL = (
+    "INSERT INTO file_deletion (backend, storage_key, attempts, last_error, next_try_at) "
+    "SELECT backend, storage_key, 0, '', 0 FROM attachment"
+)
 
 
 class ConversationNotFound(LookupError):
     """No such conversation (or it was deleted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentView:
+    public_id: str
+    kind: str
+    content_type: str
+    width: int | None
+    height: int | None
+    file_name: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +50,7 @@ class MessageView:
     sender: str
     text: str
     created_at: datetime
+    attachment: AttachmentView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +77,61 @@ class Catchup:
 
 
 class ConversationService:
-    def __init__(self, engine: Any, cipher: Cipher, broker: Broker, page_size: int = 50) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        cipher: Cipher,
+        broker: Broker,
+        page_size: int = 50,
+        *,
+        file_url: Callable[[str, str, str], str] = lambda public_id, backend, key: f"/media/{public_id}",
+        files_queued: Callable[[], None] = lambda: None,
+    ) -> None:
         self._engine = engine
         self._cipher = cipher
         self._broker = broker
         self.page_size = page_size
+        self._file_url = file_url
+        self._files_queued = files_queued
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def _view(self, row: dict[str, Any]) -> MessageView:
-        return MessageView(
-            id=row["id"],
-            conversation_id=row["conversation"],
-            seq=row["seq"],
-            sender=row["sender"],
-            text=self._cipher.decrypt(row["body"]),
-            created_at=row["created_at"],
+    def _attachment(self, row: dict[str, Any]) -> AttachmentView:
+        return AttachmentView(
+            public_id=row["public_id"],
+            kind=row["kind"],
+            content_type=row["content_type"],
+            width=row["width"],
+            height=row["height"],
+            file_name=row["file_name"],
+            url=self._file_url(row["public_id"], row["backend"], row["storage_key"]),
         )
+
+    async def _views(self, rows: list[dict[str, Any]]) -> list[MessageView]:
+        """Messages with their attachments (one extra query for the whole batch)."""
+        attachments: dict[int, AttachmentView] = {}
+        if rows:
+            found = await Attachment.select().where(Attachment.message.is_in([r["id"] for r in rows]))
+            attachments = {a["message"]: self._attachment(a) for a in found}
+        return [
+            MessageView(
+                id=row["id"],
+                conversation_id=row["conversation"],
+                seq=row["seq"],
+                sender=row["sender"],
+                text=self._cipher.decrypt(row["body"]),
+                created_at=row["created_at"],
+                attachment=attachments.get(row["id"]),
+            )
+            for row in rows
+        ]
+
+    async def attachment(self, public_id: str) -> tuple[int, AttachmentView, str, str] | None:
+        """(conversation id, view, backend, storage key) of an attachment, for the access-checked download."""
+        row = await Attachment.select().where(Attachment.public_id == public_id).first()
+        if row is None:
+            return None
+        return row["conversation"], self._attachment(row), row["backend"], row["storage_key"]
 
     def _thread(self, row: dict[str, Any]) -> ThreadView:
         return ThreadView(
@@ -104,7 +161,7 @@ class ConversationService:
             query = query.where(Message.seq < before_seq)
         rows = await query.order_by(Message.seq, ascending=False).limit(self.page_size + 1)
         has_more = len(rows) > self.page_size
-        return [self._view(r) for r in reversed(rows[: self.page_size])], has_more
+        return await self._views(list(reversed(rows[: self.page_size]))), has_more
 
     async def catch_up(self, conversation_id: int, after_seq: int, limit: int = 500) -> Catchup:
         conversation = (
@@ -122,7 +179,7 @@ class ConversationService:
         return Catchup(
             exists=True,
             cleared_seq=cleared if cleared > after_seq else 0,
-            messages=[self._view(r) for r in rows],
+            messages=await self._views(rows),
         )
 
     async def threads(self, limit: int = 200) -> list[ThreadView]:
@@ -158,11 +215,15 @@ class ConversationService:
         assert thread is not None
         return thread, token
 
-    async def post(self, conversation_id: int, sender: str, text: str) -> MessageView:
+    async def post(
+        self, conversation_id: int, sender: str, text: str, attachment: StoredFile | None = None
+    ) -> MessageView:
+        """Store a message (text, or a file with an optional caption) and wake every stream that shows it."""
         if sender not in SENDERS:
             raise ValueError(f"unknown sender {sender!r}")
         moment = datetime.now(UTC)
         body = self._cipher.encrypt(text)
+        summary = f"{PREVIEW_MARKS[attachment.checked.kind]} {text}".strip() if attachment else text
         async with write_transaction(self._engine):
             # The row lock taken here orders every writer of this conversation until commit.
             updated = await (
@@ -171,7 +232,7 @@ class ConversationService:
                         Conversation.last_seq: Conversation.last_seq + 1,
                         Conversation.last_activity_at: moment,
                         Conversation.unread_count: Conversation.unread_count + (1 if sender == "visitor" else 0),
-                        Conversation.last_preview: self._cipher.encrypt(preview(text)),
+                        Conversation.last_preview: self._cipher.encrypt(preview(summary)),
                         Conversation.last_sender: sender,
                     }
                 )
@@ -184,11 +245,35 @@ class ConversationService:
             inserted = await Message.insert(
                 Message(conversation=conversation_id, seq=seq, sender=sender, body=body, created_at=moment)
             ).returning(Message.id)
+            view = None
+            if attachment is not None:
+                view = await self._insert_attachment(conversation_id, inserted[0]["id"], attachment, moment)
             events = [Event("msg", conversation_id, seq, sender)]
             await self._broker.publish_in_transaction(events)
         # Memory broker: wake streams only now, after commit, so they read what was committed.
         self._broker.after_commit(events)
-        return MessageView(inserted[0]["id"], conversation_id, seq, sender, text, moment)
+        return MessageView(inserted[0]["id"], conversation_id, seq, sender, text, moment, view)
+
+    async def _insert_attachment(
+        self, conversation_id: int, message_id: int, stored: StoredFile, moment: datetime
+    ) -> AttachmentView:
+        checked = stored.checked
+        row = {
+            "public_id": stored.public_id,
+            "kind": checked.kind,
+            "content_type": checked.content_type,
+            "width": checked.width,
+            "height": checked.height,
+            "backend": stored.backend,
+            "storage_key": stored.storage_key,
+            "file_name": checked.file_name,
+        }
+        await Attachment.insert(
+            Attachment(
+                conversation=conversation_id, message=message_id, size=len(checked.data), created_at=moment, **row
+            )
+        )
+        return self._attachment(row)
 
     async def clear(self, conversation_id: int) -> None:
         """Delete the messages; the clear itself takes a sequence number so streams replay it."""
@@ -208,20 +293,25 @@ class ConversationService:
             )
             if not updated:
                 raise ConversationNotFound(conversation_id)
+            # The files' rows go with the messages; their bytes are queued for deletion in the same commit.
+            await Conversation.raw(QUEUE_FILES_SQL + " WHERE conversation = {}", conversation_id)
             await Message.delete().where(Message.conversation == conversation_id)
             events = [Event("clear", conversation_id, updated[0]["last_seq"])]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)
+        self._files_queued()
 
     async def clear_all(self) -> int:
         """Delete every conversation and message; returns how many conversations went."""
         async with write_transaction(self._engine):
             count = await Conversation.count()
+            await Conversation.raw(QUEUE_FILES_SQL)
             await Message.delete(force=True)
             await Conversation.delete(force=True)
             events = [Event("clear_all")]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)
+        self._files_queued()
         return count
 
     async def end(self, conversation_id: int, note: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from litestar.stores.base import NamespacedStore
@@ -75,3 +76,22 @@ class DatabaseStore(NamespacedStore):
 
     async def purge_expired(self) -> None:
         await KeyValue.delete().where(KeyValue.expires_at < now())
+
+
+class SlidingWindowLimiter:
+    """`count` events per window per key, for limits a route can only apply after reading the body (uploads)."""
+
+    def __init__(self, store: DatabaseStore, count: int, window_seconds: int) -> None:
+        self._store = store
+        self._count = count
+        self._window = window_seconds
+
+    async def allow(self, key: str) -> bool:
+        moment = now()
+        raw = await self._store.get(key)
+        recent = [t for t in (json.loads(raw) if raw else []) if t > moment - self._window]
+        if len(recent) >= self._count:
+            return False
+        recent.append(moment)
+        await self._store.set(key, json.dumps(recent), expires_in=self._window)
+        return True

@@ -1,0 +1,66 @@
+"""The message composer, shared by the visitor's and the admin's send routes: text and/or a file."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import UploadFile
+
+from app.i18n import translator
+from app.services.text import MESSAGE_MAX, TextError, clean_message
+from app.services.uploads import UploadRejected
+from app.web import language, sohbet
+
+log = logging.getLogger("sohbet.composer")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a message was not stored; the composer is shown again with this and the text kept."""
+
+    status: int
+    error: str
+    text: str
+
+
+async def submit(
+    request: Request[Any, Any, Any], conversation_id: int, sender: str, limiter_key: str
+) -> Refusal | None:
+    """Read the form, check the text and file, store the message. None on success."""
+    app = sohbet(request)
+    t = translator(language(request))
+    form = await request.form()
+    raw_text = str(form.get("text") or "")
+    upload = form.get("file")
+    has_file = isinstance(upload, UploadFile) and bool(upload.filename)
+    try:
+        if has_file:
+            text = clean_message(raw_text) if raw_text.strip() else ""
+            if len(text) > MESSAGE_MAX:
+                raise TextError("message_too_long")
+        else:
+            text = clean_message(raw_text)
+    except TextError as error:
+        return Refusal(422, t(f"error.{error.code}"), raw_text[:8000])
+    stored = None
+    if has_file:
+        assert isinstance(upload, UploadFile)
+        if not await app.upload_limiter.allow(limiter_key):
+            return Refusal(429, t("error.rate_limited"), raw_text[:8000])
+        data = await upload.read()
+        try:
+            stored = await app.attachments.accept(data, upload.filename)
+        except UploadRejected as rejected:
+            log.info(json.dumps({"event": "upload.refused", "reason": rejected.code, "size": len(data)}))
+            return Refusal(rejected.status, t(f"error.{rejected.code}"), raw_text[:8000])
+    try:
+        await app.conversations.post(conversation_id, sender, text, stored)
+    except BaseException:
+        if stored is not None:
+            await app.attachments.discard(stored)
+        raise
+    return None

@@ -1,0 +1,48 @@
+"""Attachments served from local disk, after an access check: the visitor of that conversation or an admin."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import File, Redirect
+
+from app.routes.visitor import visitor_conversation
+from app.web import ADMIN_COOKIE, sohbet
+
+
+@get("/media/{public_id:str}", include_in_schema=False)
+async def media(request: Request[Any, Any, Any], public_id: FromPath[str]) -> File | Redirect:
+    app = sohbet(request)
+    found = await app.conversations.attachment(public_id[:64])
+    if found is None:
+        raise NotFoundException("no such file")
+    conversation_id, view, backend, key = found
+    allowed = await app.auth.session_identity(request.cookies.get(ADMIN_COOKIE)) is not None
+    if not allowed:
+        conversation = await visitor_conversation(request)
+        allowed = conversation is not None and conversation.id == conversation_id
+    if not allowed:
+        raise NotFoundException("no such file")  # the same answer as a wrong id: nothing to enumerate
+    if backend != "local":
+        return Redirect(path=view.url, status_code=302)
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", view.file_name)
+    return File(
+        path=app.local_storage.path(key),
+        media_type=view.content_type,
+        filename=view.file_name,
+        content_disposition_type="inline",
+        headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; media-src 'self'",
+            "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(view.file_name)}",
+            "Cache-Control": "private, max-age=86400, immutable",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
+
+
+ROUTES = [media]

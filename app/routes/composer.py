@@ -35,8 +35,10 @@ async def submit(
     t = translator(language(request))
     form = await request.form()
     raw_text = str(form.get("text") or "")
-    upload = form.get("file")
-    has_file = isinstance(upload, UploadFile) and bool(upload.filename)
+    # Two inputs may carry a file (the picker and, without a recorder, the voice-note capture): the first wins.
+    uploads = [f for f in form.getall("file") if isinstance(f, UploadFile) and f.filename] if "file" in form else []
+    upload = uploads[0] if uploads else None
+    has_file = upload is not None
     try:
         if has_file:
             text = clean_message(raw_text) if raw_text.strip() else ""

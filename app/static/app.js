@@ -65,7 +65,141 @@
     if (field.value.trim() && field.form) field.form.requestSubmit();
   });
 
+
+  document.documentElement.classList.add("js");
+
+  // Composer: a preview of the chosen file, upload progress, and voice notes with MediaRecorder.
+  function composerOf(node) {
+    return node && node.closest ? node.closest("[data-composer]") : null;
+  }
+
+  function part(form, name) {
+    return form.querySelector("[data-" + name + "]");
+  }
+
+  function showPreview(form) {
+    var input = part(form, "file");
+    var box = part(form, "preview");
+    var media = part(form, "preview-media");
+    var file = input && input.files && input.files[0];
+    media.textContent = "";
+    if (!file) {
+      box.hidden = true;
+      return;
+    }
+    var element = document.createElement(file.type.indexOf("audio/") === 0 ? "audio" : "img");
+    element.src = URL.createObjectURL(file);
+    if (element.tagName === "AUDIO") element.controls = true;
+    else element.alt = "";
+    media.appendChild(element);
+    part(form, "preview-name").textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)";
+    box.hidden = false;
+  }
+
+  document.addEventListener("change", function (evt) {
+    var form = composerOf(evt.target);
+    if (form && evt.target.hasAttribute("data-file")) showPreview(form);
+  });
+
+  document.addEventListener("click", function (evt) {
+    var target = evt.target.closest ? evt.target.closest("button") : null;
+    var form = composerOf(target);
+    if (!form) return;
+    if (target.hasAttribute("data-preview-remove")) {
+      part(form, "file").value = "";
+      showPreview(form);
+    } else if (target.hasAttribute("data-record")) {
+      toggleRecording(form);
+    } else if (target.hasAttribute("data-record-cancel")) {
+      stopRecording(form, false);
+    }
+  });
+
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var form = composerOf(evt.target);
+    var bar = form && part(form, "progress");
+    if (!bar || !evt.detail.lengthComputable || evt.detail.total < 100000) return;
+    bar.hidden = false;
+    bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
+  });
+
+  var recorder = null;
+
+  function recordingType() {
+    var types = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"];
+    for (var i = 0; i < types.length; i++) {
+      if (window.MediaRecorder.isTypeSupported(types[i])) return types[i];
+    }
+    return "";
+  }
+
+  function toggleRecording(form) {
+    if (recorder) {
+      stopRecording(form, true);
+      return;
+    }
+    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+      var type = recordingType();
+      var chunks = [];
+      var started = Date.now();
+      var button = part(form, "record");
+      recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+      recorder.keep = true;
+      recorder.ondataavailable = function (e) {
+        if (e.data.size) chunks.push(e.data);
+      };
+      recorder.onstop = function () {
+        stream.getTracks().forEach(function (track) {
+          track.stop();
+        });
+        clearInterval(recorder.timer);
+        var keep = recorder.keep;
+        recorder = null;
+        button.setAttribute("aria-pressed", "false");
+        part(form, "recording").hidden = true;
+        if (!keep || !chunks.length) return;
+        var mime = (type || "audio/webm").split(";")[0];
+        var name = "voice-note." + (mime === "audio/ogg" ? "ogg" : "webm");
+        var transfer = new DataTransfer();
+        transfer.items.add(new File(chunks, name, { type: mime }));
+        part(form, "file").files = transfer.files;
+        showPreview(form);
+      };
+      recorder.timer = setInterval(function () {
+        var seconds = Math.floor((Date.now() - started) / 1000);
+        part(form, "elapsed").textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+      }, 250);
+      recorder.start();
+      button.setAttribute("aria-pressed", "true");
+      part(form, "recording").hidden = false;
+    }).catch(function () {
+      part(form, "record").hidden = true; // no microphone: the file input stays
+      part(form, "voice-fallback").classList.remove("has-recorder");
+    });
+  }
+
+  function stopRecording(form, keep) {
+    if (!recorder) return;
+    recorder.keep = keep;
+    recorder.stop();
+  }
+
+  function enableRecorders(root) {
+    if (!window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) return;
+    var forms = [].slice.call((root.querySelectorAll ? root : document).querySelectorAll("[data-composer]"));
+    if (root.matches && root.matches("[data-composer]")) forms.push(root);
+    forms.forEach(function (form) {
+      part(form, "record").hidden = false;
+      part(form, "voice-fallback").classList.add("has-recorder");
+    });
+  }
+
+  document.addEventListener("htmx:load", function (evt) {
+    enableRecorders(evt.target);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    enableRecorders(document);
     var list = document.getElementById("messages");
     if (list) list.scrollTop = list.scrollHeight;
   });

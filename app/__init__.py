@@ -30,14 +30,14 @@ from litestar.template.config import TemplateConfig
 
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
-from app.routes import admin, auth, events, health, media, visitor
+from app.routes import admin, api, auth, events, health, media, visitor
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
-from app.services.storage import LocalStorage
+from app.services.storage import LocalStorage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter
 from app.services.text import render_message_html
 from app.settings import RATE_UNITS, RateLimit, Settings
@@ -99,11 +99,11 @@ def static_version() -> str:
     return token_hash(str(stamp))[:10]
 
 
-def rate_limit(limit: RateLimit, store: str, identifier: Any = None) -> RateLimitConfig:
+def rate_limit(limit: RateLimit, store: str, identifier: Any = None, *, every_method: bool = False) -> RateLimitConfig:
     config = RateLimitConfig(
         rate_limit=(limit.unit, limit.count),  # type: ignore[arg-type]
         store=store,
-        check_throttle_handler=lambda request: request.method == "POST",
+        check_throttle_handler=lambda request: every_method or request.method == "POST",
     )
     if identifier is not None:
         config.identifier_for_request = identifier
@@ -124,13 +124,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
     presence = PresenceTracker(broker, settings.presence_heartbeat_seconds)
     jinja = make_jinja()
     password_hash = settings.admin_password_hash or hash_password(settings.admin_password)
-    local_storage = LocalStorage(settings.upload_dir)
+    storage = make_storage(settings)
+    # Local files stay servable by /media/ even when new ones go to Cloudinary.
+    local_storage = storage if isinstance(storage, LocalStorage) else LocalStorage(settings.upload_dir)
     attachments = AttachmentService(
-        local_storage,
+        storage,
         max_image_bytes=settings.max_image_bytes,
         max_audio_bytes=settings.max_audio_bytes,
         max_pixels=settings.max_image_pixels,
+        retry_seconds=settings.file_delete_retry_seconds,
     )
+
+    def file_url(public_id: str, backend: str, key: str) -> str:
+        """A Cloudinary file's delivery URL; anything else goes through the access-checked /media/ route."""
+        url = storage.public_url(key) if backend == storage.backend else None
+        return url or f"/media/{public_id}"
+
     uploads = settings.rate_limit_uploads
     state = Sohbet(
         settings=settings,
@@ -143,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Cipher(settings.encryption_keys),
             broker,
             settings.page_size,
+            file_url=file_url,
             files_queued=attachments.kick,
         ),
         auth=AuthService(
@@ -190,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     messages_limit = rate_limit(settings.rate_limit_messages, "rl-messages", visitor_identifier)
     start_limit = rate_limit(settings.rate_limit_messages, "rl-start")
     login_limit = rate_limit(settings.rate_limit_login, "rl-login")
+    api_limit = rate_limit(settings.rate_limit_api, "rl-api", every_method=True)
 
     route_handlers: list[Any] = [
         *health.ROUTES,
@@ -200,6 +211,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         visitor.switch_language,
         auth.logout,
         Router(path="/", route_handlers=[visitor.send_message], middleware=[messages_limit.middleware]),
+        Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[login_limit.middleware]),
+        api.make_router([api_limit.middleware]),
         Router(path="/", route_handlers=[visitor.start_chat], middleware=[start_limit.middleware]),
         Router(
             path="/",

@@ -75,6 +75,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "That image has too many pixels.",
         "tr": "Resim çok fazla piksel içeriyor.",
     },
+    "error.storage_unavailable": {
+        "en": "The file could not be stored right now, so nothing was sent. Your text is still here; try again in "
+        "a moment.",
+        "tr": "Dosya şu anda kaydedilemedi, bu yüzden hiçbir şey gönderilmedi. Yazdığınız metin duruyor; biraz "
+        "sonra tekrar deneyin.",
+    },
     "error.message_empty": {"en": "Write a message first.", "tr": "Önce bir mesaj yazın."},
     "error.message_too_long": {
         "en": "That message is too long (4000 characters at most).",

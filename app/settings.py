@@ -11,8 +11,9 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import unquote
 
 from cryptography.fernet import Fernet
 
@@ -71,13 +72,113 @@ def read_dotenv(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        value = value.strip()
+        value = re.sub(r"^\s+#.*$", "", value).strip()  # `KEY=    # comment`: an empty value, then a comment
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         else:
             value = re.sub(r"\s+#.*$", "", value)  # an inline comment after an unquoted value
         values[key.strip().removeprefix("export ").strip()] = value
     return values
+
+
+CLOUDINARY_API = "https://api.cloudinary.com"  # the SDK's default upload_prefix
+_CLOUDINARY_URL_RE = re.compile(
+    r"cloudinary://(?P<key>[A-Za-z0-9_-]+):(?P<secret>[^\s:@/?#]+)@(?P<cloud>[A-Za-z0-9_-]+)"
+    r"(?:/(?P<distribution>[A-Za-z0-9.-]+(?::\d{1,5})?))?/?",
+    re.IGNORECASE,
+)
+_CLOUD_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_API_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_API_SECRET_RE = re.compile(r"[^\s:@/?#]{1,200}")
+_HOST_RE = re.compile(r"[A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
+_LOOPBACK_RE = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?")
+
+
+@dataclass(frozen=True)
+class CloudinaryConfig:
+    """Where attachments go when Cloudinary is configured. Built from CLOUDINARY_URL or the three parts.
+
+    `upload_prefix` is the API base the SDK posts to (a loopback fake in tests); delivery URLs are
+    `https://<secure_distribution>/...`, `secure_distribution` defaulting to Cloudinary's shared CDN.
+    """
+
+    cloud_name: str
+    api_key: str
+    api_secret: str = field(repr=False)
+    upload_prefix: str = CLOUDINARY_API
+    secure_distribution: str = ""  # host[:port]; "" = res.cloudinary.com (or <cloud>-res... with a private CDN)
+    private_cdn: bool = False
+
+    @property
+    def delivery_host(self) -> str:
+        if self.secure_distribution:
+            return self.secure_distribution
+        return f"{self.cloud_name}-res.cloudinary.com" if self.private_cdn else "res.cloudinary.com"
+
+    @property
+    def delivery_origin(self) -> str:
+        """The origin every delivery URL starts with (for the CSP)."""
+        return f"https://{self.delivery_host}"
+
+
+def parse_cloudinary(env: dict[str, str], *, production: bool) -> CloudinaryConfig | None:
+    """CLOUDINARY_URL (cloudinary://API_KEY:API_SECRET@CLOUD_NAME[/private.cdn.host]) or the three
+    CLOUDINARY_CLOUD_NAME / CLOUDINARY_API_KEY / CLOUDINARY_API_SECRET; None when neither is set.
+    Error messages name the setting but never repeat its value (it holds the API secret)."""
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    url = get("CLOUDINARY_URL")
+    part_names = ("CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET")
+    parts = {name: get(name) for name in part_names}
+    private_cdn, distribution = False, ""
+    if url and any(parts.values()):
+        raise SettingsError("Set either CLOUDINARY_URL or CLOUDINARY_CLOUD_NAME/_API_KEY/_API_SECRET, not both")
+    if url:
+        match = _CLOUDINARY_URL_RE.fullmatch(url)
+        if not match:
+            raise SettingsError(
+                "CLOUDINARY_URL must look like cloudinary://API_KEY:API_SECRET@CLOUD_NAME "
+                "(the value is not repeated here: it contains the API secret)"
+            )
+        cloud_name, api_key, api_secret = match.group("cloud"), match.group("key"), unquote(match.group("secret"))
+        if match.group("distribution"):
+            private_cdn, distribution = True, match.group("distribution")
+    elif any(parts.values()):
+        for name, value in parts.items():
+            if not value:
+                given = ", ".join(n for n, v in parts.items() if v)
+                raise SettingsError(f"{name} is missing ({given} set; Cloudinary needs all three)")
+        checks = zip(part_names, (_CLOUD_NAME_RE, _API_KEY_RE, _API_SECRET_RE), strict=True)
+        for name, pattern in checks:
+            if not pattern.fullmatch(parts[name]):
+                raise SettingsError(f"{name} is malformed (letters, digits, '-' and '_' expected)")
+        cloud_name, api_key, api_secret = parts.values()
+    else:
+        return None
+
+    upload_prefix = (get("CLOUDINARY_UPLOAD_PREFIX") or CLOUDINARY_API).rstrip("/")
+    prefix = re.fullmatch(rf"(https?)://({_HOST_RE.pattern})", upload_prefix)
+    if not prefix:
+        raise SettingsError(f"CLOUDINARY_UPLOAD_PREFIX must be an origin like {CLOUDINARY_API}, got {upload_prefix!r}")
+    if production and prefix.group(1) == "http" and not _LOOPBACK_RE.fullmatch(prefix.group(2)):
+        raise SettingsError("CLOUDINARY_UPLOAD_PREFIX must use https in production")
+    distribution = get("CLOUDINARY_SECURE_DISTRIBUTION") or distribution
+    if distribution and not _HOST_RE.fullmatch(distribution):
+        raise SettingsError(
+            f"CLOUDINARY_SECURE_DISTRIBUTION must be a host name like media.example.com (https is implied), "
+            f"got {distribution!r}"
+        )
+    return CloudinaryConfig(cloud_name, api_key, api_secret, upload_prefix, distribution, private_cdn)
+
+
+def parse_delays(name: str, value: str) -> tuple[int, ...]:
+    """'5s,30s,2m' -> (5, 30, 120): each at least one second."""
+    delays = tuple(parse_duration(name, item) for item in value.split(","))
+    if not delays or min(delays) < 1:
+        raise SettingsError(f"{name} must be durations of at least 1s separated by commas, got {value!r}")
+    return delays
 
 
 WEAK_SECRETS = {"", "secret", "changeme", "change-me", "password", "admin", "123456", "dev", "test"}
@@ -101,7 +202,7 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"
     public_url: str = ""
-    cloudinary_url: str = ""
+    cloudinary: CloudinaryConfig | None = None  # None: attachments stay on local disk (UPLOAD_DIR)
     upload_dir: Path = PROJECT_ROOT / "data" / "uploads"
     max_image_bytes: int = 5 * 1024 * 1024
     max_audio_bytes: int = 10 * 1024 * 1024
@@ -121,6 +222,7 @@ class Settings:
     sse_ping_seconds: float = 15.0
     presence_heartbeat_seconds: float = 10.0
     page_size: int = 50
+    file_delete_retry_seconds: tuple[int, ...] = (5, 30, 120, 600, 3600)
     admin_password_generated: bool = False  # True when it lives in data/secrets.json, not the environment
 
     @property
@@ -134,6 +236,10 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def cloudinary_configured(self) -> bool:
+        return self.cloudinary is not None
 
     @property
     def telegram_configured(self) -> bool:
@@ -194,7 +300,7 @@ class Settings:
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             telegram_api_base=(get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip("/"),
             public_url=get("PUBLIC_URL").rstrip("/"),
-            cloudinary_url=get("CLOUDINARY_URL"),
+            cloudinary=parse_cloudinary(env, production=environment == "production"),
             upload_dir=Path(get("UPLOAD_DIR") or data_dir / "uploads"),
             max_image_bytes=parse_size("MAX_IMAGE_SIZE", get("MAX_IMAGE_SIZE", "5MB")),
             max_audio_bytes=parse_size("MAX_AUDIO_SIZE", get("MAX_AUDIO_SIZE", "10MB")),
@@ -210,6 +316,9 @@ class Settings:
             session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
             login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
             sse_ping_seconds=float(get("SSE_PING_SECONDS", "15") or 15),
+            file_delete_retry_seconds=parse_delays(
+                "FILE_DELETE_RETRY_SECONDS", get("FILE_DELETE_RETRY_SECONDS") or "5s,30s,2m,10m,1h"
+            ),
         )
         return settings.with_secrets()
 

@@ -161,7 +161,13 @@ ERROR_CODES = {
     422: "unprocessable",
     429: "rate_limited",
     500: "server_error",
+    502: "bad_gateway",
+    503: "unavailable",
 }
+
+
+class ApiError(HTTPException):
+    """A refusal whose `detail` is already the message for the user (JSON API)."""
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -184,8 +190,9 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         )
     if wants_json(request):
         code = "csrf_failed" if is_csrf else ERROR_CODES.get(status, "error")
+        message = str(exc.detail) if isinstance(exc, ApiError) else t(key)
         return Response(
-            {"success": False, "error": t(key), "code": code, "status": status},
+            {"success": False, "error": message, "code": code, "status": status},
             status_code=status,
             headers=headers,
             media_type="application/json",
@@ -200,13 +207,15 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 def security_headers(settings: Settings) -> list[tuple[str, str]]:
     frame_ancestors = " ".join(["'self'", *settings.embed_origins])
+    # Cloudinary attachments are shown straight from its delivery host.
+    files = f" {settings.cloudinary.delivery_origin}" if settings.cloudinary else ""
     csp = "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data: blob:",
-            "media-src 'self' blob:",
+            f"img-src 'self' data: blob:{files}",
+            f"media-src 'self' blob:{files}",
             "connect-src 'self'",
             "font-src 'self'",
             "object-src 'none'",

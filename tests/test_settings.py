@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -67,3 +68,13 @@ def test_bad_values_are_named():
     ):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
+
+
+def test_dotenv_comment_after_an_empty_value_is_not_the_value(tmp_path):
+    # `.env.example` has lines like `SECRET_KEY=      # >= 32 random characters`: copied to `.env`, the comment
+    # must not become the secret (it is long enough to pass the strength check).
+    env_file = tmp_path / ".env"
+    env_file.write_text("SECRET_KEY=                        # >= 32 random characters (signs cookies)\nB=#x\n")
+    assert read_dotenv(env_file) == {"SECRET_KEY": "", "B": "#x"}  # a value may still start with '#'
+    example = read_dotenv(Path(__file__).resolve().parent.parent / ".env.example")
+    assert not [name for name, value in example.items() if value.startswith("#")]

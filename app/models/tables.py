@@ -82,7 +82,8 @@ class Attachment(Table):
     """An image or audio file sent with a message. `public_id` (random) is the only id that appears in URLs."""
 
     public_id = Varchar(length=40, unique=True, index=True)
-    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    # Both empty while an upload made through the JSON API waits for the message that will carry it.
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=True, index=True)
     message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
     kind = Varchar(length=10)  # image | audio
     content_type = Varchar(length=40)

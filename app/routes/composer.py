@@ -11,6 +11,7 @@ from litestar import Request
 from litestar.datastructures import UploadFile
 
 from app.i18n import translator
+from app.services.storage import StorageUnavailable
 from app.services.text import MESSAGE_MAX, TextError, clean_message
 from app.services.uploads import UploadRejected
 from app.web import language, sohbet
@@ -59,6 +60,15 @@ async def submit(
         except UploadRejected as rejected:
             log.info(json.dumps({"event": "upload.refused", "reason": rejected.code, "size": len(data)}))
             return Refusal(rejected.status, t(f"error.{rejected.code}"), raw_text[:8000])
+        except StorageUnavailable as failure:
+            # Nothing was stored (neither the file nor the message); the composer comes back with the text.
+            log.warning(
+                json.dumps(
+                    {"event": "upload.storage_failed", "backend": failure.backend, "reason": failure.reason},
+                    ensure_ascii=True,
+                )
+            )
+            return Refusal(503, t("error.storage_unavailable"), raw_text[:8000])
     try:
         await app.conversations.post(conversation_id, sender, text, stored)
     except BaseException:

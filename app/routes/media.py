@@ -1,4 +1,5 @@
-"""Attachments served from local disk, after an access check: the visitor of that conversation or an admin."""
+"""Attachments served after an access check (the visitor of that conversation or an admin): local files from
+disk, Cloudinary files by a redirect to their delivery URL."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ async def media(request: Request[Any, Any, Any], public_id: FromPath[str]) -> Fi
     if not allowed:
         raise NotFoundException("no such file")  # the same answer as a wrong id: nothing to enumerate
     if backend != "local":
+        if view.url.startswith("/media/"):  # that backend is no longer configured: nothing to send
+            raise NotFoundException("no such file")
         return Redirect(path=view.url, status_code=302)
     ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", view.file_name)
     return File(

@@ -18,7 +18,7 @@ import anyio
 
 from app.models import FileDeletion
 from app.services.realtime import now
-from app.services.storage import Storage
+from app.services.storage import Storage, StorageUnavailable
 from app.services.uploads import CheckedFile, check
 
 log = logging.getLogger("sohbet.attachments")
@@ -36,9 +36,19 @@ class StoredFile:
 
 class AttachmentService:
     RETRY_SECONDS = (5, 30, 120, 600, 3600)
+    IDLE_SECONDS = 30.0  # the deletion loop looks at the queue at least this often
 
-    def __init__(self, storage: Storage, *, max_image_bytes: int, max_audio_bytes: int, max_pixels: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        max_image_bytes: int,
+        max_audio_bytes: int,
+        max_pixels: int,
+        retry_seconds: tuple[int, ...] | None = None,
+    ) -> None:
         self.storage = storage
+        self.retry_seconds = tuple(retry_seconds or self.RETRY_SECONDS)
         self.max_image_bytes = max_image_bytes
         self.max_audio_bytes = max_audio_bytes
         self.max_pixels = max_pixels
@@ -46,7 +56,10 @@ class AttachmentService:
         self._task: asyncio.Task[None] | None = None
 
     async def accept(self, data: bytes, file_name: str | None) -> StoredFile:
-        """Check (off the event loop: decoding images is CPU work) and store; raises UploadRejected."""
+        """Check (off the event loop: decoding images is CPU work) and store.
+
+        Raises UploadRejected (the file) or StorageUnavailable (the backend); after the latter nothing is kept:
+        an upload that may have arrived anyway is queued for deletion."""
         checked = await anyio.to_thread.run_sync(
             lambda: check(
                 data,
@@ -56,7 +69,15 @@ class AttachmentService:
                 max_pixels=self.max_pixels,
             )
         )
-        key = await self.storage.save(checked.data, checked.extension, checked.kind)
+        try:
+            key = await self.storage.save(checked.data, checked.extension, checked.kind)
+        except StorageUnavailable as failure:
+            if failure.maybe_stored_key:
+                try:
+                    await self._queue(failure.maybe_stored_key)
+                except Exception as exc:  # the database too: logged, the upload still fails clearly
+                    log.warning(json.dumps({"event": "file.queue_failed", "error": type(exc).__name__}))
+            raise
         return StoredFile(secrets.token_urlsafe(18), checked, self.storage.backend, key)
 
     async def discard(self, stored: StoredFile) -> None:
@@ -64,8 +85,11 @@ class AttachmentService:
         try:
             await self.storage.delete(stored.storage_key)
         except Exception:
-            await FileDeletion.insert(FileDeletion(backend=stored.backend, storage_key=stored.storage_key))
-            self.kick()
+            await self._queue(stored.storage_key, stored.backend)
+
+    async def _queue(self, storage_key: str, backend: str | None = None) -> None:
+        await FileDeletion.insert(FileDeletion(backend=backend or self.storage.backend, storage_key=storage_key))
+        self.kick()
 
     # -- background deletion -------------------------------------------------------------------------
 
@@ -83,16 +107,20 @@ class AttachmentService:
 
     async def delete_pending(self) -> int:
         """Delete every queued file that is due; returns how many went."""
-        due = await FileDeletion.select().where(FileDeletion.next_try_at <= now()).limit(200)
+        # Another backend's files (the configuration changed) are left queued: they must not crowd ours out.
+        due = await (
+            FileDeletion.select()
+            .where((FileDeletion.next_try_at <= now()) & (FileDeletion.backend == self.storage.backend))
+            .order_by(FileDeletion.next_try_at)
+            .limit(200)
+        )
         done = 0
         for row in due:
-            if row["backend"] != self.storage.backend:
-                continue  # another backend's file (configuration changed): left queued, visible in health
             try:
                 await self.storage.delete(row["storage_key"])
             except Exception as exc:
                 attempts = row["attempts"] + 1
-                delay = self.RETRY_SECONDS[min(attempts - 1, len(self.RETRY_SECONDS) - 1)]
+                delay = self.retry_seconds[min(attempts - 1, len(self.retry_seconds) - 1)]
                 await FileDeletion.update(
                     {
                         FileDeletion.attempts: attempts,
@@ -104,9 +132,11 @@ class AttachmentService:
                     json.dumps(
                         {
                             "event": "file.delete_failed",
+                            "backend": self.storage.backend,
                             "attempts": attempts,
                             "retry_in": delay,
                             "error": type(exc).__name__,
+                            "reason": exc.reason if isinstance(exc, StorageUnavailable) else "",
                         }
                     )
                 )
@@ -115,12 +145,28 @@ class AttachmentService:
             done += 1
         return done
 
+    async def seconds_to_next(self) -> float:
+        """How long until this backend's next queued deletion is due (IDLE_SECONDS at most)."""
+        row = await (
+            FileDeletion.select(FileDeletion.next_try_at)
+            .where(FileDeletion.backend == self.storage.backend)
+            .order_by(FileDeletion.next_try_at)
+            .first()
+        )
+        if row is None:
+            return self.IDLE_SECONDS
+        return min(self.IDLE_SECONDS, max(0.0, row["next_try_at"] - now()))
+
     async def _delete_forever(self) -> None:
+        wait = 0.0  # files queued before a restart go first
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 30)
+                await asyncio.wait_for(self._wake.wait(), max(wait, 0.05))
             self._wake.clear()
             try:
                 await self.delete_pending()
+                # A retry falls due sooner than the idle round: wake up for it.
+                wait = await self.seconds_to_next()
             except Exception as exc:  # the database may be away; next round
+                wait = self.IDLE_SECONDS
                 log.warning(json.dumps({"event": "file.delete_round_failed", "error": type(exc).__name__}))

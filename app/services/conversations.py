@@ -31,6 +31,10 @@ class ConversationNotFound(LookupError):
     """No such conversation (or it was deleted)."""
 
 
+class StagedUploadNotFound(LookupError):
+    """No upload waiting under that id (never made, already used, or deleted)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AttachmentView:
     public_id: str
@@ -126,7 +130,7 @@ class ConversationService:
             for row in rows
         ]
 
-    async def attachment(self, public_id: str) -> tuple[int, AttachmentView, str, str] | None:
+    async def attachment(self, public_id: str) -> tuple[int | None, AttachmentView, str, str] | None:
         """(conversation id, view, backend, storage key) of an attachment, for the access-checked download."""
         row = await Attachment.select().where(Attachment.public_id == public_id).first()
         if row is None:
@@ -154,14 +158,16 @@ class ConversationService:
         row = await Conversation.select().where(Conversation.id == conversation_id).first()
         return self._thread(row) if row else None
 
-    async def page(self, conversation_id: int, before_seq: int | None = None) -> tuple[list[MessageView], bool]:
+    async def page(
+        self, conversation_id: int, before_seq: int | None = None, *, limit: int | None = None
+    ) -> tuple[list[MessageView], bool]:
         """Newest page of messages (or the page before `before_seq`), oldest first, and whether more exist."""
+        size = limit or self.page_size
         query = Message.select().where(Message.conversation == conversation_id)
         if before_seq is not None:
             query = query.where(Message.seq < before_seq)
-        rows = await query.order_by(Message.seq, ascending=False).limit(self.page_size + 1)
-        has_more = len(rows) > self.page_size
-        return await self._views(list(reversed(rows[: self.page_size]))), has_more
+        rows = await query.order_by(Message.seq, ascending=False).limit(size + 1)
+        return await self._views(list(reversed(rows[:size]))), len(rows) > size
 
     async def catch_up(self, conversation_id: int, after_seq: int, limit: int = 500) -> Catchup:
         conversation = (
@@ -216,14 +222,31 @@ class ConversationService:
         return thread, token
 
     async def post(
-        self, conversation_id: int, sender: str, text: str, attachment: StoredFile | None = None
+        self,
+        conversation_id: int,
+        sender: str,
+        text: str,
+        attachment: StoredFile | None = None,
+        *,
+        staged_id: str | None = None,
     ) -> MessageView:
-        """Store a message (text, or a file with an optional caption) and wake every stream that shows it."""
+        """Store a message (text, a new file, or a file staged earlier through the API) and wake every stream
+        that shows it."""
         if sender not in SENDERS:
             raise ValueError(f"unknown sender {sender!r}")
+        kind = attachment.checked.kind if attachment else None
+        if staged_id is not None:
+            staged = (
+                await Attachment.select(Attachment.kind)
+                .where((Attachment.public_id == staged_id) & Attachment.message.is_null())
+                .first()
+            )
+            if staged is None:
+                raise StagedUploadNotFound(staged_id)
+            kind = staged["kind"]
         moment = datetime.now(UTC)
         body = self._cipher.encrypt(text)
-        summary = f"{PREVIEW_MARKS[attachment.checked.kind]} {text}".strip() if attachment else text
+        summary = f"{PREVIEW_MARKS[kind]} {text}".strip() if kind else text
         async with write_transaction(self._engine):
             # The row lock taken here orders every writer of this conversation until commit.
             updated = await (
@@ -245,17 +268,31 @@ class ConversationService:
             inserted = await Message.insert(
                 Message(conversation=conversation_id, seq=seq, sender=sender, body=body, created_at=moment)
             ).returning(Message.id)
+            message_id = inserted[0]["id"]
             view = None
             if attachment is not None:
-                view = await self._insert_attachment(conversation_id, inserted[0]["id"], attachment, moment)
+                view = await self._insert_attachment(attachment, moment, conversation_id, message_id)
+            elif staged_id is not None:
+                claimed = await (
+                    Attachment.update({Attachment.conversation: conversation_id, Attachment.message: message_id})
+                    .where((Attachment.public_id == staged_id) & Attachment.message.is_null())
+                    .returning(*Attachment.all_columns())
+                )
+                if not claimed:  # another request took it in the meantime: nothing of this message is kept
+                    raise StagedUploadNotFound(staged_id)
+                view = self._attachment(claimed[0])
             events = [Event("msg", conversation_id, seq, sender)]
             await self._broker.publish_in_transaction(events)
         # Memory broker: wake streams only now, after commit, so they read what was committed.
         self._broker.after_commit(events)
-        return MessageView(inserted[0]["id"], conversation_id, seq, sender, text, moment, view)
+        return MessageView(message_id, conversation_id, seq, sender, text, moment, view)
+
+    async def stage(self, stored: StoredFile) -> AttachmentView:
+        """A file uploaded through the JSON API, waiting for the message (api/messages/send) that carries it."""
+        return await self._insert_attachment(stored, datetime.now(UTC), None, None)
 
     async def _insert_attachment(
-        self, conversation_id: int, message_id: int, stored: StoredFile, moment: datetime
+        self, stored: StoredFile, moment: datetime, conversation_id: int | None, message_id: int | None
     ) -> AttachmentView:
         checked = stored.checked
         row = {

@@ -1,17 +1,42 @@
-"""Where attachment bytes live. One interface, two backends: local disk (here) and Cloudinary.
+"""Where attachment bytes live. One interface, two backends: local disk and Cloudinary; `make_storage()` picks.
 
 Local files get random names under UPLOAD_DIR; they are written to a temporary name and renamed into place, so a
 refused or failed upload never leaves a half-written file behind.
+
+Cloudinary uploads are signed (the SDK signs every call with the API secret), images as resource type `image`,
+audio as `video`, each under a random public id. The SDK is synchronous, so every call runs in a worker thread.
+Its configuration is passed with every call (never taken from the process environment): the API base
+(`upload_prefix`, a loopback fake in tests) and the delivery host (`secure_distribution`). A storage key is
+`<resource_type>/<public_id>.<format>`, so deleting and building the delivery URL need nothing else.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import socket
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
+
+from app.settings import CloudinaryConfig, Settings
+
+
+class StorageUnavailable(RuntimeError):
+    """The backend could not store or delete a file (down, refused our credentials, answered nonsense).
+
+    `reason` is safe to log (no secret). `maybe_stored_key` is set when an upload may have reached the backend
+    although it failed (no answer, an unreadable answer): that key should be deleted to leave nothing behind.
+    """
+
+    def __init__(self, backend: str, action: str, reason: str, *, maybe_stored_key: str | None = None) -> None:
+        super().__init__(f"{backend} {action} failed: {reason}")
+        self.backend = backend
+        self.action = action
+        self.reason = reason
+        self.maybe_stored_key = maybe_stored_key
 
 
 class Storage(Protocol):
@@ -55,3 +80,150 @@ class LocalStorage:
 
     def public_url(self, key: str) -> str | None:
         return None  # served by /media/<public_id> after an access check
+
+
+class CloudinaryStorage:
+    """Files at Cloudinary, through the `cloudinary` SDK."""
+
+    backend = "cloudinary"
+    RESOURCE_TYPES = {"image": "image", "audio": "video"}
+    KEY_RE = re.compile(r"(image|video)/([A-Za-z0-9_-]{1,200})\.([a-z0-9]{1,8})")
+    UPLOAD_TIMEOUT = 60.0
+    DELETE_TIMEOUT = 30.0
+
+    def __init__(self, config: CloudinaryConfig) -> None:
+        # Imported here, not at module level: the SDK parses CLOUDINARY_URL from os.environ when imported and
+        # raises on a bad one, which must not pre-empt our own (clearer) settings error.
+        import cloudinary.exceptions
+        import cloudinary.uploader
+        import cloudinary.utils
+
+        self._sdk_error = cloudinary.exceptions.Error
+        self._uploader = cloudinary.uploader
+        self._utils = cloudinary.utils
+        self.config = config
+        self._api: dict[str, Any] = {
+            "cloud_name": config.cloud_name,
+            "api_key": config.api_key,
+            "api_secret": config.api_secret,
+            "upload_prefix": config.upload_prefix,
+            "oauth_token": None,  # always signed with the API secret
+            "signature_algorithm": "sha1",
+            "signature_version": 2,
+        }
+        self._delivery: dict[str, Any] = {
+            "cloud_name": config.cloud_name,
+            "secure": True,
+            "secure_distribution": config.secure_distribution or None,
+            "private_cdn": config.private_cdn,
+            "cdn_subdomain": False,
+            "secure_cdn_subdomain": False,
+            "sign_url": False,
+            "auth_token": False,
+            "shorten": False,
+            "use_root_path": False,
+            "force_version": False,
+        }
+
+    # -- keys ------------------------------------------------------------------------------------------------
+
+    def parse_key(self, key: str) -> tuple[str, str, str]:
+        """(resource_type, public_id, format) of a storage key; ValueError for anything else."""
+        match = self.KEY_RE.fullmatch(key or "")
+        if not match:
+            raise ValueError("bad storage key")
+        return match.group(1), match.group(2), match.group(3)
+
+    def public_url(self, key: str) -> str | None:
+        try:
+            resource_type, public_id, fmt = self.parse_key(key)
+        except ValueError:
+            return None
+        url, _ = self._utils.cloudinary_url(
+            public_id, resource_type=resource_type, type="upload", format=fmt, **self._delivery
+        )
+        return str(url)
+
+    # -- calls -----------------------------------------------------------------------------------------------
+
+    async def save(self, data: bytes, extension: str, kind: str) -> str:
+        resource_type = self.RESOURCE_TYPES[kind]
+        public_id = secrets.token_urlsafe(24)
+        key = f"{resource_type}/{public_id}.{extension}"
+        result = await anyio.to_thread.run_sync(self._upload, data, extension, resource_type, public_id, key)
+        fmt = str(result.get("format") or "").lower()
+        if not re.fullmatch(r"[a-z0-9]{1,8}", fmt):
+            fmt = extension
+        return f"{resource_type}/{public_id}.{fmt}"
+
+    def _upload(self, data: bytes, extension: str, resource_type: str, public_id: str, key: str) -> dict[str, Any]:
+        try:
+            result = self._uploader.upload(
+                data,
+                resource_type=resource_type,
+                type="upload",
+                public_id=public_id,
+                overwrite=False,
+                upload_preset=None,
+                filename=f"upload.{extension}",  # the visitor's file name stays with us
+                timeout=self.UPLOAD_TIMEOUT,
+                **self._api,
+            )
+        except Exception as exc:
+            raise StorageUnavailable(
+                self.backend,
+                "upload",
+                self._reason(exc),
+                maybe_stored_key=key if self._may_have_arrived(exc) else None,
+            ) from exc
+        if not isinstance(result, dict) or result.get("public_id") != public_id:
+            raise StorageUnavailable(self.backend, "upload", "unexpected answer", maybe_stored_key=key)
+        return result
+
+    async def delete(self, key: str) -> None:
+        resource_type, public_id, _ = self.parse_key(key)
+        await anyio.to_thread.run_sync(self._destroy, resource_type, public_id)
+
+    def _destroy(self, resource_type: str, public_id: str) -> None:
+        try:
+            result = self._uploader.destroy(
+                public_id,
+                resource_type=resource_type,
+                type="upload",
+                invalidate=True,  # purge CDN copies too
+                timeout=self.DELETE_TIMEOUT,
+                **self._api,
+            )
+        except Exception as exc:
+            raise StorageUnavailable(self.backend, "destroy", self._reason(exc)) from exc
+        outcome = result.get("result") if isinstance(result, dict) else None
+        if outcome not in ("ok", "not found"):  # "not found": already gone, which is what we want
+            raise StorageUnavailable(self.backend, "destroy", f"unexpected result {str(outcome)[:40]!r}")
+
+    # -- errors ----------------------------------------------------------------------------------------------
+
+    def _reason(self, exc: BaseException) -> str:
+        """The error's class and message, shortened and scrubbed of the secret (never in a log)."""
+        text = f"{type(exc).__name__}: {exc}"[:300]
+        return text.replace(self.config.api_secret, "***") if self.config.api_secret else text
+
+    def _may_have_arrived(self, exc: BaseException) -> bool:
+        """False when the upload surely did not reach Cloudinary or was refused by it, True when unknown."""
+        if type(exc) is not self._sdk_error:
+            # A subclass (BadRequest, AuthorizationRequired, GeneralError…) is Cloudinary's own JSON refusal;
+            # anything else (ValueError for a missing option) failed before sending.
+            return False
+        from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+        cause = exc.__context__
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        # Could not even connect: nothing was sent. Anything else (no answer, an unreadable one) is unknown.
+        return not isinstance(cause, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError, socket.gaierror))
+
+
+def make_storage(settings: Settings) -> Storage:
+    """Cloudinary when it is configured (CLOUDINARY_URL or the three CLOUDINARY_* parts), else local disk."""
+    if settings.cloudinary is not None:
+        return CloudinaryStorage(settings.cloudinary)
+    return LocalStorage(settings.upload_dir)

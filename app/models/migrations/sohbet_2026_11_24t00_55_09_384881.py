@@ -38,7 +38,7 @@ class Message(Table, tablename="message", schema=None):
     )
 
 
-ID = "2026-11-24T00:45:00:004065"
+ID = "2026-11-24T00:55:09:384881"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 

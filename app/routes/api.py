@@ -1,0 +1,316 @@
+"""The JSON API of the old app (SPEC §2), for scripts and integrations. Admin session + x-csrftoken header.
+
+Errors come from app.web.error_response as {success: false, error, code, status}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
+
+from app.i18n import translator
+from app.routes.admin import threads_context
+from app.services.auth import CodeRejected, LoginUnavailable
+from app.services.conversations import MessageView, StagedUploadNotFound
+from app.services.storage import StorageUnavailable
+from app.services.text import TextError, clean_message
+from app.services.uploads import UploadRejected
+from app.web import (
+    ADMIN_COOKIE,
+    LOGIN_COOKIE,
+    ApiError,
+    admin_guard,
+    client_ip,
+    cookie,
+    current_admin,
+    language,
+    sohbet,
+)
+
+API_LOGIN_COOKIE_PATH = "/admin/verify-otp"
+MAX_PAGE = 200
+
+
+@dataclass
+class LoginRequest:
+    username: str
+    password: str
+
+
+@dataclass
+class LoginResponse:
+    success: bool
+    otp_sent: bool
+
+
+@dataclass
+class VerifyRequest:
+    otp: str
+
+
+@dataclass
+class SuccessResponse:
+    success: bool
+
+
+@dataclass
+class ThreadOut:
+    id: int
+    display_name: str
+    last_activity_at: datetime
+    unread_count: int
+    preview: str
+    last_sender: str
+    online: bool
+    ended: bool
+
+
+@dataclass
+class ThreadsResponse:
+    success: bool
+    threads: list[ThreadOut]
+
+
+@dataclass
+class MessageOut:
+    id: int
+    seq: int
+    sender: str
+    type: str
+    text: str
+    file_url: str | None
+    created_at: datetime
+
+
+@dataclass
+class MessagesResponse:
+    success: bool
+    thread_id: int
+    messages: list[MessageOut]
+    has_more: bool
+    next_before: int | None
+
+
+@dataclass
+class SendRequest:
+    thread_id: int
+    text: str = ""
+    type: Literal["text", "image", "audio"] = "text"
+    file_url: str | None = None
+
+
+@dataclass
+class SendResponse:
+    success: bool
+    message: MessageOut
+
+
+@dataclass
+class ClearRequest:
+    thread_id: int
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
+
+
+@dataclass
+class UploadResponse:
+    success: bool
+    file_url: str
+
+
+def refuse(status: int, message: str) -> ApiError:
+    return ApiError(detail=message, status_code=status)
+
+
+def message_out(message: MessageView) -> MessageOut:
+    attachment = message.attachment
+    return MessageOut(
+        id=message.id,
+        seq=message.seq,
+        sender=message.sender,
+        type=attachment.kind if attachment else "text",
+        text=message.text,
+        file_url=f"/media/{attachment.public_id}" if attachment else None,
+        created_at=message.created_at,
+    )
+
+
+@post("/admin/login", status_code=200, tags=["auth"])
+async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> Response[LoginResponse]:
+    """Check username and password; on success a one-time code is sent to the admin channel."""
+    app = sohbet(request)
+    t = translator(language(request))
+    if not app.auth.check_password(data.username[:100], data.password):
+        raise refuse(401, t("login.wrong"))
+    try:
+        attempt = await app.auth.begin_login(data.username[:100], client_ip(request))
+    except LoginUnavailable:
+        raise refuse(503, t("login.unavailable")) from None
+    except CodeRejected:
+        raise refuse(429, t("login.code_locked")) from None
+    return Response(
+        LoginResponse(success=True, otp_sent=True),
+        cookies=[
+            cookie(
+                app.settings, LOGIN_COOKIE, attempt, max_age=app.settings.login_code_seconds, path=API_LOGIN_COOKIE_PATH
+            )
+        ],
+    )
+
+
+@post("/admin/verify-otp", status_code=200, tags=["auth"])
+async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyRequest]) -> Response[SuccessResponse]:
+    """Complete the login with the code; answers with the session cookie."""
+    app = sohbet(request)
+    t = translator(language(request))
+    try:
+        username = await app.auth.verify_code(request.cookies.get(LOGIN_COOKIE), data.otp[:20], client_ip(request))
+    except CodeRejected as rejected:
+        key = {"wrong": "login.code_wrong", "locked": "login.code_locked"}.get(rejected.reason, "login.code_expired")
+        raise refuse(429 if rejected.reason == "locked" else 401, t(key)) from None
+    await app.auth.end_session(request.cookies.get(ADMIN_COOKIE))
+    token = await app.auth.create_session(username)
+    return Response(
+        SuccessResponse(success=True),
+        cookies=[cookie(app.settings, ADMIN_COOKIE, token, max_age=app.settings.session_absolute_seconds)],
+    )
+
+
+@get("/api/threads", tags=["threads"])
+async def list_threads(request: Request[Any, Any, Any]) -> ThreadsResponse:
+    """Every conversation, newest activity first."""
+    context = await threads_context(request, None)
+    return ThreadsResponse(
+        success=True,
+        threads=[
+            ThreadOut(
+                id=thread.id,
+                display_name=thread.display_name,
+                last_activity_at=thread.last_activity_at,
+                unread_count=thread.unread_count,
+                preview=thread.preview,
+                last_sender=thread.last_sender,
+                online=thread.online,
+                ended=thread.ended,
+            )
+            for thread in context["threads"]
+        ],
+    )
+
+
+@get("/api/messages/{thread_id:int}", tags=["messages"])
+async def list_messages(
+    request: Request[Any, Any, Any],
+    thread_id: FromPath[int],
+    before: FromQuery[int | None] = None,
+    limit: FromQuery[int] = 50,
+) -> MessagesResponse:
+    """A page of messages, oldest first: the newest `limit`, or those before sequence number `before`."""
+    app = sohbet(request)
+    if await app.conversations.get(thread_id) is None:
+        raise NotFoundException("no such conversation")
+    if not 1 <= limit <= MAX_PAGE:
+        raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
+    messages, has_more = await app.conversations.page(thread_id, before, limit=limit)
+    return MessagesResponse(
+        success=True,
+        thread_id=thread_id,
+        messages=[message_out(m) for m in messages],
+        has_more=has_more,
+        next_before=messages[0].seq if has_more and messages else None,
+    )
+
+
+@post("/api/messages/send", status_code=201, tags=["messages"])
+async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendRequest]) -> SendResponse:
+    """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*."""
+    app = sohbet(request)
+    t = translator(language(request))
+    if await app.conversations.get(data.thread_id) is None:
+        raise NotFoundException("no such conversation")
+    staged_id = None
+    try:
+        if data.type == "text":
+            text = clean_message(data.text)
+        else:
+            text = clean_message(data.text) if data.text.strip() else ""
+            if not data.file_url or not data.file_url.startswith("/media/"):
+                raise refuse(422, "file_url from /api/upload/image or /api/upload/audio is required")
+            staged_id = data.file_url.removeprefix("/media/")
+    except TextError as error:
+        raise refuse(422, t(f"error.{error.code}")) from None
+    if staged_id is not None:
+        found = await app.conversations.attachment(staged_id)
+        if found is None or found[1].kind != data.type:
+            raise refuse(422, "file_url is not an unused upload of that type")
+    try:
+        message = await app.conversations.post(data.thread_id, "admin", text, staged_id=staged_id)
+    except StagedUploadNotFound:
+        raise refuse(422, "file_url is not an unused upload of that type") from None
+    return SendResponse(success=True, message=message_out(message))
+
+
+@post("/api/messages/clear", status_code=200, tags=["messages"])
+async def clear_messages(request: Request[Any, Any, Any], data: JSONBody[ClearRequest]) -> SuccessResponse:
+    """Delete one conversation's messages (and their files)."""
+    app = sohbet(request)
+    if await app.conversations.get(data.thread_id) is None:
+        raise NotFoundException("no such conversation")
+    await app.conversations.clear(data.thread_id)
+    return SuccessResponse(success=True)
+
+
+async def _upload(request: Request[Any, Any, Any], upload: UploadFile, kind: str) -> UploadResponse:
+    app = sohbet(request)
+    t = translator(language(request))
+    if not await app.upload_limiter.allow(f"admin:{current_admin(request).username}"):
+        raise refuse(429, t("error.rate_limited"))
+    data = await upload.read()
+    try:
+        stored = await app.attachments.accept(data, upload.filename)
+    except UploadRejected as rejected:
+        raise refuse(rejected.status, t(f"error.{rejected.code}")) from None
+    except StorageUnavailable:
+        raise refuse(503, t("error.storage_unavailable")) from None
+    if stored.checked.kind != kind:
+        await app.attachments.discard(stored)
+        raise refuse(415, t("error.upload.type"))
+    try:
+        view = await app.conversations.stage(stored)
+    except BaseException:
+        await app.attachments.discard(stored)
+        raise
+    return UploadResponse(success=True, file_url=f"/media/{view.public_id}")
+
+
+@post("/api/upload/image", status_code=201, tags=["uploads"])
+async def upload_image(request: Request[Any, Any, Any], data: MultipartBody[UploadForm]) -> UploadResponse:
+    """Upload an image (JPEG, PNG, GIF, WebP; re-encoded without metadata) for /api/messages/send."""
+    return await _upload(request, data.file, "image")
+
+
+@post("/api/upload/audio", status_code=201, tags=["uploads"])
+async def upload_audio(request: Request[Any, Any, Any], data: MultipartBody[UploadForm]) -> UploadResponse:
+    """Upload audio (MP3, WAV, OGG/Opus, WebM, M4A) for /api/messages/send."""
+    return await _upload(request, data.file, "audio")
+
+
+LOGIN_ROUTES = [api_login, api_verify]
+
+
+def make_router(middleware: list[Any]) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[list_threads, list_messages, send_message, clear_messages, upload_image, upload_audio],
+        guards=[admin_guard],
+        middleware=middleware,
+    )

@@ -37,6 +37,7 @@ from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
+from app.services.retention import Retention
 from app.services.storage import LocalStorage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter
 from app.services.text import render_message_html
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         jinja=jinja,
         shutdown=anyio.Event(),
         attachments=attachments,
+        retention=Retention(engine, broker, settings.message_retention_seconds, attachments.kick),
         local_storage=local_storage,
         upload_limiter=SlidingWindowLimiter(DatabaseStore("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
     )
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await broker.start()
         await presence.start()
         await attachments.start()
+        await state.retention.start()
 
         async def end_streams_on_shutdown() -> None:
             await state.shutdown.wait()
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             watcher.cancel()
+            await state.retention.stop()
             await attachments.stop()
             await presence.stop()
             await broker.stop()

@@ -28,6 +28,7 @@ from app.services.conversations import ConversationService, MessageView, ThreadV
 from app.services.crypto import Signer
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub
+from app.services.retention import Retention
 from app.services.storage import LocalStorage
 from app.services.store import SlidingWindowLimiter
 from app.settings import Settings
@@ -57,6 +58,7 @@ class Sohbet:
     attachments: AttachmentService
     local_storage: LocalStorage
     upload_limiter: SlidingWindowLimiter
+    retention: Retention
 
 
 def sohbet(connection: ASGIConnection[Any, Any, Any, Any]) -> Sohbet:

@@ -12,6 +12,7 @@ from app.i18n import LANGUAGES, translator
 from app.routes.composer import submit
 from app.services.conversations import ThreadView
 from app.services.presence import ADMIN
+from app.services.retention import describe
 from app.services.text import TextError, clean_display_name
 from app.web import (
     LANG_COOKIE,
@@ -50,14 +51,29 @@ async def chat_context(request: Request[Any, Any, Any], conversation: ThreadView
         "support_online": await app.presence.is_online(ADMIN),
         "viewer": "visitor",
         "post_url": "/chat/messages",
+        "retention_notice": retention_notice(request),
     }
+
+
+def retention_notice(request: Request[Any, Any, Any]) -> str:
+    """'Messages are deleted after 30 days.' when MESSAGE_RETENTION is on, else ''."""
+    seconds = sohbet(request).settings.message_retention_seconds
+    if not seconds:
+        return ""
+    t = translator(language(request))
+    return t("retention.notice").format(duration=describe(seconds, t))
 
 
 @get("/", include_in_schema=False)
 async def index(request: Request[Any, Any, Any]) -> Template:
     conversation = await visitor_conversation(request)
     if conversation is None:
-        response = page(request, "visitor/index.html", support_online=await sohbet(request).presence.is_online(ADMIN))
+        response = page(
+            request,
+            "visitor/index.html",
+            support_online=await sohbet(request).presence.is_online(ADMIN),
+            retention_notice=retention_notice(request),
+        )
         if request.cookies.get(VISITOR_COOKIE):
             response.cookies.append(expired_cookie(sohbet(request).settings, VISITOR_COOKIE))
         return response

@@ -157,3 +157,19 @@ def test_served_upload_opened_directly_is_inert(server, session):
     media_log = [text for url, _kind, text in session.log.console if url.endswith(source)]
     assert any("Blocked script execution" in text and "sandboxed" in text for text in media_log), media_log
     assert not [e for e in session.log.page_errors if source in e]
+
+
+def test_voice_note_hold_to_record(server, session):
+    visitor = session.new_page(server.url)
+    visitor.context.grant_permissions(["microphone"])
+    start_chat_page(visitor, "Hold voice")
+    record = visitor.locator("#composer [data-record]")
+    record.hover()
+    visitor.mouse.down()
+    expect(visitor.locator("#composer [data-elapsed]")).to_have_text("0:01", timeout=5000)
+    visitor.mouse.up()  # releasing after a hold stops and attaches
+    expect(visitor.locator("#composer [data-recording]")).to_be_hidden()
+    expect(visitor.locator("#composer [data-preview] audio")).to_be_attached()
+    visitor.click("#composer button[type=submit]")
+    expect(visitor.locator("#messages article[data-sender=visitor] audio")).to_have_count(1)
+    session.assert_clean()

@@ -109,7 +109,8 @@
       part(form, "file").value = "";
       showPreview(form);
     } else if (target.hasAttribute("data-record")) {
-      toggleRecording(form);
+      if (pressed.swallowClick) pressed.swallowClick = false;
+      else toggleRecording(form); // keyboard, or a tap on a started recording
     } else if (target.hasAttribute("data-record-cancel")) {
       stopRecording(form, false);
     }
@@ -124,6 +125,25 @@
   });
 
   var recorder = null;
+  // Hold or tap: pressing starts a recording; releasing after a hold stops it, a quick tap leaves it running
+  // until the next tap. The click that follows a press is swallowed so it does not undo what the press did.
+  var pressed = { at: 0, started: false, swallowClick: false };
+
+  document.addEventListener("pointerdown", function (evt) {
+    var button = evt.target.closest ? evt.target.closest("[data-record]") : null;
+    if (!button || recorder || evt.button !== 0) return;
+    pressed.at = Date.now();
+    pressed.started = true;
+    toggleRecording(composerOf(button));
+  });
+
+  document.addEventListener("pointerup", function (evt) {
+    if (!pressed.started) return;
+    pressed.started = false;
+    pressed.swallowClick = true;
+    var form = composerOf(evt.target);
+    if (form && Date.now() - pressed.at > 600) stopRecording(form, true);
+  });
 
   function recordingType() {
     var types = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"];

@@ -173,3 +173,26 @@ def test_voice_note_hold_to_record(server, session):
     visitor.click("#composer button[type=submit]")
     expect(visitor.locator("#messages article[data-sender=visitor] audio")).to_have_count(1)
     session.assert_clean()
+
+
+def test_upload_progress_is_shown(server, session):
+    visitor = session.new_page(server.url)
+    start_chat_page(visitor, "Progress")
+    # Record what the progress bar showed each time htmx reported upload progress (our handler runs first).
+    visitor.evaluate(
+        """() => {
+            window.__progress = [];
+            document.addEventListener("htmx:xhr:progress", () => {
+                const bar = document.querySelector("#composer [data-progress]");
+                window.__progress.push([bar.hidden, bar.value]);
+            });
+        }"""
+    )
+    big_wav = media_files.wav()[:44] + b"\x00" * (3 * 1024 * 1024)
+    attach(visitor, "long.wav", "audio/wav", big_wav)
+    visitor.click("#composer button[type=submit]")
+    expect(visitor.locator("#messages article[data-sender=visitor] audio")).to_have_count(1)
+    progress = visitor.evaluate("() => window.__progress")
+    assert progress and all(hidden is False for hidden, _ in progress)
+    assert progress[-1][1] == 100
+    session.assert_clean()

@@ -10,10 +10,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
-from app.routes.composer import submit
+from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
-from app.web import admin_guard, current_admin, is_htmx, language, page, see_other, sohbet, thread_display_name
+from app.web import admin_guard, current_admin, language, page, see_other, sohbet, thread_display_name
 
 
 async def threads_context(request: Request[Any, Any, Any], open_id: int | None) -> dict[str, Any]:
@@ -92,31 +92,19 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: FromPath[in
 @post("/admin/threads/{thread_id:int}/messages", status_code=303)
 async def reply(request: Request[Any, Any, Any], thread_id: FromPath[int]) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
-    post_url = f"/admin/threads/{thread.id}/messages"
     refusal = await submit(request, thread.id, "admin", limiter_key=f"admin:{current_admin(request).username}")
-    if refusal is not None:
-        if is_htmx(request):
-            return page(
-                request,
-                "shared/_composer.html",
-                status_code=refusal.status,
-                error=refusal.error,
-                text_value=refusal.text,
-                post_url=post_url,
-            )
-        context = await thread_context(request, thread)
-        return page(
-            request,
-            "admin/dashboard.html",
-            status_code=refusal.status,
-            error=refusal.error,
-            text_value=refusal.text,
-            **await threads_context(request, thread.id),
-            **context,
-        )
-    if is_htmx(request):
-        return page(request, "shared/_composer.html", post_url=post_url, autofocus=True)
-    return see_other(f"/admin/threads/{thread.id}")
+
+    async def full_context() -> dict[str, Any]:
+        return {**await threads_context(request, thread.id), **await thread_context(request, thread)}
+
+    return await respond(
+        request,
+        refusal,
+        post_url=f"/admin/threads/{thread.id}/messages",
+        done_url=f"/admin/threads/{thread.id}",
+        full_page="admin/dashboard.html",
+        full_context=full_context,
+    )
 
 
 @post("/admin/threads/{thread_id:int}/clear", status_code=303)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import UploadFile
+from litestar.response import Template
 
 from app.i18n import translator
 from app.services.storage import StorageUnavailable
 from app.services.text import MESSAGE_MAX, TextError, clean_message
 from app.services.uploads import UploadRejected
-from app.web import language, sohbet
+from app.web import is_htmx, language, page, see_other, sohbet
 
 log = logging.getLogger("sohbet.composer")
 
@@ -76,3 +78,24 @@ async def submit(
             await app.attachments.discard(stored)
         raise
     return None
+
+
+async def respond(
+    request: Request[Any, Any, Any],
+    refusal: Refusal | None,
+    *,
+    post_url: str,
+    done_url: str,
+    full_page: str,
+    full_context: Callable[[], Awaitable[dict[str, Any]]],
+) -> Response[Any] | Template:
+    """The answer to a composer post: for htmx a fresh composer (or the refused one, text kept); without
+    JavaScript a 303 to the conversation (or the whole page again with the error)."""
+    if refusal is None:
+        if is_htmx(request):
+            return page(request, "shared/_composer.html", post_url=post_url, autofocus=True)
+        return see_other(done_url)
+    refused = {"status_code": refusal.status, "error": refusal.error, "text_value": refusal.text}
+    if is_htmx(request):
+        return page(request, "shared/_composer.html", post_url=post_url, **refused)
+    return page(request, full_page, **refused, **await full_context())

@@ -9,7 +9,7 @@ from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import LANGUAGES, translator
-from app.routes.composer import submit
+from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import ADMIN
 from app.services.retention import describe
@@ -121,28 +121,14 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
             return page(request, "shared/_error.html", status_code=409, message=t("error.no_conversation"))
         return see_other("/")
     refusal = await submit(request, conversation.id, "visitor", limiter_key=f"visitor:{conversation.id}")
-    if refusal is not None:
-        if is_htmx(request):
-            return page(
-                request,
-                "shared/_composer.html",
-                status_code=refusal.status,
-                error=refusal.error,
-                text_value=refusal.text,
-                post_url="/chat/messages",
-            )
-        context = await chat_context(request, conversation)
-        return page(
-            request,
-            "visitor/index.html",
-            status_code=refusal.status,
-            error=refusal.error,
-            text_value=refusal.text,
-            **context,
-        )
-    if is_htmx(request):
-        return page(request, "shared/_composer.html", post_url="/chat/messages", autofocus=True)
-    return see_other("/")
+    return await respond(
+        request,
+        refusal,
+        post_url="/chat/messages",
+        done_url="/",
+        full_page="visitor/index.html",
+        full_context=lambda: chat_context(request, conversation),
+    )
 
 
 @post("/chat/end", include_in_schema=False, status_code=303)

@@ -42,9 +42,10 @@ from app.services.storage import LocalStorage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter
 from app.services.text import render_message_html
 from app.settings import RATE_UNITS, RateLimit, Settings
+from app.version import VERSION
 from app.web import VISITOR_COOKIE, Sohbet, client_ip, error_response, make_before_send
 
-__version__ = "0.1.0"
+__version__ = VERSION
 APP_DIR = Path(__file__).resolve().parent
 STATIC_DIR = APP_DIR / "static"
 

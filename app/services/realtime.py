@@ -146,6 +146,9 @@ class Hub:
         for subscription in everyone.values():
             subscription.push(SHUTDOWN)
 
+    def stream_total(self) -> int:
+        return len({id(s) for subs in self._subscribers.values() for s in subs})
+
     def stream_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
 

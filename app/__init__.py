@@ -40,6 +40,7 @@ from app.services.realtime import Hub, MemoryBroker, PostgresBroker
 from app.services.retention import Retention
 from app.services.storage import LocalStorage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter
+from app.services.telegram import TelegramClient, TelegramCodeSender, TelegramOutbox
 from app.services.text import render_message_html
 from app.settings import RATE_UNITS, RateLimit, Settings
 from app.version import VERSION
@@ -81,6 +82,9 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    # httpx logs every request's URL at INFO, and Telegram's URLs carry the bot token: never below WARNING.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def make_jinja() -> Environment:
@@ -142,6 +146,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
         url = storage.public_url(key) if backend == storage.backend else None
         return url or f"/media/{public_id}"
 
+    cipher = Cipher(settings.encryption_keys)
+    telegram: TelegramClient | None = None
+    telegram_outbox: TelegramOutbox | None = None
+    code_sender: Any = ConsoleCodeSender(enabled=not settings.is_production)
+    if settings.telegram_configured:
+        telegram = TelegramClient(
+            settings.telegram_api_base, settings.telegram_bot_token, timeout=settings.telegram_timeout_seconds
+        )
+        telegram_outbox = TelegramOutbox(
+            engine,
+            telegram,
+            cipher,
+            chat_id=settings.telegram_chat_id,
+            public_url=settings.public_url,
+            retry_seconds=settings.telegram_retry_seconds,
+        )
+        code_sender = TelegramCodeSender(telegram, settings.telegram_chat_id, settings.login_code_seconds)
+
     uploads = settings.rate_limit_uploads
     state = Sohbet(
         settings=settings,
@@ -151,17 +173,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         presence=presence,
         conversations=ConversationService(
             engine,
-            Cipher(settings.encryption_keys),
+            cipher,
             broker,
             settings.page_size,
             file_url=file_url,
             files_queued=attachments.kick,
+            outbox=telegram_outbox,
         ),
         auth=AuthService(
             username=settings.admin_username,
             password_hash=password_hash,
             secret_key=settings.secret_key,
-            code_sender=ConsoleCodeSender(enabled=not settings.is_production),
+            code_sender=code_sender,
             code_seconds=settings.login_code_seconds,
             idle_seconds=settings.session_idle_seconds,
             absolute_seconds=settings.session_absolute_seconds,
@@ -173,6 +196,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         retention=Retention(engine, broker, settings.message_retention_seconds, attachments.kick),
         local_storage=local_storage,
         upload_limiter=SlidingWindowLimiter(DatabaseStore("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
+        telegram=telegram,
+        telegram_outbox=telegram_outbox,
     )
 
     @asynccontextmanager
@@ -182,6 +207,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await presence.start()
         await attachments.start()
         await state.retention.start()
+        if telegram is not None:
+            await telegram.start()
+        if telegram_outbox is not None:
+            await telegram_outbox.start()
 
         async def end_streams_on_shutdown() -> None:
             await state.shutdown.wait()
@@ -192,6 +221,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             watcher.cancel()
+            if telegram_outbox is not None:
+                await telegram_outbox.stop()
+            if telegram is not None:
+                await telegram.close()
             await state.retention.stop()
             await attachments.stop()
             await presence.stop()

@@ -152,6 +152,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Giriş kullanılamıyor: giriş kodlarını iletecek bir kanal yapılandırılmamış "
         "(TELEGRAM_BOT_TOKEN ve TELEGRAM_CHAT_ID ayarlayın).",
     },
+    "login.code_not_delivered": {
+        "en": "The login code could not be sent: Telegram is not reachable right now. Try again in a minute.",
+        "tr": "Giriş kodu gönderilemedi: Telegram'a şu anda ulaşılamıyor. Bir dakika sonra tekrar deneyin.",
+    },
     "login.restart": {"en": "Start over", "tr": "Baştan başla"},
     "admin.title": {"en": "Conversations", "tr": "Sohbetler"},
     "admin.logout": {"en": "Log out", "tr": "Çıkış"},

@@ -53,6 +53,17 @@ def parse_duration(name: str, value: str) -> int:
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
 
 
+def parse_seconds(name: str, value: str) -> float:
+    """'2.5' -> 2.5: a positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise SettingsError(f"{name} must be a number of seconds between 0 and 3600, got {value!r}")
+    return seconds
+
+
 def parse_size(name: str, value: str) -> int:
     """'5MB', '512KB', '10485760' -> bytes."""
     match = re.fullmatch(r"\s*(\d+)\s*(B|KB|MB|GB)?\s*", value or "", re.IGNORECASE)
@@ -223,6 +234,8 @@ class Settings:
     presence_heartbeat_seconds: float = 10.0
     page_size: int = 50
     file_delete_retry_seconds: tuple[int, ...] = (5, 30, 120, 600, 3600)
+    telegram_timeout_seconds: float = 10.0  # per Bot API request
+    telegram_retry_seconds: tuple[int, ...] = (2, 5, 15, 60, 300)  # outbox backoff on 5xx/timeouts (last repeats)
     admin_password_generated: bool = False  # True when it lives in data/secrets.json, not the environment
 
     @property
@@ -318,6 +331,10 @@ class Settings:
             sse_ping_seconds=float(get("SSE_PING_SECONDS", "15") or 15),
             file_delete_retry_seconds=parse_delays(
                 "FILE_DELETE_RETRY_SECONDS", get("FILE_DELETE_RETRY_SECONDS") or "5s,30s,2m,10m,1h"
+            ),
+            telegram_timeout_seconds=parse_seconds("TELEGRAM_TIMEOUT", get("TELEGRAM_TIMEOUT") or "10"),
+            telegram_retry_seconds=parse_delays(
+                "TELEGRAM_RETRY_SECONDS", get("TELEGRAM_RETRY_SECONDS") or "2s,5s,15s,1m,5m"
             ),
         )
         return settings.with_secrets()

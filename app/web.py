@@ -31,6 +31,7 @@ from app.services.realtime import Broker, Hub
 from app.services.retention import Retention
 from app.services.storage import LocalStorage
 from app.services.store import SlidingWindowLimiter
+from app.services.telegram import TelegramClient, TelegramOutbox
 from app.settings import Settings
 
 log = logging.getLogger("sohbet.http")
@@ -59,6 +60,8 @@ class Sohbet:
     local_storage: LocalStorage
     upload_limiter: SlidingWindowLimiter
     retention: Retention
+    telegram: TelegramClient | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
+    telegram_outbox: TelegramOutbox | None = None
 
 
 def sohbet(connection: ASGIConnection[Any, Any, Any, Any]) -> Sohbet:

@@ -9,9 +9,22 @@ from app.models.tables import (
     LoginAttempt,
     Message,
     Presence,
+    TelegramLink,
+    TelegramOutbox,
 )
 
-ALL_TABLES = (Conversation, Message, AdminSession, LoginAttempt, KeyValue, Presence, Attachment, FileDeletion)
+ALL_TABLES = (
+    Conversation,
+    Message,
+    AdminSession,
+    LoginAttempt,
+    KeyValue,
+    Presence,
+    Attachment,
+    FileDeletion,
+    TelegramOutbox,
+    TelegramLink,
+)
 
 __all__ = [
     "ALL_TABLES",
@@ -23,4 +36,6 @@ __all__ = [
     "LoginAttempt",
     "Message",
     "Presence",
+    "TelegramLink",
+    "TelegramOutbox",
 ]

@@ -1,6 +1,7 @@
 """The tables. Times that are compared (expiry, presence) are epoch seconds; times that are shown are timestamptz."""
 
 from piccolo.columns import (
+    BigInt,
     Boolean,
     Bytea,
     DoublePrecision,
@@ -104,3 +105,30 @@ class FileDeletion(Table):
     attempts = Integer(default=0)
     last_error = Varchar(length=200, default="")
     next_try_at = DoublePrecision(default=0.0)
+
+
+class TelegramOutbox(Table):
+    """A visitor message to deliver to the admin's Telegram chat, written in the transaction that stores it.
+
+    Delivered strictly in id order; an undelivered row stays (with its error and next try) until it goes through.
+    `kind`: `new` (the conversation's first delivery: announced as new) or `message`."""
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
+    kind = Varchar(length=20)
+    attempts = Integer(default=0)
+    next_try_at = DoublePrecision(default=0.0)
+    last_error = Varchar(length=200, default="")
+    delivered = Boolean(default=False, index=True)
+    telegram_message_id = BigInt(null=True, default=None)
+    created_at = DoublePrecision(default=0.0)
+    delivered_at = DoublePrecision(null=True, default=None)
+
+
+class TelegramLink(Table):
+    """Which conversation a message the bot sent belongs to (for routing the admin's replies)."""
+
+    chat_id = Varchar(length=64)
+    telegram_message_id = BigInt(index=True)
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    created_at = DoublePrecision(default=0.0)

@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 
 from app.i18n import translator
 from app.routes.admin import threads_context
-from app.services.auth import CodeRejected, LoginUnavailable
+from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable
 from app.services.conversations import MessageView, StagedUploadNotFound
 from app.services.storage import StorageUnavailable
 from app.services.text import TextError, clean_message
@@ -153,6 +153,8 @@ async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest
         raise refuse(401, t("login.wrong"))
     try:
         attempt = await app.auth.begin_login(data.username[:100], client_ip(request))
+    except CodeNotDelivered:
+        raise refuse(503, t("login.code_not_delivered")) from None
     except LoginUnavailable:
         raise refuse(503, t("login.unavailable")) from None
     except CodeRejected:

@@ -11,7 +11,7 @@ from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
-from app.services.auth import CodeRejected, LoginUnavailable
+from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable
 from app.web import (
     ADMIN_COOKIE,
     LOGIN_COOKIE,
@@ -65,6 +65,8 @@ async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dic
         return login_page(request, status_code=401, error=t("login.wrong"), username=username)
     try:
         attempt_token = await app.auth.begin_login(username, client_ip(request))
+    except CodeNotDelivered:
+        return login_page(request, status_code=503, error=t("login.code_not_delivered"), username=username)
     except LoginUnavailable:
         return login_page(request, status_code=503, error=t("login.unavailable"))
     except CodeRejected as rejected:

@@ -70,6 +70,15 @@ class LoginUnavailable(RuntimeError):
     """No channel can deliver a login code (production without Telegram)."""
 
 
+class CodeNotDelivered(LoginUnavailable):
+    """The channel failed to deliver the code (Telegram down, refused, timed out). The attempt is discarded."""
+
+    def __init__(self, error_code: int = 0, description: str = "") -> None:
+        super().__init__(f"code not delivered: {error_code or ''} {description}".strip())
+        self.error_code = error_code
+        self.description = description
+
+
 class CodeRejected(ValueError):
     """`reason`: wrong, expired, used, locked, unknown."""
 
@@ -146,7 +155,24 @@ class AuthService:
                 used=False,
             )
         )
-        await self._sender.send_code(username, code)
+        try:
+            await self._sender.send_code(username, code)
+        except Exception as exc:
+            # The browser never gets the attempt token, and the attempt goes: no code is left usable.
+            await LoginAttempt.delete().where(LoginAttempt.token_hash == token_hash(attempt_token))
+            failure = exc if isinstance(exc, CodeNotDelivered) else CodeNotDelivered(0, type(exc).__name__)
+            log.warning(
+                json.dumps(
+                    {
+                        "event": "login.code_not_delivered",
+                        "username": username,
+                        "ip": ip,
+                        "error_code": failure.error_code,
+                        "error": failure.description[:100],
+                    }
+                )
+            )
+            raise failure from None
         log.info(json.dumps({"event": "login.code_sent", "username": username, "ip": ip}))
         return attempt_token
 

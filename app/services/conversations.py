@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
@@ -25,6 +25,14 @@ QUEUE_FILES_SQL = (
     "INSERT INTO file_deletion (backend, storage_key, attempts, last_error, next_try_at) "
     "SELECT backend, storage_key, 0, '', 0 FROM attachment"
 )
+
+
+class Outbox(Protocol):
+    """Where visitor messages are queued for another channel (Telegram), in the transaction that stores them."""
+
+    async def enqueue(self, conversation_id: int, message_id: int) -> None: ...
+
+    def kick(self) -> None: ...
 
 
 class ConversationNotFound(LookupError):
@@ -90,6 +98,7 @@ class ConversationService:
         *,
         file_url: Callable[[str, str, str], str] = lambda public_id, backend, key: f"/media/{public_id}",
         files_queued: Callable[[], None] = lambda: None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._engine = engine
         self._cipher = cipher
@@ -97,6 +106,7 @@ class ConversationService:
         self.page_size = page_size
         self._file_url = file_url
         self._files_queued = files_queued
+        self._outbox = outbox
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -281,10 +291,15 @@ class ConversationService:
                 if not claimed:  # another request took it in the meantime: nothing of this message is kept
                     raise StagedUploadNotFound(staged_id)
                 view = self._attachment(claimed[0])
+            queued = self._outbox is not None and sender == "visitor"
+            if queued:  # never lost: the delivery row commits with the message or not at all
+                await self._outbox.enqueue(conversation_id, message_id)  # type: ignore[union-attr]
             events = [Event("msg", conversation_id, seq, sender)]
             await self._broker.publish_in_transaction(events)
         # Memory broker: wake streams only now, after commit, so they read what was committed.
         self._broker.after_commit(events)
+        if queued:
+            self._outbox.kick()  # type: ignore[union-attr]
         return MessageView(message_id, conversation_id, seq, sender, text, moment, view)
 
     async def stage(self, stored: StoredFile) -> AttachmentView:

@@ -178,6 +178,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "admin.reply": {"en": "Reply", "tr": "Yanıtla"},
     "admin.back": {"en": "All conversations", "tr": "Tüm sohbetler"},
     "admin.no_preview": {"en": "(no messages)", "tr": "(mesaj yok)"},
+    "admin.telegram_backlog": {
+        "en": "{count} visitor message(s) could not be delivered to Telegram yet; retrying. Check /health.",
+        "tr": "{count} ziyaretçi mesajı henüz Telegram'a iletilemedi; yeniden deneniyor. /health sayfasına bakın.",
+    },
     "admin.sound": {"en": "Sound on new messages", "tr": "Yeni mesajda ses"},
 }
 

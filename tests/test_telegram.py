@@ -236,3 +236,27 @@ def test_attachment_is_announced_with_its_kind(server, fake):
     assert response.status_code == 303, response.text
     (text,) = wait_until(lambda: texts_for(fake, "Photographer"), message="the photo message")
     assert "Photographer:\n[image] look\n\n" in text
+
+
+def test_backlog_is_visible_in_health_and_on_the_dashboard(server, fake):
+    admin, _, _ = login(server, fake)
+    visitor = start_visitor(server.url, "Backlog")
+    fake.down()
+    send(visitor, "waiting for telegram")
+
+    def failing() -> dict | None:
+        telegram = httpx.get(server.url + "/health").json()["checks"]["telegram"]
+        return telegram if telegram["status"] == "backlog" else None
+
+    state = wait_until(failing, timeout=10, message="the backlog in /health")
+    assert state["undelivered"] >= 1 and state["failing"] >= 1 and state["oldest_seconds"] >= 0
+    assert httpx.get(server.url + "/health").json()["status"] == "degraded"
+    assert "could not be delivered to Telegram yet" in admin.get("/admin").text
+    fake.up()
+    wait_until(
+        lambda: httpx.get(server.url + "/health").json()["checks"]["telegram"]["undelivered"] == 0,
+        timeout=15,
+        message="the backlog delivered",
+    )
+    assert "could not be delivered to Telegram yet" not in admin.get("/admin").text
+    assert texts_for(fake, "Backlog")

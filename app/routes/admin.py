@@ -21,10 +21,12 @@ async def threads_context(request: Request[Any, Any, Any], open_id: int | None) 
     threads = await app.conversations.threads()
     online = await app.presence.online_subjects([conversation_subject(t.id) for t in threads])
     threads = [_with_online(t, conversation_subject(t.id) in online) for t in threads]
+    outbox = app.telegram_outbox
     return {
         "threads": threads,
         "open_id": open_id,
         "total_unread": sum(t.unread_count for t in threads),
+        "telegram_backlog": await outbox.backlog() if outbox is not None else None,
     }
 
 

@@ -46,7 +46,10 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     healthy, database = await database_ok()
     checks: dict[str, Any] = {"database": database}
     checks["broker"] = "ok" if app.broker.connected else "reconnecting"
-    checks["telegram"] = "configured" if settings.telegram_configured else "not configured"
+    checks["telegram"] = "not configured"
+    if app.telegram_outbox is not None:
+        backlog = await app.telegram_outbox.backlog() if healthy else {}
+        checks["telegram"] = {"status": "backlog" if backlog.get("failing") else "ok", **backlog}
     pending_deletions = await FileDeletion.count() if healthy else None
     storage: dict[str, Any] = {"backend": app.attachments.storage.backend, "pending_deletions": pending_deletions}
     checks["storage"] = storage
@@ -54,7 +57,8 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks["disk"] = {"free_bytes": usage.free, "total_bytes": usage.total, "low": usage.free < LOW_DISK_BYTES}
     checks["memory"] = {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     checks["streams"] = {"open": app.hub.stream_total()}
-    degraded = not app.broker.connected or checks["disk"]["low"] or bool(pending_deletions)
+    telegram_failing = isinstance(checks["telegram"], dict) and checks["telegram"]["status"] == "backlog"
+    degraded = not app.broker.connected or checks["disk"]["low"] or bool(pending_deletions) or telegram_failing
     status = "unavailable" if not healthy else ("degraded" if degraded else "ok")
     return Response(
         {"status": status, "version": VERSION, "environment": settings.environment, "checks": checks},

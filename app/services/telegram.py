@@ -215,6 +215,16 @@ class TelegramOutbox:
     async def pending(self) -> int:
         return await OutboxRow.count().where(OutboxRow.delivered == False)  # noqa: E712
 
+    async def backlog(self) -> dict[str, Any]:
+        """What is waiting for Telegram: how many, how old the oldest, how many have already failed a try."""
+        waiting = OutboxRow.delivered == False  # noqa: E712
+        oldest = await OutboxRow.select(OutboxRow.created_at).where(waiting).order_by(OutboxRow.id).first()
+        return {
+            "undelivered": await OutboxRow.count().where(waiting),
+            "failing": await OutboxRow.count().where(waiting & (OutboxRow.attempts > 0)),
+            "oldest_seconds": round(now() - oldest["created_at"], 1) if oldest else 0,
+        }
+
     async def deliver_pending(self) -> float:
         """Deliver due rows in order until the queue is empty or its head must wait; returns how long to wait."""
         while True:

@@ -30,17 +30,19 @@ from litestar.template.config import TemplateConfig
 
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
-from app.routes import admin, api, auth, events, health, media, visitor
+from app.routes import admin, api, auth, embed, events, health, media, visitor
+from app.routes import telegram as telegram_routes
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
+from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
 from app.services.retention import Retention
 from app.services.storage import LocalStorage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter
-from app.services.telegram import TelegramClient, TelegramCodeSender, TelegramOutbox
+from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
 from app.services.text import render_message_html
 from app.settings import RATE_UNITS, RateLimit, Settings
 from app.version import VERSION
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings.database_url)
     bind_tables(engine)
     hub = Hub()
+    metrics = Metrics(VERSION)  # this process's counters (GET /metrics); services record into it
     if settings.is_postgres:
         broker: Any = PostgresBroker(hub, settings.database_url, lambda sql, *args: Conversation.raw(sql, *args))
     else:
@@ -146,23 +149,56 @@ def create_app(settings: Settings | None = None) -> Litestar:
         url = storage.public_url(key) if backend == storage.backend else None
         return url or f"/media/{public_id}"
 
+    async def file_bytes(backend: str, key: str) -> bytes | str | None:
+        """A stored file for Telegram: its bytes from disk, or its Cloudinary URL (Telegram fetches it)."""
+        if backend == local_storage.backend:
+            try:
+                return await anyio.Path(local_storage.path(key)).read_bytes()
+            except (OSError, ValueError):
+                return None
+        return storage.public_url(key) if backend == storage.backend else None
+
     cipher = Cipher(settings.encryption_keys)
-    telegram: TelegramClient | None = None
+    telegram_client: TelegramClient | None = None
     telegram_outbox: TelegramOutbox | None = None
     code_sender: Any = ConsoleCodeSender(enabled=not settings.is_production)
     if settings.telegram_configured:
-        telegram = TelegramClient(
-            settings.telegram_api_base, settings.telegram_bot_token, timeout=settings.telegram_timeout_seconds
+        telegram_client = TelegramClient(
+            settings.telegram_api_base,
+            settings.telegram_bot_token,
+            timeout=settings.telegram_timeout_seconds,
+            on_call=metrics.telegram_call,
         )
         telegram_outbox = TelegramOutbox(
             engine,
-            telegram,
+            telegram_client,
             cipher,
             chat_id=settings.telegram_chat_id,
             public_url=settings.public_url,
             retry_seconds=settings.telegram_retry_seconds,
+            file_source=file_bytes,
         )
-        code_sender = TelegramCodeSender(telegram, settings.telegram_chat_id, settings.login_code_seconds)
+        code_sender = TelegramCodeSender(telegram_client, settings.telegram_chat_id, settings.login_code_seconds)
+    conversations = ConversationService(
+        engine,
+        cipher,
+        broker,
+        settings.page_size,
+        file_url=file_url,
+        files_queued=attachments.kick,
+        outbox=telegram_outbox,
+        metrics=metrics,
+    )
+    telegram: TelegramBridge | None = None
+    if telegram_client is not None and telegram_outbox is not None:
+        telegram = make_bridge(
+            settings,
+            telegram_client,
+            telegram_outbox,
+            conversations=conversations,
+            attachments=attachments,
+            presence=presence,
+        )
 
     uploads = settings.rate_limit_uploads
     state = Sohbet(
@@ -171,15 +207,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         hub=hub,
         broker=broker,
         presence=presence,
-        conversations=ConversationService(
-            engine,
-            cipher,
-            broker,
-            settings.page_size,
-            file_url=file_url,
-            files_queued=attachments.kick,
-            outbox=telegram_outbox,
-        ),
+        conversations=conversations,
         auth=AuthService(
             username=settings.admin_username,
             password_hash=password_hash,
@@ -195,9 +223,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         attachments=attachments,
         retention=Retention(engine, broker, settings.message_retention_seconds, attachments.kick),
         local_storage=local_storage,
+        metrics=metrics,
         upload_limiter=SlidingWindowLimiter(DatabaseStore("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
         telegram=telegram,
-        telegram_outbox=telegram_outbox,
     )
 
     @asynccontextmanager
@@ -209,8 +237,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await state.retention.start()
         if telegram is not None:
             await telegram.start()
-        if telegram_outbox is not None:
-            await telegram_outbox.start()
 
         async def end_streams_on_shutdown() -> None:
             await state.shutdown.wait()
@@ -221,10 +247,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             watcher.cancel()
-            if telegram_outbox is not None:
-                await telegram_outbox.stop()
             if telegram is not None:
-                await telegram.close()
+                await telegram.stop()
             await state.retention.stop()
             await attachments.stop()
             await presence.stop()
@@ -244,6 +268,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *health.ROUTES,
         *events.ROUTES,
         *media.ROUTES,
+        *telegram_routes.ROUTES,
+        *embed.ROUTES,
         visitor.index,
         visitor.end_chat,
         visitor.switch_language,
@@ -284,7 +310,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         stores=StoreRegistry(default_factory=DatabaseStore),
         exception_handlers={HTTPException: error_response, Exception: error_response},
-        before_send=[make_before_send(settings)],
+        before_send=[make_before_send(settings, metrics)],
         openapi_config=OpenAPIConfig(
             title="Sohbet API", version=__version__, path="/schema", render_plugins=[JsonRenderPlugin()]
         ),

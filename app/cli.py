@@ -1,4 +1,5 @@
-"""The `sohbet` command: serve, migrate, genkey, hash-password."""
+"""The `sohbet` command: serve, migrate, genkey, hash-password, telegram-test, rotate-keys, backup, restore,
+check-env, security-check, cleanup, healthcheck, predeploy."""
 
 from __future__ import annotations
 
@@ -82,6 +83,205 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_telegram_test(args: argparse.Namespace) -> int:
+    from app.services.telegram.diagnostics import self_test
+
+    settings = _settings()
+    if not settings.telegram_configured:
+        sys.stderr.write("sohbet: Telegram is not configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID\n")
+        return 2
+    findings = asyncio.run(self_test(settings, send=not args.no_send))
+    for finding in findings:
+        print(finding)
+    failed = [f for f in findings if f.level == "FAIL"]
+    print("Telegram: " + (f"{len(failed)} problem(s)" if failed else "ready"))
+    return 1 if failed else 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _complain(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 60, got {value!r}")
+    return seconds
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from app.services.keys import RotationError, rotate_keys
+
+    settings = _settings()
+    try:
+        result = asyncio.run(
+            rotate_keys(settings, batch_size=args.batch_size, pause=args.pause, report=_say, warn=_complain)
+        )
+    except RotationError as error:
+        _complain(f"sohbet: rotate-keys: {error}")
+        return 1
+    _say(
+        f"rotate-keys: done: {result.rotated} values re-encrypted under the first key, {result.already} already "
+        f"were ({result.checked} checked)"
+    )
+    if result.unreadable:
+        rows = ", ".join(f"{label} id={row_id}" for label, row_id in result.unreadable[:10])
+        more = f" and {len(result.unreadable) - 10} more" if len(result.unreadable) > 10 else ""
+        _complain(
+            f"sohbet: rotate-keys: {len(result.unreadable)} value(s) could not be decrypted with any configured key "
+            f"({rows}{more}); every other value was rotated"
+        )
+    if result.conflicts:
+        rows = ", ".join(f"{label} id={row_id}" for label, row_id in result.conflicts[:10])
+        _complain(f"sohbet: rotate-keys: rows kept changing while rotating ({rows}); run rotate-keys again")
+    return 0 if result.ok else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.services.backup import BackupError, create_backup
+
+    settings = _settings()
+    try:
+        summary = asyncio.run(create_backup(settings, Path(args.file), force=args.force, report=_say, warn=_complain))
+    except BackupError as error:
+        _complain(f"sohbet: backup: {error}")
+        return 1
+    rows = ", ".join(f"{name}: {count}" for name, count in summary.rows.items())
+    _say(f"backup: wrote {summary.path} ({summary.size} bytes; rows: {rows}; attachment files: {summary.files})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.services.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        summary = asyncio.run(restore_backup(settings, Path(args.file), force=args.force, report=_say, warn=_complain))
+    except BackupError as error:
+        _complain(f"sohbet: restore: {error}")
+        return 1
+    rows = ", ".join(f"{name}: {count}" for name, count in summary.rows.items())
+    made = f"made {summary.manifest.get('created_at')} by Sohbet {summary.manifest.get('app_version')}"
+    replaced = " (the previous data was replaced)" if summary.replaced else ""
+    _say(f"restore: done{replaced}: {args.file} ({made}); rows: {rows}; attachment files: {summary.files}")
+    return 0
+
+
+def cmd_check_env(args: argparse.Namespace) -> int:
+    from app.services import operations
+
+    try:
+        report = asyncio.run(operations.check_env(db_seconds=args.db_timeout))
+    except SettingsError as error:
+        _complain(f"sohbet: configuration error: {error}")
+        return 2
+    settings = report.settings
+    _say(f"check-env: {settings.environment} settings (secrets shown only as set/length)")
+    width = max(len(name) for name, _ in report.values)
+    for name, value in report.values:
+        _say(f"  {name:<{width}}  {value}")
+    for finding in report.findings:
+        _say(str(finding))
+    problems = operations.failed(report.findings)
+    warnings = sum(1 for finding in report.findings if finding.level == operations.WARN)
+    if problems:
+        _say(f"check-env: {len(problems)} error(s), {warnings} warning(s)")
+        return 1
+    _say(f"check-env: ok ({warnings} warning(s))")
+    return 0
+
+
+def cmd_security_check(_: argparse.Namespace) -> int:
+    from app.services import operations
+
+    try:
+        settings = operations.configured_settings()
+    except SettingsError as error:
+        _complain(f"sohbet: configuration error: {error}")
+        return 2
+    findings = operations.security_audit(settings)
+    for finding in findings:
+        _say(str(finding))
+    problems = operations.failed(findings)
+    _say(f"security-check: {len(problems)} finding(s)" if problems else "security-check: no findings")
+    return 1 if problems else 0
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from app.services import operations
+
+    settings = _settings()
+    try:
+        report = asyncio.run(operations.cleanup(settings, dry_run=args.dry_run))
+    except operations.CleanupError as error:
+        _complain(f"sohbet: cleanup: {error}")
+        return 1
+    except Exception as error:  # the database is away or not migrated: one clear line, no traceback
+        reason = operations.mask_url(settings.database_url)
+        _complain(f"sohbet: cleanup: failed ({type(error).__name__}: {str(error)[:300]}) on {reason}")
+        return 1
+    _say("cleanup: dry run, nothing deleted; would delete:" if report.dry_run else "cleanup: deleted:")
+    for kind, count in report.counts.items():
+        _say(f"  {kind}: {count} - {operations.CLEANUP_KINDS[kind]}")
+    for note in report.notes:
+        _say(f"cleanup: note: {note}")
+    for failure in report.failures:
+        _complain(f"sohbet: cleanup: could not delete {failure}")
+    _say(f"cleanup: {'would delete' if report.dry_run else 'deleted'} {report.total} in all")
+    return 1 if report.failures else 0
+
+
+def _timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 300:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most 300, got {value!r}")
+    return seconds
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    from app.services import operations
+
+    try:
+        result = operations.healthcheck(args.url, timeout=args.timeout, ready=args.ready)
+    except operations.BadURL as error:
+        _complain(f"sohbet: healthcheck: {error}")
+        return 2
+    for line in result.lines:
+        _say(line)
+    return result.exit_code
+
+
+def cmd_predeploy(_: argparse.Namespace) -> int:
+    from app.services import operations
+
+    return operations.predeploy(_say)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sohbet", description="Sohbet live chat")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -103,6 +303,149 @@ def build_parser() -> argparse.ArgumentParser:
     hashpw = commands.add_parser("hash-password", help="print an ADMIN_PASSWORD_HASH for a password")
     hashpw.add_argument("--password", help="the password (prompted when omitted)")
     hashpw.set_defaults(func=cmd_hash_password)
+
+    telegram_test = commands.add_parser(
+        "telegram-test",
+        help="check the Telegram bot: token, chat, mode and webhook, then send a test message",
+        description="Checks TELEGRAM_BOT_TOKEN (getMe), TELEGRAM_CHAT_ID (getChat), TELEGRAM_MODE and the webhook "
+        "against the Bot API, then sends a test message to the chat. Exits 1 when something is wrong, 2 when "
+        "Telegram is not configured.",
+    )
+    telegram_test.add_argument("--no-send", action="store_true", help="check only; send no test message")
+    telegram_test.set_defaults(func=cmd_telegram_test)
+
+    rotate = commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored message under the first ENCRYPTION_KEYS key",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Re-encrypts every encrypted value (message bodies, conversation previews) under the FIRST key\n"
+        "of ENCRYPTION_KEYS, so that an older key can then be removed from the list.\n\n"
+        "  1. put the new key first: ENCRYPTION_KEYS=NEW,OLD (make one with `sohbet genkey`), restart the servers\n"
+        "  2. run `sohbet rotate-keys` (safe while the servers run; batch by batch, short transactions)\n"
+        "  3. remove OLD from ENCRYPTION_KEYS and restart the servers\n\n"
+        "Interrupted? Run it again: values already under the first key are skipped. A value that no configured\n"
+        "key decrypts is reported by table and row id (never its content), every other value is still rotated,\n"
+        "and the command exits 1.",
+    )
+    rotate.add_argument(
+        "--batch-size", type=_positive_int, default=500, metavar="N", help="rows per transaction (default: 500)"
+    )
+    rotate.add_argument(
+        "--pause",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="sleep between batches, to leave room for a busy live server (default: 0)",
+    )
+    rotate.set_defaults(func=cmd_rotate_keys)
+
+    backup = commands.add_parser(
+        "backup",
+        help="write a portable backup (database + local attachment files) to FILE",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Writes one zip file holding every conversation, message and attachment (with its file when\n"
+        "it is stored on local disk; Cloudinary files stay at Cloudinary) and the Telegram state, as JSON lines\n"
+        "with a checksummed manifest. It restores into SQLite or PostgreSQL (`sohbet restore FILE`).\n"
+        "Admin sessions, rate limits and presence are not kept. Messages stay encrypted: keep ENCRYPTION_KEYS\n"
+        "(and SECRET_KEY, which signs the visitors' cookies) to restore it.\n"
+        "Safe while the servers run (one consistent snapshot); FILE appears only once complete.",
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the backup (e.g. sohbet-2026-01-31.zip)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        help="load a backup made by `sohbet backup` into the configured database",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Checks the whole backup first (manifest, checksums, every row, and that the configured\n"
+        "ENCRYPTION_KEYS decrypt its messages) and writes nothing if anything is wrong. Then runs the\n"
+        "migrations, copies the attachment files into UPLOAD_DIR and inserts every row, ids kept, in one\n"
+        "transaction: on any failure nothing is restored. Refuses a database that already holds data\n"
+        "(conversations, messages, ...) unless --force. Stop the servers of the target database first.",
+    )
+    restore.add_argument("file", metavar="FILE", help="a backup written by `sohbet backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="replace the data of a non-empty database (sessions are kept)"
+    )
+    restore.set_defaults(func=cmd_restore)
+    check_env = commands.add_parser(
+        "check-env",
+        help="print every setting (secrets masked) and check the configuration, database and directories",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Builds the settings from the environment (and .env) as the server does and prints each one\n"
+        "with its effective value (secrets only as 'set (N characters)'). Then checks: weak or missing secrets\n"
+        "(errors in production, warnings in development, where missing ones are generated), DATABASE_URL\n"
+        "(connect and SELECT 1, within --db-timeout), DATA_DIR and UPLOAD_DIR writable, Telegram and\n"
+        "Cloudinary configured or not (neither is contacted: see `sohbet telegram-test`).\n\n"
+        "Exit status: 0 no errors (warnings allowed), 1 errors, 2 a malformed setting.",
+    )
+    check_env.add_argument(
+        "--db-timeout",
+        type=_timeout,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for the database (default: 5)",
+    )
+    check_env.set_defaults(func=cmd_check_env)
+
+    security_check = commands.add_parser(
+        "security-check",
+        help="audit the configuration for production; exits 1 on any finding",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A configuration audit, one PASS/WARN/FAIL line per check with how to fix it: ENVIRONMENT is\n"
+        "production; secrets are strong; PUBLIC_URL is https; cookies are Secure, HttpOnly and SameSite as the\n"
+        "app sets them; the Content-Security-Policy the app sends is strict (frame-ancestors: 'self' and https\n"
+        "EMBED_ORIGINS only); HSTS is on; Litestar debug is off; rate limits are sane (WARN above\n"
+        "10000/minute); login codes have a channel (Telegram); METRICS_TOKEN, when set, is strong.\n"
+        "Nothing is contacted (no database, no Telegram).\n\n"
+        "Exit status: 0 no FAIL (WARN lines are advice), 1 any FAIL, 2 a malformed setting.",
+    )
+    security_check.set_defaults(func=cmd_security_check)
+
+    cleanup = commands.add_parser(
+        "cleanup",
+        help="one round of housekeeping: retention, expired sessions and keys, old Telegram rows, orphan files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Deletes, once: messages and idle conversations older than MESSAGE_RETENTION (when set) and\n"
+        "API uploads never sent after a day (as the servers' own retention does); expired admin sessions and\n"
+        "old login attempts; expired rate-limit keys; telegram_update rows older than 30 days (the newest is\n"
+        "always kept: the poller's offset comes from it); delivered telegram_outbox rows older than 30 days;\n"
+        "the due entries of the file-deletion queue; files in UPLOAD_DIR that no attachment refers to and that\n"
+        "are over an hour old (names starting with '.' are never touched). Prints a count per kind.\n"
+        "Safe while the servers run; meant for cron.\n\n"
+        "Exit status: 0 done, 1 the database is unreachable or a file could not be deleted.",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    cleanup.set_defaults(func=cmd_cleanup)
+
+    healthcheck = commands.add_parser(
+        "healthcheck",
+        help="GET URL/health of a running server (for container HEALTHCHECK and cron)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Requests URL/health (or URL/health/ready with --ready) and prints the status and a short\n"
+        "summary of its checks; degraded checks are listed.\n\n"
+        "Exit status: 0 ok or degraded, 1 unavailable, an HTTP error, refused or timed out, 2 a bad URL.\n"
+        "Example: HEALTHCHECK CMD sohbet healthcheck http://127.0.0.1:8000 --ready",
+    )
+    healthcheck.add_argument("url", metavar="URL", help="the server's base URL, e.g. http://127.0.0.1:8000")
+    healthcheck.add_argument(
+        "--timeout", type=_timeout, default=5.0, metavar="SECONDS", help="give up after this long (default: 5)"
+    )
+    healthcheck.add_argument("--ready", action="store_true", help="ask /health/ready (database and broker only)")
+    healthcheck.set_defaults(func=cmd_healthcheck)
+
+    predeploy = commands.add_parser(
+        "predeploy",
+        help="before a deploy: check-env, migrate, security-check (production), a database round-trip",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Runs, in order, stopping at the first failure: check-env (errors stop, warnings do not),\n"
+        "migrate, security-check (in production only; any finding stops), then a database round-trip (a row\n"
+        "written, read back and deleted). One PASS/FAIL/SKIP line per step. Railway runs it as the\n"
+        "pre-deploy command.\n\n"
+        "Exit status: 0 ready, 1 a step failed, 2 a malformed setting.",
+    )
+    predeploy.set_defaults(func=cmd_predeploy)
     return parser
 
 

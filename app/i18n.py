@@ -37,6 +37,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "unit.seconds": {"en": "seconds", "tr": "saniye"},
     "chat.end": {"en": "End chat", "tr": "Sohbeti bitir"},
     "chat.ended_note": {"en": "The visitor ended the chat.", "tr": "Ziyaretçi sohbeti bitirdi."},
+    "chat.closed_note": {
+        "en": "Support closed this conversation. Write again any time.",
+        "tr": "Destek bu sohbeti kapattı. İstediğiniz zaman yeniden yazabilirsiniz.",
+    },
     "chat.gone": {
         "en": "This conversation was closed by support.",
         "tr": "Bu sohbet destek ekibi tarafından kapatıldı.",
@@ -183,6 +187,51 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "{count} ziyaretçi mesajı henüz Telegram'a iletilemedi; yeniden deneniyor. /health sayfasına bakın.",
     },
     "admin.sound": {"en": "Sound on new messages", "tr": "Yeni mesajda ses"},
+    # The embeddable widget (issue 6).
+    "admin.embed": {"en": "Embed", "tr": "Siteye ekle"},
+    "admin.source": {"en": "Page", "tr": "Sayfa"},
+    "admin.referrer": {"en": "came from", "tr": "geldiği yer"},
+    "embed.title": {"en": "Put the chat on your website", "tr": "Sohbeti web sitenize ekleyin"},
+    "embed.intro": {
+        "en": "Paste this where the chat link should be, on every page of your site. Without JavaScript it is a "
+        "plain link to the chat; with it, a chat button in the corner that opens the chat in a panel.",
+        "tr": "Bunu sitenizin her sayfasında sohbet bağlantısının olacağı yere yapıştırın. JavaScript yoksa "
+        "sohbete giden düz bir bağlantıdır; varsa köşede sohbeti bir panelde açan bir düğmedir.",
+    },
+    "embed.snippet": {"en": "Snippet", "tr": "Kod parçası"},
+    "embed.link_text": {"en": "Chat with us", "tr": "Bize yazın"},
+    "embed.options": {
+        "en": 'Options on the link: data-position="left" (default right), data-color="#0b5cad", '
+        'data-lang="tr" (en or tr), data-greeting="Questions? We are here."',
+        "tr": 'Bağlantıdaki seçenekler: data-position="left" (varsayılan sağ), data-color="#0b5cad", '
+        'data-lang="tr" (en veya tr), data-greeting="Sorunuz mu var? Buradayız."',
+    },
+    "embed.origins": {
+        "en": "Sites allowed to embed the chat (EMBED_ORIGINS):",
+        "tr": "Sohbeti gömmesine izin verilen siteler (EMBED_ORIGINS):",
+    },
+    "embed.no_origins": {
+        "en": "None yet: set EMBED_ORIGINS (e.g. https://shop.example.com) and restart, or the panel stays empty "
+        "on your site and the button opens the chat in a new window.",
+        "tr": "Henüz yok: EMBED_ORIGINS ayarlayın (ör. https://shop.example.com) ve yeniden başlatın; yoksa "
+        "panel sitenizde boş kalır ve düğme sohbeti yeni pencerede açar.",
+    },
+    "embed.https": {
+        "en": "The chat must be served over https for the panel to keep its cookie inside your site; otherwise the "
+        "button opens the chat in a new window.",
+        "tr": "Panelin çerezini sitenizde tutabilmesi için sohbet https üzerinden sunulmalıdır; aksi halde düğme "
+        "sohbeti yeni pencerede açar.",
+    },
+    "embed.demo": {"en": "Try it on the demo page", "tr": "Deneme sayfasında deneyin"},
+    "embed.blocked": {
+        "en": "Your browser does not allow the chat to keep you signed in inside this site.",
+        "tr": "Tarayıcınız sohbetin bu sitenin içinde oturumunuzu tutmasına izin vermiyor.",
+    },
+    "embed.open_window": {"en": "Open the chat in a new window", "tr": "Sohbeti yeni pencerede açın"},
+    "error.embed_forbidden": {
+        "en": "This site is not allowed to show the chat.",
+        "tr": "Bu sitenin sohbeti göstermesine izin verilmiyor.",
+    },
 }
 
 

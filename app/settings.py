@@ -18,6 +18,8 @@ from urllib.parse import unquote
 from cryptography.fernet import Fernet
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps its data beside the code; an installed package keeps it in the working directory.
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd() / "data"
 RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 
@@ -201,7 +203,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = ""
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path = DEFAULT_DATA_DIR
     secret_key: str = ""
     encryption_keys: tuple[str, ...] = ()
     admin_username: str = "admin"
@@ -213,8 +215,9 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"
     public_url: str = ""
+    metrics_token: str = ""  # Bearer token for /metrics from non-loopback clients in production
     cloudinary: CloudinaryConfig | None = None  # None: attachments stay on local disk (UPLOAD_DIR)
-    upload_dir: Path = PROJECT_ROOT / "data" / "uploads"
+    upload_dir: Path = DEFAULT_DATA_DIR / "uploads"
     max_image_bytes: int = 5 * 1024 * 1024
     max_audio_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
@@ -236,6 +239,7 @@ class Settings:
     file_delete_retry_seconds: tuple[int, ...] = (5, 30, 120, 600, 3600)
     telegram_timeout_seconds: float = 10.0  # per Bot API request
     telegram_retry_seconds: tuple[int, ...] = (2, 5, 15, 60, 300)  # outbox backoff on 5xx/timeouts (last repeats)
+    telegram_poll_seconds: int = 25  # getUpdates long-poll wait
     admin_password_generated: bool = False  # True when it lives in data/secrets.json, not the environment
 
     @property
@@ -277,7 +281,7 @@ class Settings:
         environment = get("ENVIRONMENT", "development").lower()
         if environment not in {"development", "production"}:
             raise SettingsError(f"ENVIRONMENT must be 'development' or 'production', got {environment!r}")
-        data_dir = Path(get("DATA_DIR") or PROJECT_ROOT / "data")
+        data_dir = Path(get("DATA_DIR") or DEFAULT_DATA_DIR)
         database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'sohbet.sqlite3'}"
         if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
             raise SettingsError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
@@ -313,6 +317,7 @@ class Settings:
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             telegram_api_base=(get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip("/"),
             public_url=get("PUBLIC_URL").rstrip("/"),
+            metrics_token=get("METRICS_TOKEN"),
             cloudinary=parse_cloudinary(env, production=environment == "production"),
             upload_dir=Path(get("UPLOAD_DIR") or data_dir / "uploads"),
             max_image_bytes=parse_size("MAX_IMAGE_SIZE", get("MAX_IMAGE_SIZE", "5MB")),
@@ -328,7 +333,7 @@ class Settings:
             session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
             session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
             login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
-            sse_ping_seconds=float(get("SSE_PING_SECONDS", "15") or 15),
+            sse_ping_seconds=parse_seconds("SSE_PING_SECONDS", get("SSE_PING_SECONDS") or "15"),
             file_delete_retry_seconds=parse_delays(
                 "FILE_DELETE_RETRY_SECONDS", get("FILE_DELETE_RETRY_SECONDS") or "5s,30s,2m,10m,1h"
             ),
@@ -336,7 +341,16 @@ class Settings:
             telegram_retry_seconds=parse_delays(
                 "TELEGRAM_RETRY_SECONDS", get("TELEGRAM_RETRY_SECONDS") or "2s,5s,15s,1m,5m"
             ),
+            telegram_poll_seconds=int(parse_seconds("TELEGRAM_POLL_SECONDS", get("TELEGRAM_POLL_SECONDS") or "25")),
         )
+        if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL: {settings.log_level!r}")
+        if settings.telegram_configured and settings.telegram_mode == "webhook":
+            # Telegram must reach us, and only Telegram: both are needed in every environment.
+            if not settings.public_url.startswith(("https://", "http://")):
+                raise SettingsError("TELEGRAM_MODE=webhook needs PUBLIC_URL (the https address Telegram calls)")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", settings.telegram_webhook_secret):
+                raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
         return settings.with_secrets()
 
     def with_secrets(self) -> Settings:
@@ -395,4 +409,6 @@ class Settings:
         if self.telegram_mode == "webhook" and self.telegram_bot_token:
             if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.telegram_webhook_secret):
                 problems.append("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+        if self.metrics_token and (len(self.metrics_token) < 16 or self.metrics_token.lower() in WEAK_SECRETS):
+            problems.append("METRICS_TOKEN, when set, must be at least 16 characters")
         return problems

@@ -1,3 +1,3 @@
 """The release version, shown by /health, the OpenAPI document and `sohbet --version`."""
 
-VERSION = "0.3.0"
+VERSION = "0.4.0"

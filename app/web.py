@@ -7,16 +7,19 @@ import logging
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import anyio
 from jinja2 import Environment
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import PathParameter, QueryParameter
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
@@ -26,12 +29,13 @@ from app.services.attachments import AttachmentService
 from app.services.auth import AdminIdentity, AuthService
 from app.services.conversations import ConversationService, MessageView, ThreadView
 from app.services.crypto import Signer
+from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub
 from app.services.retention import Retention
 from app.services.storage import LocalStorage
 from app.services.store import SlidingWindowLimiter
-from app.services.telegram import TelegramClient, TelegramOutbox
+from app.services.telegram import TelegramBridge
 from app.settings import Settings
 
 log = logging.getLogger("sohbet.http")
@@ -40,6 +44,21 @@ VISITOR_COOKIE = "sohbet_visitor"
 ADMIN_COOKIE = "sohbet_admin"
 LOGIN_COOKIE = "sohbet_login"
 LANG_COOKIE = "sohbet_lang"
+# Readable by the embed page's script (not HttpOnly, no secret in it): present means cookies work in the iframe.
+PROBE_COOKIE = "sohbet_probe"
+EMBED_PATH = "/embed"
+SOURCE_MAX = 1000  # characters of a visitor-context URL (host page, referrer)
+URL_UNSAFE = frozenset('"<>\\^`{|}')
+# Admin and login pages: only Sohbet itself may frame them, and their cookies are never the widget's.
+PRIVATE_PREFIXES = ("/admin", "/login", "/logout")
+
+# Ids and sequence numbers are database integers: anything outside 1..2**31-1 is refused as a bad request (400)
+# before it reaches a query (PostgreSQL would fail on it with a 500).
+DB_INT_MAX = 2**31 - 1
+PathId = Annotated[int, PathParameter(ge=1, le=DB_INT_MAX)]
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=DB_INT_MAX)]
+QuerySeq = Annotated[int, QueryParameter(ge=0, le=DB_INT_MAX)]
+OptionalQuerySeq = Annotated[int | None, QueryParameter(ge=0, le=DB_INT_MAX)]
 
 
 @dataclass
@@ -60,8 +79,8 @@ class Sohbet:
     local_storage: LocalStorage
     upload_limiter: SlidingWindowLimiter
     retention: Retention
-    telegram: TelegramClient | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
-    telegram_outbox: TelegramOutbox | None = None
+    metrics: Metrics
+    telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
 
 
 def sohbet(connection: ASGIConnection[Any, Any, Any, Any]) -> Sohbet:
@@ -102,11 +121,99 @@ def expired_cookie(settings: Settings, key: str, path: str = "/") -> Cookie:
 
 def base_context(request: Request[Any, Any, Any], **context: Any) -> dict[str, Any]:
     lang = language(request)
-    return {"lang": lang, "t": translator(lang), "path": request.url.path, **context}
+    embed = in_embed(request)
+    path = request.url.path
+    if embed:
+        # Inside the widget's iframe: links and forms keep the embed marker (cookie attributes, compact layout).
+        query = request.url.query if path == EMBED_PATH else ""
+        path = EMBED_PATH + (f"?{query}" if query else "")
+    return {
+        "lang": lang,
+        "t": translator(lang),
+        "path": path,
+        "embed": embed,
+        "embed_q": "?embed=1" if embed else "",
+        "embed_origins": allowed_embed_origins(request) if embed else [],
+        **context,
+    }
 
 
 def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=template, context=base_context(request, **context), status_code=status_code)
+
+
+# -- embedding ------------------------------------------------------------------------------------------------
+
+
+def in_embed(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """The request comes from the widget's iframe: the /embed page itself, or a URL it made with `embed=1`."""
+    return embed_scope(connection.scope)
+
+
+def embed_scope(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    if path == EMBED_PATH:
+        return True
+    if path.startswith(PRIVATE_PREFIXES):  # admin and login cookies keep their own attributes, always
+        return False
+    raw = scope.get("query_string", b"")
+    return b"embed=1" in raw and ("embed", "1") in parse_qsl(raw.decode("latin-1"))
+
+
+def origin_of(url: str | None) -> str | None:
+    """`scheme://host[:port]` (lower case, default port dropped) of an http(s) URL, else None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def own_origin(request: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Where this request reached us (PUBLIC_URL, when set, is the other name we may be reached by)."""
+    return origin_of(str(request.base_url)) or ""
+
+
+def allowed_embed_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
+    """The origins that may frame /embed and talk to it: Sohbet itself ('self') and EMBED_ORIGINS."""
+    settings = sohbet(request).settings
+    found = [own_origin(request), origin_of(settings.public_url), *(origin_of(o) for o in settings.embed_origins)]
+    return list(dict.fromkeys(o for o in found if o))
+
+
+def clean_source_url(value: str | None, allowed: list[str] | None) -> str | None:
+    """A visitor-context URL, or None: http(s), no credentials, nothing a browser would have percent-encoded
+    (spaces, control characters, quotes, angle brackets...), at most SOURCE_MAX characters, fragment dropped;
+    with `allowed`, its origin must be one of them (the host page); without, any origin (the host page's
+    referrer: shown to the admin as text and a no-referrer link, never trusted)."""
+    if not value or len(value) > SOURCE_MAX or any(ord(c) <= 0x20 or ord(c) >= 0x7F or c in URL_UNSAFE for c in value):
+        return None
+    origin = origin_of(value)
+    if origin is None or (allowed is not None and origin not in allowed):
+        return None
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        return None
+    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def embed_cookie_header(value: str) -> str:
+    """A Set-Cookie value for the widget's third-party iframe: `SameSite=None; Secure; Partitioned` (CHIPS).
+    Browsers refuse Lax/Strict cookies set in a cross-site frame, SameSite=None needs Secure, and browsers that
+    block third-party cookies still keep a partitioned one (keyed to the host site)."""
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    kept = [p for p in parts[1:] if p.split("=", 1)[0].strip().lower() not in {"samesite", "secure", "partitioned"}]
+    return "; ".join([parts[0], *kept, "SameSite=None", "Secure", "Partitioned"])
 
 
 def see_other(path: str, **kwargs: Any) -> Redirect:
@@ -175,10 +282,24 @@ class ApiError(HTTPException):
     """A refusal whose `detail` is already the message for the user (JSON API)."""
 
 
+RATE_LIMIT_STATE = "sohbet_rate_limit"
+
+
+def refusing_limit(request: Request[Any, Any, Any]) -> str:
+    """The name of the route's rate limit (its store name without `rl-`); each route has at most one."""
+    for middleware in request.route_handler.resolve_middleware():
+        config = middleware.kwargs.get("config") if isinstance(middleware, DefineMiddleware) else None
+        if isinstance(config, RateLimitConfig):
+            return config.store.removeprefix("rl-")
+    return "unknown"
+
+
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """One place that turns any failure into a clear HTML page, htmx fragment, redirect or JSON error."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     headers = dict(getattr(exc, "headers", None) or {})  # keep RateLimit-* / Retry-After
+    if isinstance(exc, TooManyRequestsException):  # raised only by Litestar's rate-limit middleware
+        request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = refusing_limit(request)
     if status == 401 and not wants_json(request):
         if is_htmx(request):
             return ClientRedirect("/login")
@@ -210,8 +331,9 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
 # -- security headers -------------------------------------------------------------------------------------
 
 
-def security_headers(settings: Settings) -> list[tuple[str, str]]:
-    frame_ancestors = " ".join(["'self'", *settings.embed_origins])
+def security_headers(settings: Settings, *, frameable: bool = True) -> list[tuple[str, str]]:
+    """`frameable=False` (admin and login pages): only Sohbet itself may frame them, never an embedding site."""
+    frame_ancestors = " ".join(["'self'", *settings.embed_origins]) if frameable else "'self'"
     # Cloudinary attachments are shown straight from its delivery host.
     files = f" {settings.cloudinary.delivery_origin}" if settings.cloudinary else ""
     csp = "; ".join(
@@ -244,19 +366,34 @@ def security_headers(settings: Settings) -> list[tuple[str, str]]:
 NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/api/", "/chat/", "/health")
 
 
-def make_before_send(settings: Settings) -> Any:
+def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
     headers = security_headers(settings)
+    private_headers = security_headers(settings, frameable=False)
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         mutable = MutableScopeHeaders.from_message(message)
-        for name, value in headers:
+        path = scope.get("path", "")
+        for name, value in private_headers if path.startswith(PRIVATE_PREFIXES) else headers:
             if name not in mutable:
                 mutable[name] = value
-        path = scope.get("path", "")
-        if path == "/" or path.startswith(NO_STORE_PREFIXES):
+        if path == "/" or path == EMBED_PATH or path.startswith(NO_STORE_PREFIXES):
             mutable["cache-control"] = "no-store"
+        if embed_scope(scope):
+            # Every cookie set in the widget's iframe (visitor, language, CSRF, probe) must be a CHIPS cookie.
+            mutable.headers[:] = [
+                (name, embed_cookie_header(value.decode("latin-1")).encode("latin-1"))
+                if name == b"set-cookie"
+                else (name, value)
+                for name, value in mutable.headers
+            ]
+        if metrics is not None:
+            # The route's template, never the raw path (ids would make the label set unbounded).
+            route = scope.get("path_template") if "route_handler" in scope else None
+            metrics.http_response(route or "unmatched", scope.get("method", ""), message["status"])
+            if message["status"] == 429:
+                metrics.rate_limit_refused(scope.get("state", {}).get(RATE_LIMIT_STATE, "app"))
         log.info(
             json.dumps(
                 {

@@ -8,11 +8,12 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,29 @@ def create_database(tmp_path: Path, backend: str = BACKEND) -> str:
     asyncio.run(create())
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     return f"{base}/{name}"
+
+
+# The local cluster that outage tests stop and start (pg_ctlcluster VERSION NAME), e.g. SOHBET_TEST_PG_CLUSTER=16/main.
+PG_VERSION, _, PG_CLUSTER = os.environ.get("SOHBET_TEST_PG_CLUSTER", "15/main").partition("/")
+
+
+def can_control_postgres() -> bool:
+    """Stopping and starting the local PostgreSQL needs pg_ctlcluster and root."""
+    return shutil.which("pg_ctlcluster") is not None and os.geteuid() == 0
+
+
+def pg_ctl(action: str) -> None:
+    """`pg_ctlcluster ... stop|start|restart` on the test cluster; returns once the command has finished."""
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, PG_CLUSTER, action],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+
+
+def pg_accepts_connections() -> bool:
+    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], check=False).returncode == 0
 
 
 def drop_database(url: str) -> None:
@@ -241,13 +265,17 @@ def start_visitor(server_url: str, name: str = "Ayşe") -> Browser:
     return visitor
 
 
-def login_admin(server: Server, browser: Browser | None = None) -> Browser:
+def login_admin(
+    server: Server, browser: Browser | None = None, codes: Callable[[], list[str]] | None = None
+) -> Browser:
+    """Log in through the forms; the code comes from the console, or from `codes()` (e.g. a fake Telegram)."""
     admin = browser or Browser(server.url)
+    codes = codes or server.login_codes
     admin.get("/login")
-    before = len(server.login_codes())
+    before = len(codes())
     response = admin.post("/login", {"username": "admin", "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
-    code = wait_until(lambda: server.login_codes()[before:], message="login code on the console")[-1]
+    code = wait_until(lambda: codes()[before:], message="a login code")[-1]
     response = admin.post("/login/verify", {"code": code})
     assert response.status_code == 303 and response.headers["location"] == "/admin", response.text
     return admin

@@ -31,7 +31,8 @@ from tests.browser import (
     unread_in_title,
     wait_for_thread,
 )
-from tests.support import Browser, login_admin, start_visitor
+from tests.fake_telegram import FakeTelegram
+from tests.support import Browser, login_admin, start_visitor, wait_until
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
@@ -466,3 +467,36 @@ def test_thread_list_never_misses_the_latest_change(server, browsers):
     assert_not_reloaded(admin)
     visitor.close()
     browsers.assert_clean()
+
+
+# -- Telegram ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def telegram_fake() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+def test_reply_from_telegram_appears_live_in_the_visitor_page(make_server, telegram_fake, browsers):
+    env = {"PUBLIC_URL": "https://chat.example.test", "TELEGRAM_POLL_SECONDS": "1", "TELEGRAM_TIMEOUT": "2"}
+    server = outside_playwright(lambda: make_server("browser-telegram", **env, **telegram_fake.env()))
+    visitor = browsers.new_page(server.url)
+    name = unique("Telegram")
+    start_chat_page(visitor, name)
+    question = "Is anyone on Telegram?"
+    send(visitor, question)
+
+    def delivered() -> int | None:
+        for call in telegram_fake.sent("sendMessage"):
+            if f"{name}:\n{question}" in str(call.params.get("text")):
+                return call.result["message_id"]
+        return None
+
+    telegram_id = wait_until(delivered, timeout=15, message="the question in Telegram")
+    answer = "Yes — answering from my phone <b>not bold</b>"
+    telegram_fake.admin_message(answer, reply_to=telegram_id)
+    expect_conversation(visitor, [("visitor", question), ("admin", answer)])
+    assert visitor.locator("#messages b").count() == 0  # Telegram text is plain text here too
+    assert_not_reloaded(visitor)

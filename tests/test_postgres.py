@@ -5,10 +5,7 @@ restart that the LISTEN connection and the pool must survive without losing or r
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -23,10 +20,13 @@ from tests.support import (
     BACKEND,
     Browser,
     Server,
+    can_control_postgres,
     find_thread,
     login_admin,
     message_seq,
     message_text,
+    pg_accepts_connections,
+    pg_ctl,
     start_visitor,
     wait_until,
 )
@@ -36,9 +36,6 @@ if BACKEND != "postgres":
         "multi-process LISTEN/NOTIFY tests need PostgreSQL: run with SOHBET_TEST_DB=postgres",
         allow_module_level=True,
     )
-
-# The local cluster the restart test restarts (pg_ctlcluster VERSION NAME), e.g. SOHBET_TEST_PG_CLUSTER=16/main.
-PG_VERSION, _, PG_CLUSTER = os.environ.get("SOHBET_TEST_PG_CLUSTER", "15/main").partition("/")
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
@@ -87,10 +84,6 @@ def ready_state(server: Server) -> tuple[int, str]:
 
 def fully_ready(server: Server) -> bool:
     return ready_state(server) == (200, "ok")
-
-
-def pg_accepts_connections() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], check=False).returncode == 0
 
 
 # -- two processes, one database ---------------------------------------------------------------------------
@@ -254,10 +247,7 @@ def test_burst_across_processes_through_cutting_proxies(pair):
 # -- keep last: restarts PostgreSQL ------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    not shutil.which("pg_ctlcluster") or os.geteuid() != 0,
-    reason="restarting the local PostgreSQL needs pg_ctlcluster and root",
-)
+@pytest.mark.skipif(not can_control_postgres(), reason="restarting the local PostgreSQL needs pg_ctlcluster and root")
 def test_listener_and_pool_survive_a_postgresql_restart(pair):
     a, b = pair
     admin = login_admin(b)
@@ -281,12 +271,7 @@ def test_listener_and_pool_survive_a_postgresql_restart(pair):
             reader.wait_for_messages(3)
 
         started = time.monotonic()
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, PG_CLUSTER, "restart"],
-            check=True,
-            timeout=60,
-            capture_output=True,
-        )
+        pg_ctl("restart")
         wait_until(pg_accepts_connections, timeout=30, interval=0.1, message="PostgreSQL to accept connections")
         wait_until(
             lambda: fully_ready(a) and fully_ready(b),

@@ -65,6 +65,9 @@ def test_bad_values_are_named():
         ("PORT", "eighty"),
         ("TELEGRAM_MODE", "carrier-pigeon"),
         ("EMBED_ORIGINS", "not a url"),
+        ("LOG_LEVEL", "chatty"),
+        ("SSE_PING_SECONDS", "often"),
+        ("TELEGRAM_POLL_SECONDS", "-1"),
     ):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
@@ -78,3 +81,12 @@ def test_dotenv_comment_after_an_empty_value_is_not_the_value(tmp_path):
     assert read_dotenv(env_file) == {"SECRET_KEY": "", "B": "#x"}  # a value may still start with '#'
     example = read_dotenv(Path(__file__).resolve().parent.parent / ".env.example")
     assert not [name for name, value in example.items() if value.startswith("#")]
+
+
+def test_webhook_mode_needs_a_public_url_and_a_strong_secret():
+    telegram = {"TELEGRAM_BOT_TOKEN": "1:abc", "TELEGRAM_CHAT_ID": "42", "TELEGRAM_MODE": "webhook"}
+    with pytest.raises(SettingsError, match="PUBLIC_URL"):
+        Settings.from_env({**telegram, "TELEGRAM_WEBHOOK_SECRET": "x" * 32})
+    for secret in ("", "short", "has spaces in it!!", "x" * 257):
+        with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET"):
+            Settings.from_env({**telegram, "PUBLIC_URL": "https://chat.example.com", "TELEGRAM_WEBHOOK_SECRET": secret})

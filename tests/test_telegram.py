@@ -89,7 +89,7 @@ def test_telegram_failure_at_login_is_a_clear_503(server, fake, failure):
     if failure == "down":
         fake.down()
     elif failure == "500":
-        fake.fail_next(1, 500)
+        fake.fail_next(1, 500, method="sendMessage")
     else:
         fake.chat_id, real_chat = "999", fake.chat_id
     try:
@@ -107,7 +107,7 @@ def test_telegram_failure_at_login_is_a_clear_503(server, fake, failure):
     assert admin.post("/login/verify", {"code": "000000"}).status_code == 401
     # The JSON API says the same.
     if failure == "500":
-        fake.fail_next(1, 500)
+        fake.fail_next(1, 500, method="sendMessage")
         api = admin.http.post(
             "/admin/login",
             json={"username": "admin", "password": ADMIN_PASSWORD},
@@ -185,7 +185,7 @@ def test_hostile_text_arrives_verbatim(server, fake):
 
 def test_429_waits_retry_after_then_delivers_once(server, fake):
     visitor = start_visitor(server.url, "Rate Limited")
-    fake.fail_next(1, 429, retry_after=1)
+    fake.fail_next(1, 429, retry_after=1, method="sendMessage")
     send(visitor, "slow down")
     wait_until(lambda: texts_for(fake, "Rate Limited"), message="delivery after the 429")
     calls = fake.calls_to("sendMessage")
@@ -201,12 +201,12 @@ def test_message_kept_while_telegram_fails_and_delivered_after(server, fake, fai
     name = f"Patient {failure}"
     visitor = start_visitor(server.url, name)
     if failure == "500":
-        fake.fail_next(3, 500)
+        fake.fail_next(3, 500, method="sendMessage")
     elif failure == "down":
         fake.down()
     else:
         fake.hang_seconds = 2.5  # past the client's 1 s timeout
-        fake.hang_next(1)
+        fake.hang_next(1, method="sendMessage")
     started = time.monotonic()
     send(visitor, f"first while {failure}")
     send(visitor, f"second while {failure}")
@@ -234,8 +234,9 @@ def test_attachment_is_announced_with_its_kind(server, fake):
     visitor = start_visitor(server.url, "Photographer")
     response = visitor.post("/chat/messages", {"text": "look"}, files={"file": ("p.png", image("PNG"), "image/png")})
     assert response.status_code == 303, response.text
-    (text,) = wait_until(lambda: texts_for(fake, "Photographer"), message="the photo message")
-    assert "Photographer:\n[image] look\n\n" in text
+    (caption,) = wait_until(lambda: [c for c in fake.captions() if "Photographer:" in c], message="the photo message")
+    assert caption.startswith("🆕 New conversation with Photographer\n\nPhotographer:\nlook\n\n")
+    assert len(fake.sent("sendPhoto")) >= 1
 
 
 def test_backlog_is_visible_in_health_and_on_the_dashboard(server, fake):

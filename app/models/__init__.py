@@ -6,11 +6,14 @@ from app.models.tables import (
     Conversation,
     FileDeletion,
     KeyValue,
+    Lease,
     LoginAttempt,
     Message,
     Presence,
     TelegramLink,
     TelegramOutbox,
+    TelegramTopic,
+    TelegramUpdate,
 )
 
 ALL_TABLES = (
@@ -24,6 +27,9 @@ ALL_TABLES = (
     FileDeletion,
     TelegramOutbox,
     TelegramLink,
+    TelegramTopic,
+    TelegramUpdate,
+    Lease,
 )
 
 __all__ = [
@@ -33,9 +39,12 @@ __all__ = [
     "Conversation",
     "FileDeletion",
     "KeyValue",
+    "Lease",
     "LoginAttempt",
     "Message",
     "Presence",
     "TelegramLink",
     "TelegramOutbox",
+    "TelegramTopic",
+    "TelegramUpdate",
 ]

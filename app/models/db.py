@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,6 @@ from typing import Any
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def make_engine(database_url: str) -> Engine:
@@ -66,12 +63,10 @@ async def close_engine(engine: Engine) -> None:
 async def migrate(database_url: str) -> list[str]:
     """Run every pending migration; returns the log lines Piccolo printed."""
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
+    os.environ["PICCOLO_CONF"] = "app.models.piccolo_conf"
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    import piccolo_conf
+    from app.models import piccolo_conf
 
     engine = make_engine(database_url)
     piccolo_conf.DB = engine

@@ -29,6 +29,10 @@ class Conversation(Table):
     last_preview = Text(default="")  # Fernet token of the last message's preview
     last_sender = Varchar(length=10, default="")
     ended_at = Timestamptz(null=True, default=None)
+    # Where an embedded (or embed-linked) conversation started: the host page and its referrer, validated
+    # http(s) URLs (the page's origin is one of EMBED_ORIGINS), shown to the admin as text, never as HTML.
+    source_url = Varchar(length=1000, null=True, default=None)
+    source_referrer = Varchar(length=1000, null=True, default=None)
 
 
 class Message(Table):
@@ -111,7 +115,8 @@ class TelegramOutbox(Table):
     """A visitor message to deliver to the admin's Telegram chat, written in the transaction that stores it.
 
     Delivered strictly in id order; an undelivered row stays (with its error and next try) until it goes through.
-    `kind`: `new` (the conversation's first delivery: announced as new) or `message`."""
+    `kind`: `new` (the conversation's first delivery: announced as new) or `message`. A row Telegram refuses for
+    good (not for a reason that would refuse every row) is set aside with `failed_at` so the rest can go."""
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
@@ -123,6 +128,7 @@ class TelegramOutbox(Table):
     telegram_message_id = BigInt(null=True, default=None)
     created_at = DoublePrecision(default=0.0)
     delivered_at = DoublePrecision(null=True, default=None)
+    failed_at = DoublePrecision(null=True, default=None)
 
 
 class TelegramLink(Table):
@@ -132,3 +138,30 @@ class TelegramLink(Table):
     telegram_message_id = BigInt(index=True)
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     created_at = DoublePrecision(default=0.0)
+
+
+class TelegramTopic(Table):
+    """The forum topic of a conversation, when the admin chat is a forum supergroup."""
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, unique=True, index=True)
+    chat_id = Varchar(length=64)
+    thread_id = BigInt(index=True)
+    created_at = DoublePrecision(default=0.0)
+
+
+class TelegramUpdate(Table):
+    """Every Telegram update handled, by `update_id`: one that arrives again (a retry, a crash before the offset
+    moved) is recognised and skipped. Written in the transaction that stores what the update brought."""
+
+    update_id = BigInt(unique=True, index=True)
+    outcome = Varchar(length=20, default="")
+    processed_at = DoublePrecision(default=0.0)
+
+
+class Lease(Table):
+    """A job only one server process may run at a time (Telegram polling): held until `expires_at`, renewed by
+    its holder."""
+
+    name = Varchar(length=40, unique=True, index=True)
+    holder = Varchar(length=40)
+    expires_at = DoublePrecision(default=0.0)

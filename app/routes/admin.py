@@ -6,14 +6,26 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
 from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
-from app.web import admin_guard, current_admin, language, page, see_other, sohbet, thread_display_name
+from app.web import (
+    OptionalQuerySeq,
+    PathId,
+    QueryId,
+    QuerySeq,
+    admin_guard,
+    current_admin,
+    language,
+    page,
+    see_other,
+    sohbet,
+    thread_display_name,
+)
 
 
 async def threads_context(request: Request[Any, Any, Any], open_id: int | None) -> dict[str, Any]:
@@ -21,7 +33,7 @@ async def threads_context(request: Request[Any, Any, Any], open_id: int | None) 
     threads = await app.conversations.threads()
     online = await app.presence.online_subjects([conversation_subject(t.id) for t in threads])
     threads = [_with_online(t, conversation_subject(t.id) in online) for t in threads]
-    outbox = app.telegram_outbox
+    outbox = app.telegram.outbox if app.telegram is not None else None
     return {
         "threads": threads,
         "open_id": open_id,
@@ -67,15 +79,13 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/admin/threads")
-async def threads_fragment(request: Request[Any, Any, Any], open_id: FromQuery[int | None] = None) -> Template:
+async def threads_fragment(request: Request[Any, Any, Any], open_id: QueryId = None) -> Template:
     """The #threads list alone (htmx refresh on the `threads` SSE event)."""
     return page(request, "admin/_threads.html", **await threads_context(request, open_id))
 
 
 @get("/admin/threads/{thread_id:int}")
-async def thread_page(
-    request: Request[Any, Any, Any], thread_id: FromPath[int], before: FromQuery[int | None] = None
-) -> Template:
+async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before: OptionalQuerySeq = None) -> Template:
     app = sohbet(request)
     thread = await open_thread(request, thread_id)
     if before is None:
@@ -85,14 +95,14 @@ async def thread_page(
 
 
 @get("/admin/threads/{thread_id:int}/older")
-async def older_messages(request: Request[Any, Any, Any], thread_id: FromPath[int], before: FromQuery[int]) -> Template:
+async def older_messages(request: Request[Any, Any, Any], thread_id: PathId, before: QuerySeq) -> Template:
     """htmx: a page of older messages, prepended out of band, and the next "load older" control."""
     thread = await open_thread(request, thread_id)
     return page(request, "admin/_older.html", **await thread_context(request, thread, before))
 
 
 @post("/admin/threads/{thread_id:int}/messages", status_code=303)
-async def reply(request: Request[Any, Any, Any], thread_id: FromPath[int]) -> Response[Any] | Template:
+async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
     refusal = await submit(request, thread.id, "admin", limiter_key=f"admin:{current_admin(request).username}")
 
@@ -110,7 +120,7 @@ async def reply(request: Request[Any, Any, Any], thread_id: FromPath[int]) -> Re
 
 
 @post("/admin/threads/{thread_id:int}/clear", status_code=303)
-async def clear_thread(request: Request[Any, Any, Any], thread_id: FromPath[int]) -> Response[Any]:
+async def clear_thread(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any]:
     thread = await open_thread(request, thread_id)
     await sohbet(request).conversations.clear(thread.id)
     return see_other(f"/admin/threads/{thread.id}")

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromQuery, JSONBody, MultipartBody
+from msgspec import Meta
 
 from app.i18n import translator
 from app.routes.admin import threads_context
@@ -23,8 +26,11 @@ from app.services.text import TextError, clean_message
 from app.services.uploads import UploadRejected
 from app.web import (
     ADMIN_COOKIE,
+    DB_INT_MAX,
     LOGIN_COOKIE,
     ApiError,
+    OptionalQuerySeq,
+    PathId,
     admin_guard,
     client_ip,
     cookie,
@@ -97,9 +103,12 @@ class MessagesResponse:
     next_before: int | None
 
 
+ThreadId = Annotated[int, Meta(ge=1, le=DB_INT_MAX)]
+
+
 @dataclass
 class SendRequest:
-    thread_id: int
+    thread_id: ThreadId
     text: str = ""
     type: Literal["text", "image", "audio"] = "text"
     file_url: str | None = None
@@ -113,7 +122,7 @@ class SendResponse:
 
 @dataclass
 class ClearRequest:
-    thread_id: int
+    thread_id: ThreadId
 
 
 @dataclass
@@ -125,6 +134,28 @@ class UploadForm:
 class UploadResponse:
     success: bool
     file_url: str
+
+
+@dataclass
+class ErrorBody:
+    """Every refusal of the API, whatever its status."""
+
+    success: bool
+    error: str
+    code: str
+    status: int
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses an operation may give, for the OpenAPI document (they all share one shape)."""
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase, generate_examples=False)
+        for status in statuses
+    }
+
+
+# Every operation: bad input, no session, CSRF refused, method not allowed, rate limited, server error.
+COMMON_ERRORS = (400, 401, 403, 405, 429, 500)
 
 
 def refuse(status: int, message: str) -> ApiError:
@@ -144,7 +175,7 @@ def message_out(message: MessageView) -> MessageOut:
     )
 
 
-@post("/admin/login", status_code=200, tags=["auth"])
+@post("/admin/login", status_code=200, tags=["auth"], responses=errors(*COMMON_ERRORS, 503))
 async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> Response[LoginResponse]:
     """Check username and password; on success a one-time code is sent to the admin channel."""
     app = sohbet(request)
@@ -169,7 +200,7 @@ async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest
     )
 
 
-@post("/admin/verify-otp", status_code=200, tags=["auth"])
+@post("/admin/verify-otp", status_code=200, tags=["auth"], responses=errors(*COMMON_ERRORS))
 async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyRequest]) -> Response[SuccessResponse]:
     """Complete the login with the code; answers with the session cookie."""
     app = sohbet(request)
@@ -187,7 +218,7 @@ async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyReque
     )
 
 
-@get("/api/threads", tags=["threads"])
+@get("/api/threads", tags=["threads"], responses=errors(*COMMON_ERRORS))
 async def list_threads(request: Request[Any, Any, Any]) -> ThreadsResponse:
     """Every conversation, newest activity first."""
     context = await threads_context(request, None)
@@ -209,11 +240,11 @@ async def list_threads(request: Request[Any, Any, Any]) -> ThreadsResponse:
     )
 
 
-@get("/api/messages/{thread_id:int}", tags=["messages"])
+@get("/api/messages/{thread_id:int}", tags=["messages"], responses=errors(*COMMON_ERRORS, 404))
 async def list_messages(
     request: Request[Any, Any, Any],
-    thread_id: FromPath[int],
-    before: FromQuery[int | None] = None,
+    thread_id: PathId,
+    before: OptionalQuerySeq = None,
     limit: FromQuery[int] = 50,
 ) -> MessagesResponse:
     """A page of messages, oldest first: the newest `limit`, or those before sequence number `before`."""
@@ -232,7 +263,7 @@ async def list_messages(
     )
 
 
-@post("/api/messages/send", status_code=201, tags=["messages"])
+@post("/api/messages/send", status_code=201, tags=["messages"], responses=errors(*COMMON_ERRORS, 404, 413, 422))
 async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendRequest]) -> SendResponse:
     """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*."""
     app = sohbet(request)
@@ -261,7 +292,7 @@ async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendReque
     return SendResponse(success=True, message=message_out(message))
 
 
-@post("/api/messages/clear", status_code=200, tags=["messages"])
+@post("/api/messages/clear", status_code=200, tags=["messages"], responses=errors(*COMMON_ERRORS, 404))
 async def clear_messages(request: Request[Any, Any, Any], data: JSONBody[ClearRequest]) -> SuccessResponse:
     """Delete one conversation's messages (and their files)."""
     app = sohbet(request)
@@ -294,13 +325,13 @@ async def _upload(request: Request[Any, Any, Any], upload: UploadFile, kind: str
     return UploadResponse(success=True, file_url=f"/media/{view.public_id}")
 
 
-@post("/api/upload/image", status_code=201, tags=["uploads"])
+@post("/api/upload/image", status_code=201, tags=["uploads"], responses=errors(*COMMON_ERRORS, 413, 415, 422, 503))
 async def upload_image(request: Request[Any, Any, Any], data: MultipartBody[UploadForm]) -> UploadResponse:
     """Upload an image (JPEG, PNG, GIF, WebP; re-encoded without metadata) for /api/messages/send."""
     return await _upload(request, data.file, "image")
 
 
-@post("/api/upload/audio", status_code=201, tags=["uploads"])
+@post("/api/upload/audio", status_code=201, tags=["uploads"], responses=errors(*COMMON_ERRORS, 413, 415, 422, 503))
 async def upload_audio(request: Request[Any, Any, Any], data: MultipartBody[UploadForm]) -> UploadResponse:
     """Upload audio (MP3, WAV, OGG/Opus, WebM, M4A) for /api/messages/send."""
     return await _upload(request, data.file, "audio")

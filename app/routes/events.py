@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Request, get
-from litestar.params import FromQuery
 from litestar.types import ASGIApp
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
@@ -24,7 +23,17 @@ from app.i18n import translator
 from app.routes.visitor import visitor_conversation
 from app.services.presence import ADMIN, conversation_subject
 from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Event, Subscription, conversation_topic
-from app.web import ADMIN_COOKIE, Sohbet, language, render_message, sohbet, thread_display_name
+from app.web import (
+    ADMIN_COOKIE,
+    QueryId,
+    QuerySeq,
+    Sohbet,
+    in_embed,
+    language,
+    render_message,
+    sohbet,
+    thread_display_name,
+)
 
 log = logging.getLogger("sohbet.events")
 
@@ -63,7 +72,8 @@ async def following(app: Sohbet, topics: list[str], subject: str) -> AsyncIterat
         app.hub.unsubscribe(subscription)
         raise
     try:
-        yield subscription
+        with app.metrics.stream_open("admin" if subject == ADMIN else "visitor"):
+            yield subscription
     finally:
         app.hub.unsubscribe(subscription)
         await app.presence.leave(subject)
@@ -84,6 +94,7 @@ class ConversationFeed:
         self.viewer = viewer
         self.exists = True
         self.delivered_visitor_message = False
+        self.stored_at: dict[int, float] = {}  # seq -> when stored, for messages this stream will send live
 
     async def catch_up(self) -> list[ServerSentEvent]:
         out: list[ServerSentEvent] = []
@@ -111,6 +122,20 @@ class ConversationFeed:
             if len(owed.messages) < CATCHUP_BATCH:
                 return out
 
+    def note(self, events: list[Event]) -> None:
+        """Remember when this conversation's new messages were stored, to time their delivery (metrics)."""
+        self.stored_at = {seq: at for seq, at in self.stored_at.items() if seq > self.cursor}
+        for e in events:
+            if e.kind == "msg" and e.at and e.conversation_id == self.conversation_id and e.seq > self.cursor:
+                self.stored_at[e.seq] = e.at
+
+    def sent(self, event: ServerSentEvent) -> None:
+        """`event` has been written to the stream (the generator resumes only after sse-starlette sent it)."""
+        if event.event == "message" and self.stored_at:
+            stored_at = self.stored_at.pop(int(event.id or 0), None)
+            if stored_at is not None:
+                self.app.metrics.delivered(stored_at)
+
     def concerns_me(self, events: list[Event]) -> bool:
         return any(
             e.kind == "resync"
@@ -130,17 +155,18 @@ def support_status_html(app: Sohbet, online: bool, lang: str) -> str:
     )
 
 
-def gone_html(app: Sohbet, lang: str) -> str:
-    return app.jinja.get_template("visitor/_gone.html").render(t=translator(lang), oob=True)
+def gone_html(app: Sohbet, lang: str, *, embed: bool = False) -> str:
+    return app.jinja.get_template("visitor/_gone.html").render(t=translator(lang), oob=True, embed=embed)
 
 
 @get("/chat/events", include_in_schema=False)
-async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] = 0) -> ASGIApp:
+async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -> ASGIApp:
     app = sohbet(request)
     conversation = await visitor_conversation(request)
     if conversation is None:
         return NOTHING_TO_FOLLOW
     lang = language(request)
+    embed = in_embed(request)  # the widget's iframe: "start a new chat" stays in the compact page
     feed = ConversationFeed(app, conversation.id, max(after, last_event_id(request)), lang, "visitor")
 
     async def events() -> AsyncIterator[ServerSentEvent]:
@@ -150,11 +176,13 @@ async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] 
             yield ServerSentEvent(data=support_status_html(app, support_online, lang), event="control")
             pending: list[Event] = [Event("resync")]
             while not shutting_down(pending):
+                feed.note(pending)
                 if feed.concerns_me(pending):
                     for event in await feed.catch_up():
                         yield event
+                        feed.sent(event)
                     if not feed.exists:
-                        yield ServerSentEvent(data=gone_html(app, lang), event="control")
+                        yield ServerSentEvent(data=gone_html(app, lang, embed=embed), event="control")
                         return
                 if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
                     online = await app.presence.is_online(ADMIN)
@@ -167,9 +195,7 @@ async def visitor_events(request: Request[Any, Any, Any], after: FromQuery[int] 
 
 
 @get("/admin/events", include_in_schema=False)
-async def admin_events(
-    request: Request[Any, Any, Any], thread: FromQuery[int | None] = None, after: FromQuery[int] = 0
-) -> ASGIApp:
+async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, after: QuerySeq = 0) -> ASGIApp:
     app = sohbet(request)
     identity = await app.auth.session_identity(request.cookies.get(ADMIN_COOKIE))
     if identity is None:
@@ -183,9 +209,12 @@ async def admin_events(
         async with following(app, topics, ADMIN) as subscription:
             pending: list[Event] = [Event("resync")]
             while not shutting_down(pending):
+                if feed is not None:
+                    feed.note(pending)
                 if feed is not None and feed.concerns_me(pending):
                     for event in await feed.catch_up():
                         yield event
+                        feed.sent(event)
                     if feed.delivered_visitor_message:
                         # The admin is looking at this conversation: what reached the screen is read.
                         feed.delivered_visitor_message = False

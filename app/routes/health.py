@@ -1,23 +1,38 @@
-"""Health checks: liveness (the process answers), readiness (the database answers), and a full report."""
+"""Operations: liveness (the process answers), readiness (the database answers), a full report, and metrics.
+
+`GET /metrics` (Prometheus text, see app/services/metrics.py) is open in development. In production it answers
+a loopback client — as uvicorn reports it, i.e. after X-Forwarded-For from a trusted proxy (`sohbet serve
+--forwarded-allow-ips`), so a public request relayed by a same-host proxy is *not* loopback — or a request with
+`Authorization: Bearer <METRICS_TOKEN>` (compared in constant time); anyone else gets the JSON 404 of any
+unknown path, so the endpoint's existence is not advertised.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import ipaddress
 import resource
 import shutil
 from typing import Any
 
 from litestar import Request, Response, get
 
+from app.i18n import translator
 from app.models import Conversation, FileDeletion
+from app.services.metrics import CONTENT_TYPE
+from app.settings import Settings
 from app.version import VERSION
-from app.web import sohbet
+from app.web import client_ip, language, sohbet
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
+DATABASE_CHECK_SECONDS = 3.0  # a database host that drops packets must not hang the probe (asyncpg waits 60 s)
 
 
 async def database_ok() -> tuple[bool, str]:
     try:
-        await Conversation.count()
+        async with asyncio.timeout(DATABASE_CHECK_SECONDS):
+            await Conversation.count()
         return True, "ok"
     except Exception as exc:  # any driver error means "not ready"
         return False, f"error: {type(exc).__name__}"
@@ -47,9 +62,10 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks: dict[str, Any] = {"database": database}
     checks["broker"] = "ok" if app.broker.connected else "reconnecting"
     checks["telegram"] = "not configured"
-    if app.telegram_outbox is not None:
-        backlog = await app.telegram_outbox.backlog() if healthy else {}
-        checks["telegram"] = {"status": "backlog" if backlog.get("failing") else "ok", **backlog}
+    if app.telegram is not None:
+        checks["telegram"] = (
+            await app.telegram.health() if healthy else {"status": "unknown", "mode": app.telegram.mode}
+        )
     pending_deletions = await FileDeletion.count() if healthy else None
     storage: dict[str, Any] = {"backend": app.attachments.storage.backend, "pending_deletions": pending_deletions}
     checks["storage"] = storage
@@ -57,7 +73,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks["disk"] = {"free_bytes": usage.free, "total_bytes": usage.total, "low": usage.free < LOW_DISK_BYTES}
     checks["memory"] = {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     checks["streams"] = {"open": app.hub.stream_total()}
-    telegram_failing = isinstance(checks["telegram"], dict) and checks["telegram"]["status"] == "backlog"
+    telegram_failing = isinstance(checks["telegram"], dict) and checks["telegram"]["status"] in ("backlog", "error")
     degraded = not app.broker.connected or checks["disk"]["low"] or bool(pending_deletions) or telegram_failing
     status = "unavailable" if not healthy else ("degraded" if degraded else "ok")
     return Response(
@@ -66,4 +82,29 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     )
 
 
-ROUTES = [live, ready, health]
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # "unknown", a unix socket path
+        return False
+
+
+def metrics_allowed(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    if not settings.is_production or is_loopback(client_ip(request)):
+        return True
+    expected = settings.metrics_token.encode()
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any]) -> Response[Any]:
+    app = sohbet(request)
+    if not metrics_allowed(request, app.settings):
+        message = translator(language(request))("error.not_found")
+        body = {"success": False, "error": message, "code": "not_found", "status": 404}
+        return Response(body, status_code=404, media_type="application/json")
+    return Response(app.metrics.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [live, ready, health, metrics]

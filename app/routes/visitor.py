@@ -15,12 +15,17 @@ from app.services.presence import ADMIN
 from app.services.retention import describe
 from app.services.text import TextError, clean_display_name
 from app.web import (
+    EMBED_PATH,
     LANG_COOKIE,
     VISITOR_COOKIE,
+    allowed_embed_origins,
+    clean_source_url,
     cookie,
     expired_cookie,
+    in_embed,
     is_htmx,
     language,
+    origin_of,
     page,
     see_other,
     sohbet,
@@ -50,9 +55,23 @@ async def chat_context(request: Request[Any, Any, Any], conversation: ThreadView
         "cursor": conversation.last_seq,
         "support_online": await app.presence.is_online(ADMIN),
         "viewer": "visitor",
-        "post_url": "/chat/messages",
+        "post_url": "/chat/messages" + ("?embed=1" if in_embed(request) else ""),
         "retention_notice": retention_notice(request),
     }
+
+
+def home_url(request: Request[Any, Any, Any]) -> str:
+    """Where the visitor's conversation lives: the page, or the widget's compact page inside the iframe."""
+    return EMBED_PATH if in_embed(request) else "/"
+
+
+def source_context(
+    request: Request[Any, Any, Any], url: str | None, referrer: str | None, *, allowed: list[str] | None = None
+) -> dict[str, str | None]:
+    """Visitor context for a new conversation: the host page (its origin must be allowed to embed us) and that
+    page's referrer (any http(s) URL). Anything else is dropped, never stored; the referrer only with a page."""
+    page_url = clean_source_url(url, allowed if allowed is not None else allowed_embed_origins(request))
+    return {"source_url": page_url, "source_referrer": clean_source_url(referrer, None) if page_url else None}
 
 
 def retention_notice(request: Request[Any, Any, Any]) -> str:
@@ -68,11 +87,22 @@ def retention_notice(request: Request[Any, Any, Any]) -> str:
 async def index(request: Request[Any, Any, Any]) -> Template:
     conversation = await visitor_conversation(request)
     if conversation is None:
+        source: dict[str, str | None] = {}
+        if request.query_params.get("src") == "embed":
+            # The widget's link (no JavaScript, or cookies blocked in the iframe): embed.js passes `url`/`ref`;
+            # a plain click only has the Referer, which counts when it is one of EMBED_ORIGINS.
+            query = request.query_params
+            if query.get("url"):
+                source = source_context(request, query.get("url"), query.get("ref"))
+            else:
+                embedders = [o for o in (origin_of(x) for x in sohbet(request).settings.embed_origins) if o]
+                source = source_context(request, request.headers.get("referer"), None, allowed=embedders)
         response = page(
             request,
             "visitor/index.html",
             support_online=await sohbet(request).presence.is_online(ADMIN),
             retention_notice=retention_notice(request),
+            **source,
         )
         if request.cookies.get(VISITOR_COOKIE):
             response.cookies.append(expired_cookie(sohbet(request).settings, VISITOR_COOKIE))
@@ -87,10 +117,11 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
     existing = await visitor_conversation(request)
     if existing is not None:  # a second tab or a double click: keep the one conversation
         return (
-            see_other("/")
+            see_other(home_url(request))
             if not is_htmx(request)
             else page(request, "visitor/_chat.html", **await chat_context(request, existing))
         )
+    source = source_context(request, data.get("source_url"), data.get("source_referrer"))
     try:
         name = clean_display_name(data.get("display_name"))
     except TextError as error:
@@ -101,14 +132,17 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
             error=translator(lang)(f"error.{error.code}"),
             name_value=(data.get("display_name") or "")[:200],
             support_online=await app.presence.is_online(ADMIN),
+            **source,
         )
-    conversation, token = await app.conversations.start(name or translator(lang)("visitor.default_name"), lang)
+    conversation, token = await app.conversations.start(
+        name or translator(lang)("visitor.default_name"), lang, **source
+    )
     visitor_cookie = cookie(app.settings, VISITOR_COOKIE, app.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE)
     if is_htmx(request):
         response = page(request, "visitor/_chat.html", **await chat_context(request, conversation))
         response.cookies.append(visitor_cookie)
         return response
-    return see_other("/", cookies=[visitor_cookie])
+    return see_other(home_url(request), cookies=[visitor_cookie])
 
 
 @post("/chat/messages", include_in_schema=False, status_code=303)
@@ -119,13 +153,13 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
         if is_htmx(request):
             t = translator(language(request))
             return page(request, "shared/_error.html", status_code=409, message=t("error.no_conversation"))
-        return see_other("/")
+        return see_other(home_url(request))
     refusal = await submit(request, conversation.id, "visitor", limiter_key=f"visitor:{conversation.id}")
     return await respond(
         request,
         refusal,
-        post_url="/chat/messages",
-        done_url="/",
+        post_url="/chat/messages" + ("?embed=1" if in_embed(request) else ""),
+        done_url=home_url(request),
         full_page="visitor/index.html",
         full_context=lambda: chat_context(request, conversation),
     )
@@ -138,7 +172,7 @@ async def end_chat(request: Request[Any, Any, Any]) -> Response[Any]:
     if conversation is not None:
         # System messages store an i18n key; each viewer reads it in their own language.
         await app.conversations.end(conversation.id, "chat.ended_note")
-    return see_other("/", cookies=[expired_cookie(app.settings, VISITOR_COOKIE)])
+    return see_other(home_url(request), cookies=[expired_cookie(app.settings, VISITOR_COOKIE)])
 
 
 @get("/lang/{code:str}", include_in_schema=False)

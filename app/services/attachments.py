@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import anyio
 
 from app.models import FileDeletion
+from app.services.background import BackgroundTask
 from app.services.realtime import now
 from app.services.storage import Storage, StorageUnavailable
 from app.services.uploads import CheckedFile, check
@@ -53,7 +54,7 @@ class AttachmentService:
         self.max_audio_bytes = max_audio_bytes
         self.max_pixels = max_pixels
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._worker = BackgroundTask("file-deletions", self._delete_forever)
 
     async def accept(self, data: bytes, file_name: str | None) -> StoredFile:
         """Check (off the event loop: decoding images is CPU work) and store.
@@ -97,13 +98,10 @@ class AttachmentService:
         self._wake.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._delete_forever(), name="sohbet-file-deletions")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._worker.stop()
 
     async def delete_pending(self) -> int:
         """Delete every queued file that is due; returns how many went."""

@@ -7,7 +7,8 @@ commit in order: a stream that has sent number N can always ask for "after N" an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
 from app.services.attachments import StoredFile
 from app.services.crypto import Cipher, new_token, token_hash
+from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now
 from app.services.text import preview
 
@@ -77,6 +79,8 @@ class ThreadView:
     last_sender: str
     ended: bool
     online: bool = False
+    source_url: str | None = None  # the host page of an embedded chat (validated http(s) URL)
+    source_referrer: str | None = None  # that page's referrer
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class ConversationService:
         file_url: Callable[[str, str, str], str] = lambda public_id, backend, key: f"/media/{public_id}",
         files_queued: Callable[[], None] = lambda: None,
         outbox: Outbox | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._cipher = cipher
@@ -107,6 +112,7 @@ class ConversationService:
         self._file_url = file_url
         self._files_queued = files_queued
         self._outbox = outbox
+        self._metrics = metrics or Metrics()
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -158,6 +164,8 @@ class ConversationService:
             preview=self._cipher.decrypt(row["last_preview"]),
             last_sender=row["last_sender"],
             ended=row["ended_at"] is not None,
+            source_url=row.get("source_url"),
+            source_referrer=row.get("source_referrer"),
         )
 
     async def by_visitor_token(self, token: str) -> ThreadView | None:
@@ -202,14 +210,32 @@ class ConversationService:
         rows = await Conversation.select().order_by(Conversation.last_activity_at, ascending=False).limit(limit)
         return [self._thread(r) for r in rows]
 
+    async def open_threads(self, limit: int = 20) -> list[ThreadView]:
+        """Conversations not ended, most recently active first."""
+        rows = await (
+            Conversation.select()
+            .where(Conversation.ended_at.is_null())
+            .order_by(Conversation.last_activity_at, ascending=False)
+            .limit(limit)
+        )
+        return [self._thread(r) for r in rows]
+
     async def total_unread(self) -> int:
         rows = await Conversation.select(Conversation.unread_count).where(Conversation.unread_count > 0)
         return sum(r["unread_count"] for r in rows)
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    async def start(self, display_name: str, language: str) -> tuple[ThreadView, str]:
-        """A new conversation and the visitor's bearer token (only its hash is stored)."""
+    async def start(
+        self,
+        display_name: str,
+        language: str,
+        *,
+        source_url: str | None = None,
+        source_referrer: str | None = None,
+    ) -> tuple[ThreadView, str]:
+        """A new conversation and the visitor's bearer token (only its hash is stored). `source_url` and
+        `source_referrer` (already validated by the caller) say where an embedded chat was opened."""
         token = new_token()
         moment = datetime.now(UTC)
         async with write_transaction(self._engine):
@@ -221,6 +247,8 @@ class ConversationService:
                     created_at=moment,
                     last_activity_at=moment,
                     last_preview="",
+                    source_url=source_url,
+                    source_referrer=source_referrer,
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]
@@ -239,9 +267,11 @@ class ConversationService:
         attachment: StoredFile | None = None,
         *,
         staged_id: str | None = None,
+        on_stored: Callable[[int], Awaitable[None]] | None = None,
     ) -> MessageView:
         """Store a message (text, a new file, or a file staged earlier through the API) and wake every stream
-        that shows it."""
+        that shows it. `on_stored(message_id)` runs inside the storing transaction: what it writes commits with
+        the message or not at all (if it raises, nothing is stored)."""
         if sender not in SENDERS:
             raise ValueError(f"unknown sender {sender!r}")
         kind = attachment.checked.kind if attachment else None
@@ -257,20 +287,19 @@ class ConversationService:
         moment = datetime.now(UTC)
         body = self._cipher.encrypt(text)
         summary = f"{PREVIEW_MARKS[kind]} {text}".strip() if kind else text
+        changes: dict[Any, Any] = {
+            Conversation.last_seq: Conversation.last_seq + 1,
+            Conversation.last_activity_at: moment,
+            Conversation.unread_count: Conversation.unread_count + (1 if sender == "visitor" else 0),
+            Conversation.last_preview: self._cipher.encrypt(preview(summary)),
+            Conversation.last_sender: sender,
+        }
+        if sender == "visitor":  # a visitor writing again reopens a conversation support had closed
+            changes[Conversation.ended_at] = None
         async with write_transaction(self._engine):
             # The row lock taken here orders every writer of this conversation until commit.
             updated = await (
-                Conversation.update(
-                    {
-                        Conversation.last_seq: Conversation.last_seq + 1,
-                        Conversation.last_activity_at: moment,
-                        Conversation.unread_count: Conversation.unread_count + (1 if sender == "visitor" else 0),
-                        Conversation.last_preview: self._cipher.encrypt(preview(summary)),
-                        Conversation.last_sender: sender,
-                    }
-                )
-                .where(Conversation.id == conversation_id)
-                .returning(Conversation.last_seq)
+                Conversation.update(changes).where(Conversation.id == conversation_id).returning(Conversation.last_seq)
             )
             if not updated:
                 raise ConversationNotFound(conversation_id)
@@ -291,13 +320,17 @@ class ConversationService:
                 if not claimed:  # another request took it in the meantime: nothing of this message is kept
                     raise StagedUploadNotFound(staged_id)
                 view = self._attachment(claimed[0])
+            if on_stored is not None:
+                await on_stored(message_id)
             queued = self._outbox is not None and sender == "visitor"
             if queued:  # never lost: the delivery row commits with the message or not at all
                 await self._outbox.enqueue(conversation_id, message_id)  # type: ignore[union-attr]
-            events = [Event("msg", conversation_id, seq, sender)]
+            # Stamped just before COMMIT: delivery latency (metrics) is measured from here, in every process.
+            events = [Event("msg", conversation_id, seq, sender, at=time.time())]
             await self._broker.publish_in_transaction(events)
         # Memory broker: wake streams only now, after commit, so they read what was committed.
         self._broker.after_commit(events)
+        self._metrics.message_stored(sender)
         if queued:
             self._outbox.kick()  # type: ignore[union-attr]
         return MessageView(message_id, conversation_id, seq, sender, text, moment, view)
@@ -367,7 +400,8 @@ class ConversationService:
         return count
 
     async def end(self, conversation_id: int, note: str) -> None:
-        """The visitor left: a system message, and the conversation is marked ended."""
+        """The visitor left (or support closed it): a system message (`note` is an i18n key), and the conversation
+        is marked ended."""
         await self.post(conversation_id, "system", note)
         await Conversation.update({Conversation.ended_at: datetime.now(UTC)}).where(Conversation.id == conversation_id)
         await publish_now(self._broker, [Event("thread", conversation_id)])

@@ -3,6 +3,9 @@
 Each server process counts its own open streams and keeps one database row per (process, subject) while the
 count is above zero, refreshed by a heartbeat. A process that dies stops refreshing, so its rows expire and
 its visitors go offline everywhere within one time-to-live.
+
+The admin can also set support's availability by hand (from Telegram: /online, /offline, /auto): "online" is a
+row of its own that never expires, "offline" a row that hides every other; "auto" removes both.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.models import Presence
+from app.services.background import BackgroundTask
 from app.services.realtime import Broker, Event, now, publish_now
 
 log = logging.getLogger("sohbet.presence")
 
 ADMIN = "admin"
+AWAY = "admin:away"  # support shown offline whatever is open
+SET_BY_HAND = "availability"  # the process_id of the rows the admin set by hand
+AVAILABILITY_MODES = ("auto", "online", "offline")
+FOREVER = 10 * 365 * 86400.0
 
 
 def conversation_subject(conversation_id: int) -> str:
@@ -35,18 +43,15 @@ class PresenceTracker:
         self._heartbeat = heartbeat_seconds
         self._ttl = heartbeat_seconds * 3
         self._counts: Counter[str] = Counter()
-        self._task: asyncio.Task[None] | None = None
+        self._worker = BackgroundTask("presence", self._heartbeat_forever)
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._heartbeat_forever(), name="sohbet-presence")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._worker.stop()
         if self._tasks:  # the leave() of streams that the shutdown just ended: finish them before the pool closes
             await asyncio.wait(set(self._tasks), timeout=5)
         with contextlib.suppress(Exception):
@@ -108,7 +113,25 @@ class PresenceTracker:
         if last:
             await self._announce(subject)
 
+    async def set_availability(self, mode: str) -> None:
+        """What visitors see of support: "online" or "offline" whatever is open, or "auto" (open dashboards)."""
+        if mode not in AVAILABILITY_MODES:
+            raise ValueError(mode)
+        await Presence.delete().where(Presence.process_id == SET_BY_HAND)
+        if mode != "auto":
+            subject = ADMIN if mode == "online" else AWAY
+            await Presence.insert(Presence(process_id=SET_BY_HAND, subject=subject, expires_at=now() + FOREVER))
+        await self._announce(ADMIN)
+
+    async def availability(self) -> str:
+        row = await Presence.select(Presence.subject).where(Presence.process_id == SET_BY_HAND).first()
+        if row is None:
+            return "auto"
+        return "online" if row["subject"] == ADMIN else "offline"
+
     async def is_online(self, subject: str) -> bool:
+        if subject == ADMIN and await Presence.exists().where(Presence.subject == AWAY):
+            return False
         if self._counts.get(subject):
             return True
         return await Presence.exists().where((Presence.subject == subject) & (Presence.expires_at > now()))

@@ -32,19 +32,21 @@ VISITORS_TOPIC = "visitors"
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something changed. `kind`: msg, clear, thread, presence, clear_all."""
+    """Something changed. `kind`: msg, clear, thread, presence, clear_all. `at`: when a message was stored (wall
+    clock, just before its commit; 0 for other kinds) — only for the delivery-latency metric."""
 
     kind: str
     conversation_id: int = 0
     seq: int = 0
     sender: str = ""
     subject: str = ""
+    at: float = 0.0
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"k": self.kind, "c": self.conversation_id, "s": self.seq, "f": self.sender, "p": self.subject},
-            separators=(",", ":"),
-        )
+        data = {"k": self.kind, "c": self.conversation_id, "s": self.seq, "f": self.sender, "p": self.subject}
+        if self.at:
+            data["t"] = round(self.at, 6)
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, payload: str) -> Event:
@@ -55,6 +57,7 @@ class Event:
             seq=int(data.get("s") or 0),
             sender=str(data.get("f") or ""),
             subject=str(data.get("p") or ""),
+            at=float(data.get("t") or 0.0),
         )
 
     def topics(self) -> tuple[str, ...]:

@@ -4,7 +4,6 @@ conversations with no activity for that long go entirely, and API uploads never 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any
 
 from app.models import Attachment, Conversation, FileDeletion, Message
 from app.models.db import write_transaction
+from app.services.background import BackgroundTask
 from app.services.realtime import Broker, Event
 
 log = logging.getLogger("sohbet.retention")
@@ -34,7 +34,7 @@ class Retention:
         self._broker = broker
         self.seconds = seconds
         self._files_queued = files_queued
-        self._task: asyncio.Task[None] | None = None
+        self._worker = BackgroundTask("retention", self._forever)
 
     @property
     def interval(self) -> float:
@@ -42,13 +42,10 @@ class Retention:
 
     async def start(self) -> None:
         if self.seconds > 0:
-            self._task = asyncio.create_task(self._forever(), name="sohbet-retention")
+            await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._worker.stop()
 
     async def enforce(self, now: datetime | None = None) -> dict[str, int]:
         """One pass; returns what it deleted. Also usable from a command (`sohbet cleanup`)."""

@@ -1,0 +1,181 @@
+"""The embeddable widget: the launcher script (`/embed.js`), the compact visitor page its iframe shows
+(`/embed`), the admin's snippet page (`/admin/embed`) and a demo host page (`/embed/demo`, development only).
+
+Caching of the launcher: the snippet names `/embed.js`, a fixed URL. It answers `302` to
+`/embed/<version>/embed.js` (version = a hash of the file) and may be cached for an hour; the versioned URL never
+changes content and is cached for a year (`immutable`). A site's visitors therefore download the script once,
+and a new release reaches them within the hour. An unknown version redirects to the current one.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app.i18n import LANGUAGES, translator
+from app.routes.visitor import VISITOR_COOKIE_AGE, chat_context, retention_notice, source_context, visitor_conversation
+from app.services.presence import ADMIN
+from app.web import (
+    LANG_COOKIE,
+    PROBE_COOKIE,
+    VISITOR_COOKIE,
+    admin_guard,
+    allowed_embed_origins,
+    cookie,
+    expired_cookie,
+    language,
+    origin_of,
+    page,
+    sohbet,
+)
+
+log = logging.getLogger("sohbet.embed")
+
+SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "embed.js"
+LAUNCHER_CACHE = "public, max-age=3600"
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
+# A classic <script> from another site is a no-cors load; this keeps it loadable on hosts that require CORP (COEP).
+CROSS_ORIGIN = {"cross-origin-resource-policy": "cross-origin"}
+
+
+def compact(source: str) -> str:
+    """The launcher without its header comment, comment lines and indentation: the file stays readable and the
+    host page downloads less. (Safe for embed.js: no multi-line strings, every statement on its own lines.)"""
+    source = re.sub(r"\A/\*.*?\*/\s*", "", source, flags=re.S)
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
+@functools.cache
+def launcher_script() -> tuple[bytes, str]:
+    """The launcher's bytes and version (read once per process: a deploy brings a new process)."""
+    body = compact(SCRIPT_PATH.read_text(encoding="utf-8")).encode()
+    return body, hashlib.sha256(body).hexdigest()[:12]
+
+
+def versioned_path(version: str) -> str:
+    return f"/embed/{version}/embed.js"
+
+
+# Both launcher routes skip the CSRF middleware: it would set its cookie on a script the host page loads.
+@get("/embed.js", include_in_schema=False, exclude_from_csrf=True)
+async def launcher() -> Redirect:
+    """The URL in the snippet: a redirect to the current version, cacheable for an hour."""
+    _, version = launcher_script()
+    return Redirect(
+        path=versioned_path(version),
+        status_code=302,
+        headers={"cache-control": LAUNCHER_CACHE, **CROSS_ORIGIN},
+    )
+
+
+@get("/embed/{version:str}/embed.js", include_in_schema=False, exclude_from_csrf=True)
+async def launcher_versioned(version: FromPath[str]) -> Response[bytes] | Redirect:
+    body, current = launcher_script()
+    if version != current:  # an older release (a cached redirect) or a made-up version: send the current one
+        return Redirect(path=versioned_path(current), status_code=302, headers={"cache-control": "no-cache"})
+    return Response(
+        content=body,
+        media_type="text/javascript; charset=utf-8",
+        headers={"cache-control": VERSIONED_CACHE, "etag": f'"{current}"', **CROSS_ORIGIN},
+    )
+
+
+def embedding_origin(request: Request[Any, Any, Any]) -> str | None:
+    """The origin of the page that frames us, when we can know it: the `origin` parameter embed.js passes, or,
+    for a frame load from another site (`Sec-Fetch-Dest: iframe`, `Sec-Fetch-Site` not `same-origin`: our own
+    page navigating inside the frame says nothing about the embedder), the Referer. None when unknown
+    (frame-ancestors still rules)."""
+    given = request.query_params.get("origin")
+    if given is not None:
+        return origin_of(given) or given[:200]
+    headers = request.headers
+    if headers.get("sec-fetch-dest") == "iframe" and headers.get("sec-fetch-site") != "same-origin":
+        return origin_of(headers.get("referer"))
+    return None
+
+
+@get("/embed", include_in_schema=False)
+async def embed_page(request: Request[Any, Any, Any]) -> Template:
+    """The visitor page, compact, for the widget's iframe. Query: `origin` (the host page's origin), `url` and
+    `ref` (the host page and its referrer: visitor context for a new conversation), `lang` (en|tr)."""
+    app = sohbet(request)
+    query = request.query_params
+    embedder = embedding_origin(request)
+    if embedder is not None and embedder not in allowed_embed_origins(request):
+        log.info(json.dumps({"event": "embed.refused", "origin": embedder}))
+        t = translator(language(request))
+        return page(request, "error.html", status_code=403, status=403, message=t("error.embed_forbidden"))
+
+    context: dict[str, Any] = {}
+    cookies: list[Cookie] = []
+    wanted = query.get("lang")
+    if wanted in LANGUAGES and not request.cookies.get(LANG_COOKIE):
+        # The host site's language (data-lang), unless the visitor chose one in the widget before.
+        context.update(lang=wanted, t=translator(wanted))
+        cookies.append(cookie(app.settings, LANG_COOKIE, wanted, max_age=365 * 86400))
+
+    conversation = await visitor_conversation(request)
+    source = source_context(request, query.get("url"), query.get("ref"))
+    fallback = {"src": "embed", "url": source["source_url"], "ref": source["source_referrer"]}
+    context["fallback_url"] = "/?" + urlencode({k: v for k, v in fallback.items() if v})
+    if conversation is None:
+        response = page(
+            request,
+            "visitor/index.html",
+            support_online=await app.presence.is_online(ADMIN),
+            retention_notice=retention_notice(request),
+            **source,
+            **context,
+        )
+        if request.cookies.get(VISITOR_COOKIE):
+            cookies.append(expired_cookie(app.settings, VISITOR_COOKIE))
+    else:
+        response = page(request, "visitor/index.html", **await chat_context(request, conversation), **context)
+    # Not HttpOnly: the page's script reads it back to learn whether this browser keeps cookies in the iframe.
+    # (Every cookie set here becomes `SameSite=None; Secure; Partitioned` in app.web's before_send.)
+    cookies.append(Cookie(key=PROBE_COOKIE, value="1", max_age=VISITOR_COOKIE_AGE, path="/", httponly=False))
+    response.cookies.extend(cookies)
+    return response
+
+
+@get("/embed/demo", include_in_schema=False)
+async def demo(request: Request[Any, Any, Any]) -> Template:
+    """A pretend host site with the snippet, to try the widget in development (404 in production)."""
+    if sohbet(request).settings.is_production:
+        raise NotFoundException("no demo in production")
+    second = request.query_params.get("page") == "2"
+    return page(request, "embed/demo.html", second=second)
+
+
+@get("/admin/embed", guards=[admin_guard], include_in_schema=False)
+async def admin_embed(request: Request[Any, Any, Any]) -> Template:
+    """The snippet for site owners, with this installation's address filled in."""
+    settings = sohbet(request).settings
+    base = settings.public_url or str(request.base_url).rstrip("/")
+    link_text = translator(language(request))("embed.link_text")
+    snippet = f'<a href="{base}/?src=embed" data-sohbet>{link_text}</a>\n<script src="{base}/embed.js" defer></script>'
+    return page(
+        request,
+        "admin/embed.html",
+        snippet=snippet,
+        origins=settings.embed_origins,
+        public_url_set=bool(settings.public_url),
+        https=base.startswith("https://"),
+        demo=not settings.is_production,
+    )
+
+
+ROUTES = [launcher, launcher_versioned, embed_page, demo, admin_embed]

@@ -1,0 +1,325 @@
+"""What arrives from Telegram: the admin's replies, files and commands, each update handled exactly once.
+
+Only messages from TELEGRAM_CHAT_ID count; every other chat is ignored (the old app opened a conversation for
+any stranger). A message finds its conversation, in this order, through:
+1. its forum topic (when the chat is a forum supergroup);
+2. the message it replies to (any message the bot sent for a conversation, or an earlier reply);
+3. a `#thread:<id>` tag in its text (the tag is removed);
+anything else gets a short help reply. Photos, voice notes, audio and documents go through the same checks as
+uploads (type from the bytes, size limits, images re-encoded) before the visitor sees them; a refused file gets a
+polite answer in Telegram.
+
+Exactly once: every update's `update_id` is recorded in `telegram_update`, in the same transaction as the message
+it brings, so an update delivered twice (a webhook retry, a poller that died before moving its offset) stores
+nothing the second time. Replies in Telegram (help, refusals, command answers) are sent after that commit: at
+most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+
+from app.i18n import translator
+from app.models import TelegramOutbox, TelegramUpdate
+from app.services.attachments import AttachmentService, StoredFile
+from app.services.conversations import ConversationNotFound, ConversationService
+from app.services.presence import ADMIN, PresenceTracker, conversation_subject
+from app.services.realtime import now
+from app.services.telegram import mapping
+from app.services.telegram.client import DOWNLOAD_LIMIT, TelegramClient, TelegramError
+from app.services.text import TextError, clean_message
+from app.services.uploads import UploadRejected
+
+log = logging.getLogger("sohbet.telegram")
+
+THREAD_TAG = re.compile(r"#thread:(\d{1,12})\b", re.IGNORECASE)
+THREADS_LISTED = 20
+REPLY_LINK_WAIT_SECONDS = 5.0
+
+HELP = (
+    "Sohbet bot. To answer a visitor:\n"
+    "• reply to one of their messages (swipe left on it), or\n"
+    "• write in their topic (forum groups), or\n"
+    "• add #thread:<id> to your message.\n"
+    "Photos, voice notes, audio and documents reach the visitor too.\n\n"
+    "Commands:\n"
+    "/threads – open conversations\n"
+    "/online – visitors see support online\n"
+    "/offline – visitors see support offline\n"
+    "/auto – online while a dashboard is open (the default)\n"
+    "/close – close the conversation (in its topic, or as a reply)\n"
+    "/help – this help"
+)
+UNROUTED = (
+    "This message did not go to any visitor. Reply to a visitor's message, write in their topic, "
+    "or add #thread:<id>. /help for more."
+)
+UNSUPPORTED = "Only text, photos, voice notes, audio and documents can be sent to a visitor. Nothing was sent."
+UNSUPPORTED_CONTENT = ("video", "video_note", "animation", "sticker", "contact", "location", "venue", "poll", "dice")
+
+
+class AlreadyHandled(Exception):
+    """Another request or process recorded this update first."""
+
+
+class UpdateProcessor:
+    def __init__(
+        self,
+        client: TelegramClient,
+        *,
+        chat_id: str,
+        public_url: str,
+        conversations: ConversationService,
+        attachments: AttachmentService,
+        presence: PresenceTracker,
+        is_forum: Any,
+    ) -> None:
+        self._client = client
+        self._chat_id = chat_id
+        self._public_url = public_url.rstrip("/")
+        self._conversations = conversations
+        self._attachments = attachments
+        self._presence = presence
+        self._is_forum = is_forum
+        self._english = translator("en")
+        self.last_update_at: float | None = None
+
+    # -- the entry point -------------------------------------------------------------------------------
+
+    async def handle(self, update: Any) -> str:
+        """Handle one update; returns what became of it. Raises when it should be tried again later (the database
+        or Telegram is away): nothing of it was kept."""
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return "invalid"
+        update_id: int = update["update_id"]
+        if await TelegramUpdate.exists().where(TelegramUpdate.update_id == update_id):
+            return "duplicate"
+        self.last_update_at = now()
+        message = update.get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+            return await self._done(update_id, "ignored")  # edits, button presses, channel posts: not for us
+        if str(message["chat"].get("id")) != self._chat_id:
+            log.info(json.dumps({"event": "telegram.stranger_ignored", "chat_type": message["chat"].get("type")}))
+            return await self._done(update_id, "stranger")
+        if isinstance(message.get("from"), dict) and message["from"].get("is_bot"):
+            return await self._done(update_id, "ignored")
+        text = message.get("text") if isinstance(message.get("text"), str) else None
+        try:
+            if text is not None and text.startswith("/"):
+                return await self._command(update_id, message, text)
+            return await self._reply_to_visitor(update_id, message, text or _str(message.get("caption")))
+        except AlreadyHandled:
+            return "duplicate"
+
+    async def give_up(self, update_id: int) -> None:
+        """An update that keeps failing is recorded as done, so it cannot block the ones after it."""
+        if not await TelegramUpdate.exists().where(TelegramUpdate.update_id == update_id):
+            await self._done(update_id, "error")
+
+    async def _done(self, update_id: int, outcome: str) -> str:
+        """Record the update as handled (before any answer is sent: answers go at most once)."""
+        try:
+            await TelegramUpdate.insert(TelegramUpdate(update_id=update_id, outcome=outcome, processed_at=now()))
+        except Exception:
+            if await TelegramUpdate.exists().where(TelegramUpdate.update_id == update_id):
+                raise AlreadyHandled from None
+            raise
+        return outcome
+
+    async def _answer(self, message: dict[str, Any], text: str) -> None:
+        """A short answer in the admin chat (in the same topic), best effort."""
+        thread_id = message.get("message_thread_id") if message.get("is_topic_message") else None
+        try:
+            await self._client.call(
+                "sendMessage",
+                chat_id=self._chat_id,
+                text=text,
+                message_thread_id=thread_id,
+                reply_parameters={"message_id": message.get("message_id"), "allow_sending_without_reply": True},
+                link_preview_options={"is_disabled": True},
+            )
+        except TelegramError as exc:
+            log.warning(json.dumps({"event": "telegram.answer_failed", "error_code": exc.error_code}))
+
+    # -- routing ---------------------------------------------------------------------------------------
+
+    async def _route(self, message: dict[str, Any], text: str) -> tuple[int | None, str, str | None]:
+        """(conversation id or None, the text without a routing tag, an explanation when a tag was wrong)."""
+        if message.get("is_topic_message") and isinstance(message.get("message_thread_id"), int):
+            found = await mapping.conversation_of_topic(self._chat_id, message["message_thread_id"])
+            if found is not None:
+                return found, text, None
+        reply = message.get("reply_to_message")
+        if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
+            found = await self._conversation_of_reply(reply)
+            if found is not None:
+                return found, text, None
+        tag = THREAD_TAG.search(text)
+        if tag is not None:
+            conversation_id = int(tag.group(1))
+            stripped = (text[: tag.start()] + text[tag.end() :]).strip()
+            if await self._conversations.get(conversation_id) is None:
+                return None, stripped, f"There is no conversation #{conversation_id}."
+            return conversation_id, stripped, None
+        return None, text, None
+
+    async def _conversation_of_reply(self, reply: dict[str, Any]) -> int | None:
+        """The conversation of the message replied to. The outbox stores a sent message's link only after
+        Telegram answers the send, so a reply to the bot's newest message can arrive first: while deliveries are
+        in flight, wait a moment for the link rather than answer "not routed"."""
+        deadline = now() + REPLY_LINK_WAIT_SECONDS
+        while True:
+            found = await mapping.conversation_of_message(self._chat_id, reply["message_id"])
+            sent_by_a_bot = isinstance(reply.get("from"), dict) and reply["from"].get("is_bot")
+            if found is not None or not sent_by_a_bot or now() >= deadline:
+                return found
+            in_flight = (TelegramOutbox.delivered == False) & TelegramOutbox.failed_at.is_null()  # noqa: E712
+            if not await TelegramOutbox.exists().where(in_flight):
+                return None
+            await asyncio.sleep(0.1)
+
+    # -- a reply for a visitor -------------------------------------------------------------------------
+
+    async def _reply_to_visitor(self, update_id: int, message: dict[str, Any], text: str) -> str:
+        conversation_id, text, problem = await self._route(message, text)
+        if conversation_id is None:
+            outcome = await self._done(update_id, "unrouted")
+            await self._answer(message, problem or UNROUTED)
+            return outcome
+        file = _file_of(message)
+        if (file is None and not text.strip()) or any(field in message for field in UNSUPPORTED_CONTENT):
+            outcome = await self._done(update_id, "unsupported")
+            await self._answer(message, UNSUPPORTED)
+            return outcome
+        try:
+            cleaned = clean_message(text) if text.strip() else ""
+        except TextError:
+            outcome = await self._done(update_id, "too_long")
+            await self._answer(message, "Too long for the chat: at most 4000 characters. Nothing was sent.")
+            return outcome
+        stored: StoredFile | None = None
+        if file is not None:
+            file_id, file_name, size = file
+            try:
+                if size > max(self._attachments.max_image_bytes, self._attachments.max_audio_bytes, 0) or (
+                    size > DOWNLOAD_LIMIT
+                ):
+                    raise UploadRejected(413, "upload.too_large")
+                data = await self._client.download(file_id, DOWNLOAD_LIMIT)
+                stored = await self._attachments.accept(data, file_name)
+            except UploadRejected as rejected:
+                outcome = await self._done(update_id, "file_refused")
+                reason = self._english(f"error.{rejected.code}")
+                await self._answer(
+                    message, f"Sorry, this file cannot be sent to the visitor: {reason} Nothing was sent."
+                )
+                return outcome
+            except TelegramError as exc:
+                if exc.retryable:
+                    raise
+                outcome = await self._done(update_id, "file_refused")
+                await self._answer(message, "Sorry, Telegram would not hand over this file. Nothing was sent.")
+                return outcome
+        telegram_message_id = message.get("message_id")
+
+        async def record(_: int) -> None:
+            await TelegramUpdate.insert(TelegramUpdate(update_id=update_id, outcome="posted", processed_at=now()))
+            if isinstance(telegram_message_id, int):  # replying to one's own reply routes too
+                await mapping.link(self._chat_id, telegram_message_id, conversation_id)
+
+        try:
+            await self._conversations.post(conversation_id, "admin", cleaned, stored, on_stored=record)
+        except ConversationNotFound:
+            if stored is not None:
+                await self._attachments.discard(stored)
+            outcome = await self._done(update_id, "gone")
+            await self._answer(message, "That conversation no longer exists.")
+            return outcome
+        except Exception:
+            if stored is not None:
+                await self._attachments.discard(stored)
+            if await TelegramUpdate.exists().where(TelegramUpdate.update_id == update_id):
+                raise AlreadyHandled from None  # the same update, stored meanwhile by another request or process
+            raise
+        await self._conversations.mark_read(conversation_id)
+        log.info(json.dumps({"event": "telegram.reply_posted", "conversation": conversation_id}))
+        return "posted"
+
+    # -- commands --------------------------------------------------------------------------------------
+
+    async def _command(self, update_id: int, message: dict[str, Any], text: str) -> str:
+        word, _, rest = text.partition(" ")
+        command = word[1:].split("@", 1)[0].lower()
+        outcome = await self._done(update_id, f"/{command}"[:20])
+        if command in ("online", "offline", "auto"):
+            await self._presence.set_availability(command)
+            shown = "online" if await self._presence.is_online(ADMIN) else "offline"
+            note = {"online": "until /offline or /auto", "offline": "until /online or /auto"}.get(
+                command, "online while a dashboard is open"
+            )
+            await self._answer(message, f"Visitors now see support {shown} ({note}).")
+        elif command == "threads":
+            await self._answer(message, await self._threads_text())
+        elif command == "close":
+            await self._answer(message, await self._close(message, rest))
+        else:
+            await self._answer(message, HELP)
+        return outcome
+
+    async def _threads_text(self) -> str:
+        threads = await self._conversations.open_threads(THREADS_LISTED)
+        if not threads:
+            return "No open conversations."
+        online = await self._presence.online_subjects([conversation_subject(t.id) for t in threads])
+        lines = []
+        for thread in threads:
+            state = " · online" if conversation_subject(thread.id) in online else ""
+            unread = f" · {thread.unread_count} unread" if thread.unread_count else ""
+            link = f"\n  {self._public_url}/admin/threads/{thread.id}" if self._public_url else ""
+            lines.append(f"#{thread.id} {thread.display_name}{state}{unread}{link}")
+        return "Open conversations:\n" + "\n".join(lines)
+
+    async def _close(self, message: dict[str, Any], rest: str) -> str:
+        conversation_id, _, problem = await self._route(message, rest)
+        if conversation_id is None:
+            return (
+                problem
+                or "Use /close in a conversation's topic, as a reply to one of its messages, or as /close #thread:<id>."
+            )
+        thread = await self._conversations.get(conversation_id)
+        if thread is None:
+            return "That conversation no longer exists."
+        if thread.ended:
+            return f"The conversation with {thread.display_name} is already closed."
+        await self._conversations.end(conversation_id, "chat.closed_note")
+        if await self._is_forum():
+            thread_id = await mapping.topic_of(conversation_id, self._chat_id)
+            if thread_id is not None:
+                try:
+                    await self._client.call("closeForumTopic", chat_id=self._chat_id, message_thread_id=thread_id)
+                except TelegramError as exc:
+                    log.warning(json.dumps({"event": "telegram.close_topic_failed", "error_code": exc.error_code}))
+        return f"Closed the conversation with {thread.display_name} (#{conversation_id})."
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _file_of(message: dict[str, Any]) -> tuple[str, str, int] | None:
+    """(file_id, a file name, size) of the file a message carries, if any."""
+    photo = message.get("photo")
+    if isinstance(photo, list) and photo:
+        sizes = [p for p in photo if isinstance(p, dict) and isinstance(p.get("file_id"), str)]
+        if sizes:
+            largest = max(sizes, key=lambda p: (p.get("width") or 0) * (p.get("height") or 0))
+            return largest["file_id"], "photo.jpg", int(largest.get("file_size") or 0)
+    for field, default_name in (("voice", "voice.ogg"), ("audio", "audio"), ("document", "file")):
+        item = message.get(field)
+        if isinstance(item, dict) and isinstance(item.get("file_id"), str):
+            return item["file_id"], _str(item.get("file_name")) or default_name, int(item.get("file_size") or 0)
+    return None

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.run [--size tiny|small|full] [--only NAME ...]` (see README.md)."""

@@ -115,7 +115,7 @@ def test_a_reply_to_the_admins_own_reply_routes_too(server, fake):
 def test_a_reply_that_arrives_before_the_delivery_is_recorded_still_routes(server, fake):
     """The admin's reply can reach the app before Telegram's answer to the send does (the link between the bot's
     message and the conversation is stored only then): it must wait for the link, not get the help answer."""
-    fake.answer_late(1, "sendMessage", seconds=2)
+    fake.answer_late(1, "sendMessage", seconds=1)  # under TELEGRAM_TIMEOUT (2 s)
     visitor, telegram_id = visitor_with_delivery(server, fake, "Slow Network")
     before = len(fake.sent("sendMessage"))
     fake.admin_message("answer racing the delivery", reply_to=telegram_id)

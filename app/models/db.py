@@ -11,12 +11,17 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from app.models.sqlite import PooledSQLiteEngine
 
-def make_engine(database_url: str) -> Engine:
-    """SQLiteEngine for `sqlite:///path`, PostgresEngine for `postgres(ql)://...`."""
+
+def make_engine(database_url: str, *, pooled: bool = True) -> Engine:
+    """An SQLite engine for `sqlite:///path` (long-lived connections unless `pooled` is False: Piccolo's stock
+    engine, for migrations and the piccolo CLI), PostgresEngine for `postgres(ql)://...`."""
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
+        if pooled:
+            return PooledSQLiteEngine(path=str(path), timeout=30)
         return SQLiteEngine(path=str(path), timeout=30)
     return PostgresEngine(config={"dsn": database_url}, log_queries=False)
 
@@ -48,8 +53,7 @@ def write_transaction(engine: Engine) -> AbstractAsyncContextManager[Any]:
 
 async def open_engine(engine: Engine, *, pool_size: int = 10) -> None:
     if isinstance(engine, SQLiteEngine):
-        # WAL is persistent in the file; synchronous=NORMAL is safe with WAL (a crash loses no committed data
-        # that the OS flushed; power loss can lose the last commits, as Litestar/Django defaults do).
+        # WAL is persistent in the file (synchronous=NORMAL is set per connection, see app.models.sqlite).
         await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
     else:
         await engine.start_connection_pool(min_size=1, max_size=pool_size)
@@ -58,6 +62,8 @@ async def open_engine(engine: Engine, *, pool_size: int = 10) -> None:
 async def close_engine(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close()
 
 
 async def migrate(database_url: str) -> list[str]:
@@ -68,7 +74,7 @@ async def migrate(database_url: str) -> list[str]:
 
     from app.models import piccolo_conf
 
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, pooled=False)
     piccolo_conf.DB = engine
     bind_tables(engine)
     await open_engine(engine, pool_size=2)

@@ -18,6 +18,6 @@ if not _url:
     _data_dir = Path(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR)
     _url = f"sqlite:///{_data_dir / 'sohbet.sqlite3'}"
 
-DB = make_engine(_url)
+DB = make_engine(_url, pooled=False)
 
 APP_REGISTRY = AppRegistry(apps=["app.models.piccolo_app"])

@@ -20,6 +20,7 @@ from litestar import Request, Response, get
 
 from app.i18n import translator
 from app.models import Conversation, FileDeletion
+from app.models.sqlite import PooledSQLiteEngine
 from app.services.metrics import CONTENT_TYPE
 from app.settings import Settings
 from app.version import VERSION
@@ -30,6 +31,9 @@ DATABASE_CHECK_SECONDS = 3.0  # a database host that drops packets must not hang
 
 
 async def database_ok() -> tuple[bool, str]:
+    engine = Conversation._meta.db
+    if isinstance(engine, PooledSQLiteEngine) and not engine.file_is_current():
+        return False, "error: the database file was moved or replaced"
     try:
         async with asyncio.timeout(DATABASE_CHECK_SECONDS):
             await Conversation.count()

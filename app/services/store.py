@@ -1,11 +1,11 @@
-"""A Litestar `Store` on our database, so rate limits hold across every server process."""
+"""A Litestar `Store` on our database, so rate limits hold across every server process (PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from litestar.stores.base import NamespacedStore
+from litestar.stores.base import NamespacedStore, Store
 
 from app.models import KeyValue
 from app.services.realtime import now
@@ -81,7 +81,7 @@ class DatabaseStore(NamespacedStore):
 class SlidingWindowLimiter:
     """`count` events per window per key, for limits a route can only apply after reading the body (uploads)."""
 
-    def __init__(self, store: DatabaseStore, count: int, window_seconds: int) -> None:
+    def __init__(self, store: Store, count: int, window_seconds: int) -> None:
         self._store = store
         self._count = count
         self._window = window_seconds

@@ -25,6 +25,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
@@ -45,6 +47,7 @@ from app.services.store import DatabaseStore, SlidingWindowLimiter
 from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
 from app.services.text import render_message_html
 from app.settings import RATE_UNITS, RateLimit, Settings
+from app.sse import server_exiting
 from app.version import VERSION
 from app.web import VISITOR_COOKIE, Sohbet, client_ip, error_response, make_before_send
 
@@ -200,6 +203,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             presence=presence,
         )
 
+    def make_store(name: str) -> Store:
+        """Rate-limit counts: in the database on PostgreSQL, where every server process must count together; in
+        memory on SQLite, which runs in one process (a database write per request would cost more than the
+        request)."""
+        return DatabaseStore(name) if settings.is_postgres else MemoryStore()
+
     uploads = settings.rate_limit_uploads
     state = Sohbet(
         settings=settings,
@@ -219,12 +228,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
-        shutdown=anyio.Event(),
         attachments=attachments,
         retention=Retention(engine, broker, settings.message_retention_seconds, attachments.kick),
         local_storage=local_storage,
         metrics=metrics,
-        upload_limiter=SlidingWindowLimiter(DatabaseStore("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
+        upload_limiter=SlidingWindowLimiter(make_store("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
         telegram=telegram,
     )
 
@@ -239,7 +247,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await telegram.start()
 
         async def end_streams_on_shutdown() -> None:
-            await state.shutdown.wait()
+            await server_exiting()
             hub.shutdown()
 
         watcher = asyncio.create_task(end_streams_on_shutdown(), name="sohbet-shutdown-watcher")
@@ -308,7 +316,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=500, exclude=["^/chat/events", "^/admin/events"]
         ),
-        stores=StoreRegistry(default_factory=DatabaseStore),
+        stores=StoreRegistry(default_factory=make_store),
         exception_handlers={HTTPException: error_response, Exception: error_response},
         before_send=[make_before_send(settings, metrics)],
         openapi_config=OpenAPIConfig(

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-import anyio
 from jinja2 import Environment
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -74,7 +73,6 @@ class Sohbet:
     auth: AuthService
     visitor_signer: Signer
     jinja: Environment
-    shutdown: anyio.Event
     attachments: AttachmentService
     local_storage: LocalStorage
     upload_limiter: SlidingWindowLimiter

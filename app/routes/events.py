@@ -16,13 +16,14 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.types import ASGIApp
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
 
 from app.i18n import translator
 from app.routes.visitor import visitor_conversation
 from app.services.presence import ADMIN, conversation_subject
 from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Event, Subscription, conversation_topic
+from app.sse import PING, EventStream
 from app.web import (
     ADMIN_COOKIE,
     QueryId,
@@ -48,17 +49,10 @@ def last_event_id(request: Request[Any, Any, Any]) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 18 else 0
 
 
-def stream_response(events: AsyncIterator[ServerSentEvent], app: Sohbet) -> EventSourceResponse:
-    # On server shutdown sse-starlette sets the shared `shutdown` event; the lifespan then wakes every stream
-    # with SHUTDOWN so each generator returns within the grace period and its response ends properly.
-    return EventSourceResponse(
-        events,
-        ping=app.settings.sse_ping_seconds,
-        headers=SSE_HEADERS,
-        send_timeout=30,
-        shutdown_event=app.shutdown,
-        shutdown_grace_period=2,
-    )
+def stream_response(events: AsyncIterator[ServerSentEvent]) -> EventStream:
+    # On server shutdown the lifespan wakes every stream with SHUTDOWN, so each generator returns and its
+    # response ends properly.
+    return EventStream(events, SSE_HEADERS, send_timeout=30)
 
 
 @asynccontextmanager
@@ -189,9 +183,11 @@ async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -
                     if online != support_online:
                         support_online = online
                         yield ServerSentEvent(data=support_status_html(app, online, lang), event="control")
-                pending = await subscription.wait(timeout=60)
+                pending = await subscription.wait(timeout=app.settings.sse_ping_seconds)
+                if not pending:
+                    yield PING  # idle: keeps proxies from closing the stream
 
-    return stream_response(events(), app)
+    return stream_response(events())
 
 
 @get("/admin/events", include_in_schema=False)
@@ -226,9 +222,11 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
                     yield ServerSentEvent(data="1", event="notify")
                 if pending:  # any change may touch the list; the dashboard coalesces refreshes (hx-sync queue last)
                     yield ServerSentEvent(data="1", event="threads")
-                pending = await subscription.wait(timeout=60)
+                pending = await subscription.wait(timeout=app.settings.sse_ping_seconds)
+                if not pending:
+                    yield PING  # idle: keeps proxies from closing the stream
 
-    return stream_response(events(), app)
+    return stream_response(events())
 
 
 ROUTES = [visitor_events, admin_events]

@@ -104,7 +104,8 @@ class Subscription:
         """Events since the last call; [] after `timeout` seconds of silence."""
         if not self.pending:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: in 3.11 that is a new task per wait
+                    await self._wake.wait()
         self._wake.clear()
         events, self.pending = self.pending, []
         return events

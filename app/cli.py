@@ -57,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         access_log=False,
+        server_header=False,  # bytes on every response, and it names the software
         timeout_graceful_shutdown=10,
         log_level="warning",
     )

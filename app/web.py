@@ -329,9 +329,22 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
 # -- security headers -------------------------------------------------------------------------------------
 
 
-def security_headers(settings: Settings, *, frameable: bool = True) -> list[tuple[str, str]]:
-    """`frameable=False` (admin and login pages): only Sohbet itself may frame them, never an embedding site."""
+def security_headers(settings: Settings, *, frameable: bool = True, document: bool = True) -> list[tuple[str, str]]:
+    """`frameable=False` (admin and login pages): only Sohbet itself may frame them, never an embedding site.
+    `document=False` (scripts, styles, images, JSON, event streams): the same policy in its short form — the
+    directives that matter to a resource that is not a page — without the page-only headers; HTTP/1.1 does not
+    compress headers, and on the visitor page they were a sixth of everything transferred."""
     frame_ancestors = " ".join(["'self'", *settings.embed_origins]) if frameable else "'self'"
+    if not document:
+        compact_csp = f"default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors {frame_ancestors}"
+        headers = [
+            ("content-security-policy", compact_csp),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "strict-origin-when-cross-origin"),
+        ]
+        if settings.is_production:
+            headers.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
+        return headers
     # Cloudinary attachments are shown straight from its delivery host.
     files = f" {settings.cloudinary.delivery_origin}" if settings.cloudinary else ""
     csp = "; ".join(
@@ -365,17 +378,26 @@ NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/api/", "/chat/", "/health"
 
 
 def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
-    headers = security_headers(settings)
-    private_headers = security_headers(settings, frameable=False)
+    page_headers = security_headers(settings)
+    private_page_headers = security_headers(settings, frameable=False)
+    resource_headers = security_headers(settings, document=False)
+    private_resource_headers = security_headers(settings, frameable=False, document=False)
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         mutable = MutableScopeHeaders.from_message(message)
         path = scope.get("path", "")
-        for name, value in private_headers if path.startswith(PRIVATE_PREFIXES) else headers:
+        private = path.startswith(PRIVATE_PREFIXES)
+        if (mutable.get("content-type") or "").startswith("text/html"):
+            headers = private_page_headers if private else page_headers
+        else:
+            headers = private_resource_headers if private else resource_headers
+        for name, value in headers:
             if name not in mutable:
                 mutable[name] = value
+        if path.startswith("/static/"):
+            del mutable["content-disposition"]  # Litestar's "inline; filename=…": the default anyway
         if path == "/" or path == EMBED_PATH or path.startswith(NO_STORE_PREFIXES):
             mutable["cache-control"] = "no-store"
         if embed_scope(scope):

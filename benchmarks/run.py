@@ -197,7 +197,8 @@ class Bench:
             env = {**base_env(tmp, url), "SSE_PING_SECONDS": "15", "PYTHONWARNINGS": ""}
             migrate(url, env)
             command = [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory", "--host", LOOPBACK,
-                       "--port", "{port}", "--no-access-log", "--timeout-graceful-shutdown", "5"]  # fmt: skip
+                       "--port", "{port}", "--no-access-log", "--no-server-header",
+                       "--timeout-graceful-shutdown", "5"]  # fmt: skip
             server = Server(f"sohbet-{backend}", command, env, tmp, ready_path="/health/ready").start()
             try:
                 yield server

@@ -243,6 +243,7 @@ def test_railway_json_is_what_the_deployment_guide_describes():
         "--forwarded-allow-ips '*'",
         "--timeout-graceful-shutdown 20",
         "--no-access-log",
+        "--no-server-header",
     ):
         assert flag in inner, flag
     assert re.search(r"--port \$\{?PORT", inner)

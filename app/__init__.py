@@ -30,6 +30,8 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
+from app import assets as asset_routes
+from app.assets import asset_urls, build_assets
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
 from app.routes import admin, api, auth, embed, events, health, media, visitor
@@ -100,7 +102,7 @@ def make_jinja() -> Environment:
     )
     env.filters["message_html"] = render_message_html
     env.filters["hhmm"] = lambda moment: moment.strftime("%H:%M") if isinstance(moment, datetime) else ""
-    env.filters["iso"] = lambda moment: moment.isoformat() if isinstance(moment, datetime) else ""
+    env.filters["iso"] = lambda moment: moment.isoformat("T", "seconds") if isinstance(moment, datetime) else ""
     env.globals["static_version"] = static_version()
     return env
 
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         broker = MemoryBroker(hub)
     presence = PresenceTracker(broker, settings.presence_heartbeat_seconds)
     jinja = make_jinja()
+    assets = build_assets()
+    jinja.globals["assets"] = asset_urls(assets)
     password_hash = settings.admin_password_hash or hash_password(settings.admin_password)
     storage = make_storage(settings)
     # Local files stay servable by /media/ even when new ones go to Cloudinary.
@@ -278,6 +282,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *media.ROUTES,
         *telegram_routes.ROUTES,
         *embed.ROUTES,
+        *asset_routes.ROUTES,
         visitor.index,
         visitor.end_chat,
         visitor.switch_language,
@@ -315,7 +320,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/telegram/webhook$", "^/static/", "^/media/"],
         ),
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, exclude=["^/chat/events", "^/admin/events"]
+            backend="gzip", minimum_size=500, exclude=["^/chat/events", "^/admin/events", "^/assets/"]
         ),
         stores=StoreRegistry(default_factory=make_store),
         exception_handlers={HTTPException: error_response, Exception: error_response},
@@ -327,4 +332,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.sohbet = state
+    app.state.assets = assets
     return app

@@ -114,6 +114,13 @@ def test_visitor_and_admin_chat_live_both_ways(server, browsers):
     name = unique("Zeynep")
     start_chat_page(visitor, name)
     expect(visitor.locator("#support-status")).to_have_class(ONLINE)  # the admin's stream is open
+    # htmx's CSP-safe settings (set by app.js in the bundle, before htmx starts) are in force on both pages.
+    for page in (visitor, admin):
+        settings = (
+            "['allowEval', 'includeIndicatorStyles', 'allowScriptTags', 'selfRequestsOnly'].map(k => htmx.config[k])"
+        )
+        assert page.evaluate(settings) == [False, False, False, True]
+        assert page.evaluate("document.querySelectorAll('style').length") == 0  # no injected indicator styles
 
     first = "Merhaba, siparişim nerede?"
     send(visitor, first, enter=True)

@@ -96,7 +96,8 @@ def test_embed_page_frame_ancestors_and_headers(server):
     assert f'data-embed-origins="{server.url} https://chat.example.test {SHOP} {OTHER}"' in page
     # The compact page is the visitor page: the same start form, with the embed marker on its actions.
     assert 'action="/chat/start?embed=1"' in page and 'hx-post="/chat/start?embed=1"' in page
-    assert "/static/embed-frame.js" in page and "/static/embed.css" in page
+    assert re.search(r'src="/assets/[0-9a-f]{12}/embed-page\.js"', page)  # page.js + embed-frame.js
+    assert re.search(r'href="/assets/[0-9a-f]{12}/embed-page\.css"', page)  # app.css + embed.css
     assert 'id="embed-blocked"' in page and "hidden" in page.split('id="embed-blocked"')[1].split(">")[0]
 
 

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +21,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
+from app.assets import compact_js
 from app.i18n import LANGUAGES, translator
 from app.routes.visitor import VISITOR_COOKIE_AGE, chat_context, retention_notice, source_context, visitor_conversation
 from app.services.presence import ADMIN
@@ -47,18 +47,10 @@ LAUNCHER_CACHE = "public, max-age=3600"
 CROSS_ORIGIN = {"cross-origin-resource-policy": "cross-origin"}
 
 
-def compact(source: str) -> str:
-    """The launcher without its header comment, comment lines and indentation: the file stays readable and the
-    host page downloads less. (Safe for embed.js: no multi-line strings, every statement on its own lines.)"""
-    source = re.sub(r"\A/\*.*?\*/\s*", "", source, flags=re.S)
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
-
-
 @functools.cache
 def launcher_script() -> tuple[bytes, str]:
     """The launcher's bytes and version (read once per process: a deploy brings a new process)."""
-    body = compact(SCRIPT_PATH.read_text(encoding="utf-8")).encode()
+    body = compact_js(SCRIPT_PATH.read_text(encoding="utf-8")).encode()
     return body, hashlib.sha256(body).hexdigest()[:12]
 
 

@@ -1,0 +1,21 @@
+/* Sohbet dashboard, on top of app.js (app/assets.py bundles admin.js only into admin pages). */
+(function () {
+  "use strict";
+
+  // A short sound for new visitor messages (the `notify` SSE event).
+  var wired = new WeakSet();
+  document.addEventListener("htmx:sseOpen", function (evt) {
+    var source = evt.detail && evt.detail.source;
+    var holder = evt.target.closest ? evt.target.closest("[sse-connect]") : null;
+    var soundUrl = holder && holder.getAttribute("data-notify-sound");
+    if (!source || !soundUrl || wired.has(source)) return;
+    wired.add(source);
+    var audio = new Audio(soundUrl);
+    audio.preload = "none";
+    source.addEventListener("notify", function () {
+      audio.currentTime = 0;
+      var playing = audio.play();
+      if (playing && playing.catch) playing.catch(function () {});
+    });
+  });
+})();

@@ -31,7 +31,7 @@ class EventStream:
         self, events: AsyncIterator[ServerSentEvent], headers: dict[str, str], *, send_timeout: float = 30
     ) -> None:
         self.events = events
-        self.headers = [(b"content-type", b"text/event-stream; charset=utf-8")] + [
+        self.headers = [(b"content-type", b"text/event-stream")] + [  # always UTF-8 (the SSE standard)
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
         ]
         self.send_timeout = send_timeout

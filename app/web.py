@@ -349,13 +349,10 @@ def security_headers(settings: Settings, *, frameable: bool = True, document: bo
     files = f" {settings.cloudinary.delivery_origin}" if settings.cloudinary else ""
     csp = "; ".join(
         [
+            # script-src, style-src, connect-src and font-src fall back to default-src: 'self', nothing inline.
             "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
             f"img-src 'self' data: blob:{files}",
             f"media-src 'self' blob:{files}",
-            "connect-src 'self'",
-            "font-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",

@@ -44,6 +44,9 @@ OUTAGE_CONSOLE_ERRORS = (
     r"^Failed to load resource: the server responded with a status of 502",
     r"^EventSource's response has a",
     r"^\[object Event\]$",  # htmx logs the EventSource error event
+    # The dashboard's thread-list refresh, when a `threads` hint (sent at most every 0.25 s) left as the server
+    # went down: the request fails; the next hint after the restart refreshes the list.
+    r"^htmx:(sendError|afterRequest), \[object HTMLUListElement\]$",
 )
 
 

@@ -9,6 +9,7 @@ nothing committed in between is missed; it sends only seq > cursor, so nothing i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ log = logging.getLogger("sohbet.events")
 
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 CATCHUP_BATCH = 500
+HINT_SECONDS = 0.25  # a dashboard stream's list refreshes, sounds and read marks: at most this often
 # 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow.
 NOTHING_TO_FOLLOW = PlainASGIResponse(status_code=204, headers={"Cache-Control": "no-store"})
 
@@ -89,6 +91,7 @@ class ConversationFeed:
         self.exists = True
         self.delivered_visitor_message = False
         self.stored_at: dict[int, float] = {}  # seq -> when stored, for messages this stream will send live
+        self.display_name: str | None = None
 
     async def catch_up(self) -> list[ServerSentEvent]:
         out: list[ServerSentEvent] = []
@@ -100,15 +103,13 @@ class ConversationFeed:
             if owed.cleared_seq:
                 out.append(ServerSentEvent(data=clear_html(), event="control", id=str(owed.cleared_seq)))
                 self.cursor = owed.cleared_seq
-            thread = None
             for message in owed.messages:
                 if message.seq <= self.cursor:
                     continue
-                if thread is None:
+                if self.display_name is None:  # a visitor's name never changes: read it once per stream
                     thread = await self.app.conversations.get(self.conversation_id)
-                html = render_message(
-                    self.app.jinja, message, thread_display_name(thread, self.lang), self.lang, self.viewer
-                )
+                    self.display_name = thread_display_name(thread, self.lang)
+                html = render_message(self.app.jinja, message, self.display_name, self.lang, self.viewer)
                 out.append(ServerSentEvent(data=html, event="message", id=str(message.seq)))
                 self.cursor = message.seq
                 if message.sender == "visitor":
@@ -151,6 +152,37 @@ def support_status_html(app: Sohbet, online: bool, lang: str) -> str:
 
 def gone_html(app: Sohbet, lang: str, *, embed: bool = False) -> str:
     return app.jinja.get_template("visitor/_gone.html").render(t=translator(lang), oob=True, embed=embed)
+
+
+class AdminHints:
+    """What a dashboard stream owes besides messages: a `threads` refresh of the list, a `notify` sound, marking the
+    open conversation read. Each goes at once after a quiet spell, then at most every HINT_SECONDS: under a burst
+    a dashboard gets one refresh and one sound per interval instead of several for every message (each `threads`
+    makes the browser fetch the list again), and the read mark is one write per interval."""
+
+    def __init__(self) -> None:
+        self.threads = self.notify = self.read = False
+        self.last_sent = -HINT_SECONDS
+
+    @property
+    def owed(self) -> bool:
+        return self.threads or self.notify or self.read
+
+    def note(self, events: list[Event]) -> None:
+        if any(e.kind == "msg" and e.sender == "visitor" for e in events):
+            self.notify = True
+        if events:  # any change may touch the list
+            self.threads = True
+
+    def may_go(self, moment: float) -> bool:
+        return moment - self.last_sent >= HINT_SECONDS
+
+    def wait_seconds(self, moment: float) -> float:
+        return max(0.0, self.last_sent + HINT_SECONDS - moment)
+
+    def sent(self, moment: float) -> None:
+        self.threads = self.notify = self.read = False
+        self.last_sent = moment
 
 
 @get("/chat/events", include_in_schema=False)
@@ -202,8 +234,10 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
     async def events() -> AsyncIterator[ServerSentEvent]:
         feed = ConversationFeed(app, thread, cursor, lang, "admin") if thread else None
         topics = [ADMIN_TOPIC] + ([conversation_topic(thread)] if thread else [])
+        loop = asyncio.get_running_loop()
         async with following(app, topics, ADMIN) as subscription:
             pending: list[Event] = [Event("resync")]
+            hints = AdminHints()
             while not shutting_down(pending):
                 if feed is not None:
                     feed.note(pending)
@@ -214,16 +248,22 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
                     if feed.delivered_visitor_message:
                         # The admin is looking at this conversation: what reached the screen is read.
                         feed.delivered_visitor_message = False
-                        await app.conversations.mark_read(feed.conversation_id)
+                        hints.read = True
                     if not feed.exists:
                         yield ServerSentEvent(data=gone_html(app, lang), event="control")
                         feed = None
-                if any(e.kind == "msg" and e.sender == "visitor" for e in pending):
-                    yield ServerSentEvent(data="1", event="notify")
-                if pending:  # any change may touch the list; the dashboard coalesces refreshes (hx-sync queue last)
-                    yield ServerSentEvent(data="1", event="threads")
-                pending = await subscription.wait(timeout=app.settings.sse_ping_seconds)
-                if not pending:
+                hints.note(pending)
+                if hints.owed and hints.may_go(loop.time()):
+                    if hints.read and feed is not None:
+                        await app.conversations.mark_read(feed.conversation_id)
+                    if hints.notify:
+                        yield ServerSentEvent(data="1", event="notify")
+                    if hints.threads:
+                        yield ServerSentEvent(data="1", event="threads")
+                    hints.sent(loop.time())
+                timeout = hints.wait_seconds(loop.time()) if hints.owed else app.settings.sse_ping_seconds
+                pending = await subscription.wait(timeout=timeout)
+                if not pending and not hints.owed:
                     yield PING  # idle: keeps proxies from closing the stream
 
     return stream_response(events())

@@ -18,4 +18,12 @@
       if (playing && playing.catch) playing.catch(function () {});
     });
   });
+
+  // The thread list refreshes in the background on `threads` hints: an error answer (say, while the server
+  // restarts) must not replace the list — the next hint refreshes it.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var detail = evt.detail;
+    var source = detail.requestConfig && detail.requestConfig.elt;
+    if (detail.xhr.status >= 400 && source && source.hasAttribute("data-background")) detail.shouldSwap = false;
+  });
 })();

@@ -106,9 +106,9 @@ class ConversationFeed:
             for message in owed.messages:
                 if message.seq <= self.cursor:
                     continue
-                if self.display_name is None:  # a visitor's name never changes: read it once per stream
-                    thread = await self.app.conversations.get(self.conversation_id)
-                    self.display_name = thread_display_name(thread, self.lang)
+                if self.display_name is None:
+                    await self._read_display_name()
+                assert self.display_name is not None
                 html = render_message(self.app.jinja, message, self.display_name, self.lang, self.viewer)
                 out.append(ServerSentEvent(data=html, event="message", id=str(message.seq)))
                 self.cursor = message.seq
@@ -116,6 +116,42 @@ class ConversationFeed:
                     self.delivered_visitor_message = True
             if len(owed.messages) < CATCHUP_BATCH:
                 return out
+
+    async def deliver(self, events: list[Event]) -> list[ServerSentEvent]:
+        """What this stream owes after `events`. When they are exactly the next messages (seq cursor+1, +2, …)
+        and carry them (stored by this process), straight from memory, each rendered once per viewer and
+        language for every stream; after anything else (a gap, a clear, a resync) from the database."""
+        fresh = [
+            e
+            for e in events
+            if e.kind in {"resync", "clear_all"} or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+        ]
+        if not fresh:
+            return []
+        expected = range(self.cursor + 1, self.cursor + 1 + len(fresh))
+        if any(e.kind != "msg" or e.message is None or e.seq != n for e, n in zip(fresh, expected, strict=True)):
+            return await self.catch_up()
+        if self.display_name is None:
+            await self._read_display_name()
+        assert self.display_name is not None
+        out: list[ServerSentEvent] = []
+        for e in fresh:
+            key = (self.viewer, self.lang)
+            html = e.rendered.get(key)
+            if html is None:
+                html = e.rendered[key] = render_message(
+                    self.app.jinja, e.message, self.display_name, self.lang, self.viewer
+                )
+            out.append(ServerSentEvent(data=html, event="message", id=str(e.seq)))
+            self.cursor = e.seq
+            if e.sender == "visitor":
+                self.delivered_visitor_message = True
+        return out
+
+    async def _read_display_name(self) -> None:
+        """A visitor's name never changes: read once per stream."""
+        thread = await self.app.conversations.get(self.conversation_id)
+        self.display_name = thread_display_name(thread, self.lang)
 
     def note(self, events: list[Event]) -> None:
         """Remember when this conversation's new messages were stored, to time their delivery (metrics)."""
@@ -204,7 +240,7 @@ async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -
             while not shutting_down(pending):
                 feed.note(pending)
                 if feed.concerns_me(pending):
-                    for event in await feed.catch_up():
+                    for event in await feed.deliver(pending):
                         yield event
                         feed.sent(event)
                     if not feed.exists:
@@ -242,7 +278,7 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
                 if feed is not None:
                     feed.note(pending)
                 if feed is not None and feed.concerns_me(pending):
-                    for event in await feed.catch_up():
+                    for event in await feed.deliver(pending):
                         yield event
                         feed.sent(event)
                     if feed.delivered_visitor_message:

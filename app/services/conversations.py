@@ -325,15 +325,17 @@ class ConversationService:
             queued = self._outbox is not None and sender == "visitor"
             if queued:  # never lost: the delivery row commits with the message or not at all
                 await self._outbox.enqueue(conversation_id, message_id)  # type: ignore[union-attr]
+            stored = MessageView(message_id, conversation_id, seq, sender, text, moment, view)
             # Stamped just before COMMIT: delivery latency (metrics) is measured from here, in every process.
-            events = [Event("msg", conversation_id, seq, sender, at=time.time())]
+            events = [Event("msg", conversation_id, seq, sender, at=time.time(), message=stored)]
             await self._broker.publish_in_transaction(events)
-        # Memory broker: wake streams only now, after commit, so they read what was committed.
+        # Memory broker: wake streams only now, after commit, so they send what was committed. No await between
+        # the commit and this dispatch: events reach the hub in commit order.
         self._broker.after_commit(events)
         self._metrics.message_stored(sender)
         if queued:
             self._outbox.kick()  # type: ignore[union-attr]
-        return MessageView(message_id, conversation_id, seq, sender, text, moment, view)
+        return stored
 
     async def stage(self, stored: StoredFile) -> AttachmentView:
         """A file uploaded through the JSON API, waiting for the message (api/messages/send) that carries it."""

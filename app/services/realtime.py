@@ -18,7 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
@@ -33,7 +33,12 @@ VISITORS_TOPIC = "visitors"
 @dataclass(frozen=True, slots=True)
 class Event:
     """Something changed. `kind`: msg, clear, thread, presence, clear_all. `at`: when a message was stored (wall
-    clock, just before its commit; 0 for other kinds) — only for the delivery-latency metric."""
+    clock, just before its commit; 0 for other kinds) — only for the delivery-latency metric.
+
+    In the process that stored it (the only one on SQLite), a `msg` event also carries the message itself
+    (`message`, a MessageView), so a stream whose cursor is just before it can send it without reading the
+    database; `rendered` caches its HTML per (viewer, language), shared by every stream. Neither crosses
+    processes: an event from NOTIFY has ids only and streams read the database, as after any gap."""
 
     kind: str
     conversation_id: int = 0
@@ -41,6 +46,8 @@ class Event:
     sender: str = ""
     subject: str = ""
     at: float = 0.0
+    message: Any = field(default=None, compare=False, repr=False)
+    rendered: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> str:
         data = {"k": self.kind, "c": self.conversation_id, "s": self.seq, "f": self.sender, "p": self.subject}

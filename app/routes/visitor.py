@@ -148,20 +148,28 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
 @post("/chat/messages", include_in_schema=False, status_code=303)
 async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Template:
     """Text and/or a file (multipart). The form is read by composer.submit(), after the rate limit."""
-    conversation = await visitor_conversation(request)
-    if conversation is None:
+    app = sohbet(request)
+    token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+    conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
+    if conversation_id is None:
         if is_htmx(request):
             t = translator(language(request))
             return page(request, "shared/_error.html", status_code=409, message=t("error.no_conversation"))
         return see_other(home_url(request))
-    refusal = await submit(request, conversation.id, "visitor", limiter_key=f"visitor:{conversation.id}")
+
+    async def full_context() -> dict[str, Any]:  # only to show the whole page again with an error (no JS)
+        conversation = await app.conversations.get(conversation_id)
+        assert conversation is not None
+        return await chat_context(request, conversation)
+
+    refusal = await submit(request, conversation_id, "visitor", limiter_key=f"visitor:{conversation_id}")
     return await respond(
         request,
         refusal,
         post_url="/chat/messages" + ("?embed=1" if in_embed(request) else ""),
         done_url=home_url(request),
         full_page="visitor/index.html",
-        full_context=lambda: chat_context(request, conversation),
+        full_context=full_context,
     )
 
 

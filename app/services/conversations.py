@@ -168,6 +168,12 @@ class ConversationService:
             source_referrer=row.get("source_referrer"),
         )
 
+    async def id_for_visitor_token(self, token: str) -> int | None:
+        """Only the id (a message post needs no more: nothing to decrypt)."""
+        mine = Conversation.visitor_token_hash == token_hash(token)
+        row = await Conversation.select(Conversation.id).where(mine).first()
+        return row["id"] if row else None
+
     async def by_visitor_token(self, token: str) -> ThreadView | None:
         row = await Conversation.select().where(Conversation.visitor_token_hash == token_hash(token)).first()
         return self._thread(row) if row else None

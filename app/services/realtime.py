@@ -50,14 +50,19 @@ class Event:
     rendered: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> str:
-        data = {"k": self.kind, "c": self.conversation_id, "s": self.seq, "f": self.sender, "p": self.subject}
+        data: dict[str, Any] = {"k": self.kind, "c": self.conversation_id, "s": self.seq, "f": self.sender}
+        data["p"] = self.subject
         if self.at:
             data["t"] = round(self.at, 6)
+        if self.message is not None:
+            data["m"] = self.message.id  # the message's id, never its text
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, payload: str) -> Event:
+    def from_json(cls, payload: str, messages: dict[int, Any] | None = None) -> Event:
+        """`messages`: this process's recently stored messages by id; the event takes its own (once)."""
         data = json.loads(payload)
+        message_id = data.get("m")
         return cls(
             kind=str(data["k"]),
             conversation_id=int(data.get("c") or 0),
@@ -65,6 +70,7 @@ class Event:
             sender=str(data.get("f") or ""),
             subject=str(data.get("p") or ""),
             at=float(data.get("t") or 0.0),
+            message=messages.pop(message_id, None) if messages and isinstance(message_id, int) else None,
         )
 
     def topics(self) -> tuple[str, ...]:
@@ -198,9 +204,11 @@ class MemoryBroker:
 
 
 class PostgresBroker:
-    """LISTEN/NOTIFY. NOTIFY rides in the storing transaction; one listener connection per process."""
+    """LISTEN/NOTIFY. NOTIFY rides in the storing transaction; one listener connection per process. A message's
+    NOTIFY that comes back to the process that stored it gets the message attached (see Event)."""
 
     HEALTH_INTERVAL = 2.0
+    STORED_KEPT = 4096
 
     def __init__(self, hub: Hub, dsn: str, run_sql: Any) -> None:
         self.hub = hub
@@ -211,6 +219,7 @@ class PostgresBroker:
         self._stopping = asyncio.Event()
         self._lost = asyncio.Event()
         self.reconnects = 0
+        self._stored: dict[int, Any] = {}  # messages this process stored, until their NOTIFY comes back
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever(), name="sohbet-pg-listener")
@@ -231,6 +240,12 @@ class PostgresBroker:
     async def publish_in_transaction(self, events: list[Event]) -> None:
         # Inside the storing transaction: PostgreSQL delivers these on commit, in commit order, or never.
         for event in events:
+            if event.message is not None:
+                # Kept before COMMIT so it is here when our own NOTIFY comes back; keyed by the message id, which
+                # PostgreSQL never hands out twice (a rolled-back message's entry is only ever dropped).
+                self._stored[event.message.id] = event.message
+                while len(self._stored) > self.STORED_KEPT:
+                    self._stored.pop(next(iter(self._stored)))
             await self._run_sql("SELECT pg_notify({}, {})", CHANNEL, event.to_json())
 
     def after_commit(self, events: list[Event]) -> None:
@@ -238,7 +253,7 @@ class PostgresBroker:
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
-            event = Event.from_json(payload)
+            event = Event.from_json(payload, self._stored)
         except (ValueError, KeyError, TypeError):
             log.warning(json.dumps({"event": "broker.bad_payload"}))
             return

@@ -89,3 +89,59 @@ def test_concurrent_writers_get_gap_free_sequence_numbers(server):
         "WHERE c.display_name = 'Concurrent' ORDER BY m.seq",
     )
     assert [r[0] for r in rows] == list(range(1, 81))
+
+
+# -- the server's SQLite engine (app/models/sqlite.py) -----------------------------------------------------------
+
+
+def test_pooled_sqlite_engine_serialises_writers_and_survives_cancellation(tmp_path):
+    from piccolo.engine.sqlite import TransactionType
+    from piccolo.querystring import QueryString
+
+    from app.models.sqlite import PooledSQLiteEngine
+
+    async def scenario() -> None:
+        engine = PooledSQLiteEngine(path=str(tmp_path / "pool.sqlite3"), timeout=30)
+        sql = engine.run_querystring
+        try:
+            await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+            await sql(QueryString("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+            await sql(QueryString("INSERT INTO counter (id, n) VALUES (1, 0)"))
+
+            async def increment() -> None:  # read, yield to the others, then write: lost updates without the lock
+                async with engine.transaction(TransactionType.immediate):
+                    [row] = await sql(QueryString("SELECT n FROM counter WHERE id = 1"))
+                    await asyncio.sleep(0)
+                    await sql(QueryString("UPDATE counter SET n = {} WHERE id = 1", row["n"] + 1))
+
+            await asyncio.gather(*(increment() for _ in range(50)))
+            assert await sql(QueryString("SELECT n FROM counter")) == [{"n": 50}]
+
+            # A transaction cancelled half-way leaves nothing behind: its write is undone, the lock is free.
+            entered = asyncio.Event()
+
+            async def interrupted() -> None:
+                async with engine.transaction():
+                    await sql(QueryString("UPDATE counter SET n = 999 WHERE id = 1"))
+                    entered.set()
+                    await asyncio.sleep(10)
+
+            task = asyncio.create_task(interrupted())
+            await entered.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.wait_for(increment(), timeout=5)
+            assert await sql(QueryString("SELECT n FROM counter")) == [{"n": 51}]
+            # Readers see every commit at once (WAL), outside any transaction.
+            await sql(QueryString("UPDATE counter SET n = 7 WHERE id = 1"))
+            assert (
+                await asyncio.gather(*(sql(QueryString("SELECT n FROM counter")) for _ in range(5))) == [[{"n": 7}]] * 5
+            )
+            assert engine.file_is_current()
+            (tmp_path / "pool.sqlite3").rename(tmp_path / "moved.sqlite3")
+            assert not engine.file_is_current()  # what /health/ready reports as not ready
+        finally:
+            await engine.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=60))

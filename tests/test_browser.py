@@ -178,6 +178,21 @@ def test_visitor_and_admin_chat_live_both_ways(server, browsers):
 # -- 2. JavaScript off -----------------------------------------------------------------------------------------
 
 
+def test_a_quick_send_on_a_fresh_composer_stays_in_the_page(server, browsers):
+    """htmx binds a swapped-in form only when the swap settles; a submit before that (a quick Enter or click on
+    the new composer) must still go through htmx, not reload the page. The settle delay is stretched to 1 s, so
+    every send after the first lands in that window."""
+    visitor = browsers.new_page(server.url)
+    start_chat_page(visitor, unique("Quick"))
+    visitor.evaluate("htmx.config.defaultSettleDelay = 1000")
+    texts = ["one", "two", "three", "four"]
+    for i, text in enumerate(texts):
+        send(visitor, text, enter=i % 2 == 1)
+    expect_conversation(visitor, [("visitor", text) for text in texts])
+    assert_not_reloaded(visitor)
+    browsers.assert_clean()
+
+
 def test_visitor_without_javascript(server, browsers):
     visitor = browsers.new_page(server.url, java_script_enabled=False)
     visitor.goto("/")

@@ -286,7 +286,9 @@ def test_launcher_alone_before_the_first_click(sohbet, host_site, browsers):
     page.wait_for_timeout(500)  # anything lazy would have started by now
     urls = [r.url for r in requests]
     sohbet_urls = [u for u in urls if u.startswith(sohbet.url)]
-    assert sohbet_urls == [sohbet.url + "/embed.js"], urls  # one response, no redirect
+    assert len(sohbet_urls) == 2, urls
+    assert sohbet_urls[0] == sohbet.url + "/embed.js"
+    assert re.fullmatch(re.escape(sohbet.url) + r"/embed/[0-9a-f]{12}/embed\.js", sohbet_urls[1])
     assert [u for u in urls if not u.startswith(sohbet.url)] == [host_site.url + "/page1"], urls
 
     # Weight before the first click, as Chromium transferred it (headers + compressed bodies), by type.

@@ -1,5 +1,5 @@
 """The embeddable widget over HTTP: /embed (frame-ancestors, refusal of other sites, CHIPS cookies), the launcher
-script (caching, revalidation, compressed size), the demo page, the admin's snippet page, and the visitor
+script (caching, versioned URL, compressed size), the demo page, the admin's snippet page, and the visitor
 context (validated, stored, shown escaped)."""
 
 from __future__ import annotations
@@ -153,17 +153,24 @@ def test_the_own_origin_may_embed_itself(server):
 # -- the launcher script ---------------------------------------------------------------------------------------
 
 
-def test_launcher_is_one_cacheable_compact_script(server):
-    with httpx.stream("GET", server.url + "/embed.js", headers={"accept-encoding": "gzip"}) as script:
+def test_launcher_redirects_to_a_versioned_immutable_script(server):
+    short = httpx.get(server.url + "/embed.js")
+    assert short.status_code == 302
+    assert short.headers["cache-control"] == "public, max-age=3600"
+    location = short.headers["location"]
+    assert re.fullmatch(r"/embed/[0-9a-f]{12}/embed\.js", location)
+    assert "set-cookie" not in short.headers  # no CSRF cookie on a script the host page loads
+
+    with httpx.stream("GET", server.url + location, headers={"accept-encoding": "gzip"}) as script:
         wire = b"".join(script.iter_raw())
         headers = script.headers
-    assert script.status_code == 200  # no redirect: the host page pays for one response
+    assert script.status_code == 200
     assert headers["content-type"].startswith("text/javascript")
-    assert headers["cache-control"] == "public, max-age=3600"
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
     assert headers["cross-origin-resource-policy"] == "cross-origin"
-    assert re.fullmatch(r'"[0-9a-f]{12}"', headers["etag"])
+    assert headers["etag"] == f'"{location.split("/")[2]}"'
     assert headers["content-encoding"] == "gzip"
-    assert "set-cookie" not in headers  # no CSRF cookie on a script the host page loads
+    assert "set-cookie" not in headers
     body = gzip.decompress(wire)
     print(f"\nembed.js: {len(body)} bytes, {len(wire)} bytes gzip on the wire (budget {LAUNCHER_BUDGET})")
     assert len(wire) <= LAUNCHER_BUDGET
@@ -172,11 +179,10 @@ def test_launcher_is_one_cacheable_compact_script(server):
     assert "/*" not in text  # served compacted
     assert "innerHTML" not in text and ".style." not in text and "eval(" not in text
 
-    # After an hour the browser revalidates: an unchanged launcher costs a bodiless 304.
-    again = httpx.get(server.url + "/embed.js", headers={"if-none-match": headers["etag"]})
-    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == headers["etag"]
-    changed = httpx.get(server.url + "/embed.js", headers={"if-none-match": '"000000000000"'})
-    assert changed.status_code == 200 and changed.content == body
+    # A made-up or older version goes to the current one, uncached.
+    stale = httpx.get(server.url + "/embed/000000000000/embed.js")
+    assert stale.status_code == 302 and stale.headers["location"] == location
+    assert stale.headers["cache-control"] == "no-cache"
 
 
 def test_sohbet_pages_do_not_load_the_widget(server):
@@ -197,7 +203,7 @@ def test_demo_page_in_development_only(server, make_server):
         "embed-prod", ENVIRONMENT="production", SECRET_KEY="p" * 48, ADMIN_PASSWORD="long-enough-password-1"
     )
     assert httpx.get(production.url + "/embed/demo").status_code == 404
-    assert httpx.get(production.url + "/embed.js").status_code == 200  # the widget itself works there
+    assert httpx.get(production.url + "/embed.js").status_code == 302  # the widget itself works there
 
 
 def test_admin_embed_page_shows_the_snippet_with_the_public_url(server, make_server):

@@ -1,9 +1,10 @@
 """The embeddable widget: the launcher script (`/embed.js`), the compact visitor page its iframe shows
 (`/embed`), the admin's snippet page (`/admin/embed`) and a demo host page (`/embed/demo`, development only).
 
-Caching of the launcher: the snippet names `/embed.js`, a fixed URL, answered directly (a redirect would cost the
-host page a second response). It may be cached for an hour, then is revalidated with its ETag (a hash of the
-file): a site's visitors download it once per release, and a new release reaches them within the hour.
+Caching of the launcher: the snippet names `/embed.js`, a fixed URL. It answers `302` to
+`/embed/<version>/embed.js` (version = a hash of the file) and may be cached for an hour; the versioned URL never
+changes content and is cached for a year (`immutable`). A site's visitors therefore download the script once,
+and a new release reaches them within the hour. An unknown version redirects to the current one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
-from litestar.response import Template
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
 
 from app.assets import compact_js
 from app.i18n import LANGUAGES, translator
@@ -43,6 +45,7 @@ log = logging.getLogger("sohbet.embed")
 
 SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "embed.js"
 LAUNCHER_CACHE = "public, max-age=3600"
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
 # A classic <script> from another site is a no-cors load; this keeps it loadable on hosts that require CORP (COEP).
 CROSS_ORIGIN = {"cross-origin-resource-policy": "cross-origin"}
 
@@ -54,16 +57,32 @@ def launcher_script() -> tuple[bytes, str]:
     return body, hashlib.sha256(body).hexdigest()[:12]
 
 
-# The launcher skips the CSRF middleware: it would set its cookie on a script the host page loads.
+def versioned_path(version: str) -> str:
+    return f"/embed/{version}/embed.js"
+
+
+# Both launcher routes skip the CSRF middleware: it would set its cookie on a script the host page loads.
 @get("/embed.js", include_in_schema=False, exclude_from_csrf=True)
-async def launcher(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """The URL in the snippet: the launcher itself (no redirect: one response on the host page), cacheable for an
-    hour and revalidated with its ETag."""
-    body, version = launcher_script()
-    headers = {"cache-control": LAUNCHER_CACHE, "etag": f'"{version}"', **CROSS_ORIGIN}
-    if request.headers.get("if-none-match") == f'"{version}"':
-        return Response(content=b"", status_code=304, headers=headers)
-    return Response(content=body, media_type="text/javascript; charset=utf-8", headers=headers)
+async def launcher() -> Redirect:
+    """The URL in the snippet: a redirect to the current version, cacheable for an hour."""
+    _, version = launcher_script()
+    return Redirect(
+        path=versioned_path(version),
+        status_code=302,
+        headers={"cache-control": LAUNCHER_CACHE, **CROSS_ORIGIN},
+    )
+
+
+@get("/embed/{version:str}/embed.js", include_in_schema=False, exclude_from_csrf=True)
+async def launcher_versioned(version: FromPath[str]) -> Response[bytes] | Redirect:
+    body, current = launcher_script()
+    if version != current:  # an older release (a cached redirect) or a made-up version: send the current one
+        return Redirect(path=versioned_path(current), status_code=302, headers={"cache-control": "no-cache"})
+    return Response(
+        content=body,
+        media_type="text/javascript; charset=utf-8",
+        headers={"cache-control": VERSIONED_CACHE, "etag": f'"{current}"', **CROSS_ORIGIN},
+    )
 
 
 def embedding_origin(request: Request[Any, Any, Any]) -> str | None:
@@ -151,4 +170,4 @@ async def admin_embed(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-ROUTES = [launcher, embed_page, demo, admin_embed]
+ROUTES = [launcher, launcher_versioned, embed_page, demo, admin_embed]

@@ -53,6 +53,17 @@
     }
   });
 
+  // htmx binds a form it swapped in only when the swap settles (~20 ms later): a submit in between (a quick
+  // Enter or click on the fresh composer) would be a full page post. Bind it first; htmx then takes this submit.
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      var form = evt.target;
+      if (form.hasAttribute && form.hasAttribute("hx-post")) htmx.process(form);
+    },
+    true
+  );
+
   // Enter sends, Shift+Enter starts a new line.
   document.addEventListener("keydown", function (evt) {
     var field = evt.target;

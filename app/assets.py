@@ -48,10 +48,11 @@ def compact_js(source: str) -> str:
 
 
 def compact_css(source: str) -> str:
-    """CSS without comments and indentation (our stylesheets have no string containing `/*`)."""
+    """CSS without comments, and without the spaces around `{ } ; , >` and after `:` (safe for our stylesheets:
+    no string holds one of those next to a space, and no selector has a space before a pseudo-class)."""
     source = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line) + "\n"
+    source = re.sub(r"\s*([{};,>])\s*", r"\1", source.strip())
+    return re.sub(r":\s+", ":", source).replace(";}", "}") + "\n"
 
 
 def _source(name: str) -> str:

@@ -64,7 +64,9 @@ def test_an_old_or_unknown_asset(server):
 def test_compaction_keeps_code_and_drops_comments():
     source = '/* header\n   comment */\n(function () {\n  // a note\n  var a = "x"; // trailing\n\n  a += 1;\n})();\n'
     assert compact_js(source) == '(function () {\nvar a = "x"; // trailing\na += 1;\n})();\n'
-    assert compact_css("/* a */\n.a {\n  color: red; /* b */\n}\n") == ".a {\ncolor: red;\n}\n"
+    css = "/* a */\n.a, .b > p {\n  color: red; /* b */\n  margin: 0 auto;\n}\n"
+    css += "@media (min-width: 48rem) {\n  .a:hover { x: 1; }\n}\n"
+    assert compact_css(css) == ".a,.b>p{color:red;margin:0 auto}@media (min-width:48rem){.a:hover{x:1}}\n"
 
 
 def test_admin_pages_add_the_dashboard_code_that_visitors_never_download(server):

@@ -118,7 +118,8 @@
       showPreview(form);
     } else if (target.hasAttribute("data-record")) {
       if (pressed.swallowClick) pressed.swallowClick = false;
-      else toggleRecording(form); // keyboard, or a tap on a started recording
+      // keyboard, or a tap on a started recording
+      else toggleRecording(form);
     } else if (target.hasAttribute("data-record-cancel")) {
       stopRecording(form, false);
     }
@@ -201,7 +202,8 @@
       button.setAttribute("aria-pressed", "true");
       part(form, "recording").hidden = false;
     }).catch(function () {
-      part(form, "record").hidden = true; // no microphone: the file input stays
+      // no microphone: the file input stays
+      part(form, "record").hidden = true;
       part(form, "voice-fallback").classList.remove("has-recorder");
     });
   }

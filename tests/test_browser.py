@@ -522,6 +522,15 @@ def test_reply_from_telegram_appears_live_in_the_visitor_page(make_server, teleg
     telegram_id = wait_until(delivered, timeout=15, message="the question in Telegram")
     answer = "Yes — answering from my phone <b>not bold</b>"
     telegram_fake.admin_message(answer, reply_to=telegram_id)
-    expect_conversation(visitor, [("visitor", question), ("admin", answer)])
+    try:
+        expect_conversation(visitor, [("visitor", question), ("admin", answer)])
+    except AssertionError as failure:  # what the server and the fake Bot API saw, for the report
+        server_log = [line for line in server.stderr().splitlines() if '"http.response"' not in line][-30:]
+        polls = [(p.offset, p.status, p.update_ids, p.description) for p in telegram_fake.polls[-10:]]
+        calls = [(c.method, c.status) for c in telegram_fake.calls[-20:]]
+        raise AssertionError(
+            f"{failure}\nserver log:\n" + "\n".join(server_log) + f"\npolls: {polls}\ncalls: {calls}"
+            f"\npending: {telegram_fake.pending_update_ids()}"
+        ) from None
     assert visitor.locator("#messages b").count() == 0  # Telegram text is plain text here too
     assert_not_reloaded(visitor)

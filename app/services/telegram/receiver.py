@@ -104,7 +104,8 @@ class Poller:
     async def _handle(self, update: Any) -> None:
         update_id = update.get("update_id") if isinstance(update, dict) else None
         try:
-            await self._processor.handle(update)
+            outcome = await self._processor.handle(update)
+            log.info(json.dumps({"event": "telegram.update", "update_id": update_id, "outcome": outcome}))
             self._failures.pop(update_id, None)  # type: ignore[arg-type]
         except Exception as exc:
             if not isinstance(update_id, int):

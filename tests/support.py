@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -331,3 +333,46 @@ def message_seq(html: str) -> int:
 
 def message_text(html: str) -> str:
     return TEXT_RE.search(html).group(1)
+
+
+# -- the `sohbet` command and direct SQL (CLI tests) -------------------------------------------------------
+
+
+def sohbet(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m app.cli ARGS` as the operator would, with exactly this environment over the test's."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def sql(url: str, query: str, *args: object) -> list[tuple]:
+    """Rows of `query` (with ? placeholders) on a SQLite or PostgreSQL test database; [] when a SQLite file does
+    not exist (it is never created here)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            return []
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            return conn.execute(query, args).fetchall()
+    counter = itertools.count(1)
+    pg_query = re.sub(r"\?", lambda _: f"${next(counter)}", query)
+
+    async def run() -> list[tuple]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(row) for row in await conn.fetch(pg_query, *args)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def tables(url: str) -> set[str]:
+    if url.startswith("sqlite:///"):
+        return {row[0] for row in sql(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return {row[0] for row in sql(url, "SELECT table_name FROM information_schema.tables WHERE table_schema='public'")}

@@ -5,14 +5,11 @@ cross-backend restore goes from that backend to the other one, so a full run cov
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import json
 import os
-import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -37,7 +33,10 @@ from tests.support import (
     drop_database,
     login_admin,
     migrate,
+    sohbet,
+    sql,
     start_visitor,
+    tables,
 )
 
 OTHER = "postgres" if BACKEND == "sqlite" else "sqlite"
@@ -45,46 +44,6 @@ DATA_TABLES = ("conversation", "message", "attachment")
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
-
-
-def sohbet(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `python -m app.cli ARGS` as the operator would, with exactly this environment over the test's."""
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def sql(url: str, query: str, *args: object) -> list[tuple]:
-    """Rows of `query` (with ? placeholders) on a SQLite or PostgreSQL test database; [] when a SQLite file does
-    not exist (it is never created here)."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            return []
-        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-            return conn.execute(query, args).fetchall()
-    counter = itertools.count(1)
-    pg_query = re.sub(r"\?", lambda _: f"${next(counter)}", query)
-
-    async def run() -> list[tuple]:
-        conn = await asyncpg.connect(url)
-        try:
-            return [tuple(row) for row in await conn.fetch(pg_query, *args)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
-
-
-def tables(url: str) -> set[str]:
-    if url.startswith("sqlite:///"):
-        return {row[0] for row in sql(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return {row[0] for row in sql(url, "SELECT table_name FROM information_schema.tables WHERE table_schema='public'")}
 
 
 def data_counts(url: str) -> dict[str, int]:

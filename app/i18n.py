@@ -45,6 +45,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This conversation was closed by support.",
         "tr": "Bu sohbet destek ekibi tarafından kapatıldı.",
     },
+    "chat.ended_here": {
+        "en": "You ended this conversation.",
+        "tr": "Bu sohbeti sonlandırdınız.",
+    },
     "chat.new": {"en": "Start a new chat", "tr": "Yeni sohbet başlat"},
     "chat.empty": {"en": "No messages yet. Say hello!", "tr": "Henüz mesaj yok. Merhaba deyin!"},
     "chat.noscript": {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sse_starlette import ServerSentEvent
@@ -25,18 +25,32 @@ EXIT_POLL_SECONDS = 0.5
 
 class EventStream:
     """An ASGI response sending `events` as text/event-stream until the generator ends or the client leaves.
-    A send that cannot complete within `send_timeout` seconds (a client that stopped reading) ends the stream."""
+    A send that cannot complete within `send_timeout` seconds (a client that stopped reading) ends the stream.
+    `on_close` runs once the response is over, however it ended (it gives back the stream's slot in the caps)."""
 
     def __init__(
-        self, events: AsyncIterator[ServerSentEvent], headers: dict[str, str], *, send_timeout: float = 30
+        self,
+        events: AsyncIterator[ServerSentEvent],
+        headers: dict[str, str],
+        *,
+        send_timeout: float = 30,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.events = events
         self.headers = [(b"content-type", b"text/event-stream")] + [  # always UTF-8 (the SSE standard)
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
         ]
         self.send_timeout = send_timeout
+        self.on_close = on_close
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self._run(receive, send)
+        finally:
+            if self.on_close is not None:
+                self.on_close()
+
+    async def _run(self, receive: Any, send: Any) -> None:
         request_task = asyncio.current_task()
         assert request_task is not None
         client_left = False

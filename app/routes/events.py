@@ -21,12 +21,21 @@ from sse_starlette import ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
 
 from app.i18n import translator
-from app.routes.visitor import visitor_conversation
 from app.services.presence import ADMIN, conversation_subject
-from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Event, Subscription, conversation_topic
+from app.services.realtime import (
+    ADMIN_TOPIC,
+    VISITORS_TOPIC,
+    Event,
+    Subscription,
+    conversation_topic,
+    now,
+    session_topic,
+    visitor_topic,
+)
 from app.sse import PING, EventStream
 from app.web import (
     ADMIN_COOKIE,
+    VISITOR_COOKIE,
     QueryId,
     QuerySeq,
     Sohbet,
@@ -41,6 +50,9 @@ log = logging.getLogger("sohbet.events")
 
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 CATCHUP_BATCH = 500
+# An admin stream rereads its session at least this often: it ends within 5 s of a logout, expiry or revocation
+# in any process (SPEC §13), even where no revocation event reached it.
+SESSION_RECHECK_SECONDS = 4.0
 HINT_SECONDS = 0.25  # a dashboard stream's list refreshes, sounds and read marks: at most this often
 # 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow.
 NOTHING_TO_FOLLOW = PlainASGIResponse(status_code=204, headers={"Cache-Control": "no-store"})
@@ -186,8 +198,10 @@ def support_status_html(app: Sohbet, online: bool, lang: str) -> str:
     )
 
 
-def gone_html(app: Sohbet, lang: str, *, embed: bool = False) -> str:
-    return app.jinja.get_template("visitor/_gone.html").render(t=translator(lang), oob=True, embed=embed)
+def gone_html(app: Sohbet, lang: str, *, embed: bool = False, ended: bool = False) -> str:
+    """The conversation is over for this page: deleted by support, or `ended` (the visitor left, its token is
+    revoked)."""
+    return app.jinja.get_template("visitor/_gone.html").render(t=translator(lang), oob=True, embed=embed, ended=ended)
 
 
 class AdminHints:
@@ -224,20 +238,33 @@ class AdminHints:
 @get("/chat/events", include_in_schema=False)
 async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -> ASGIApp:
     app = sohbet(request)
-    conversation = await visitor_conversation(request)
-    if conversation is None:
-        return NOTHING_TO_FOLLOW
+    token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+    conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
+    if token is None or conversation_id is None:
+        return NOTHING_TO_FOLLOW  # no conversation, or its token was revoked (the visitor ended it)
     lang = language(request)
     embed = in_embed(request)  # the widget's iframe: "start a new chat" stays in the compact page
-    feed = ConversationFeed(app, conversation.id, max(after, last_event_id(request)), lang, "visitor")
+    feed = ConversationFeed(app, conversation_id, max(after, last_event_id(request)), lang, "visitor")
+
+    async def token_revoked(events: list[Event]) -> bool:
+        """Ended by the visitor (a revocation event), or — read again once subscribed and after any broker gap
+        (resync), so a revocation in between is never missed — no longer this token's conversation."""
+        if any(e.kind == "revoke" for e in events):
+            return True
+        if any(e.kind == "resync" for e in events):
+            return await app.conversations.id_for_visitor_token(token) != conversation_id
+        return False
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        topics = [conversation_topic(conversation.id), VISITORS_TOPIC]
-        async with following(app, topics, conversation_subject(conversation.id)) as subscription:
+        topics = [conversation_topic(conversation_id), visitor_topic(conversation_id), VISITORS_TOPIC]
+        async with following(app, topics, conversation_subject(conversation_id)) as subscription:
             support_online = await app.presence.is_online(ADMIN)
             yield ServerSentEvent(data=support_status_html(app, support_online, lang), event="control")
             pending: list[Event] = [Event("resync")]
             while not shutting_down(pending):
+                if await token_revoked(pending):
+                    yield ServerSentEvent(data=gone_html(app, lang, embed=embed, ended=True), event="control")
+                    return
                 feed.note(pending)
                 if feed.concerns_me(pending):
                     for event in await feed.deliver(pending):
@@ -258,6 +285,32 @@ async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -
     return stream_response(events())
 
 
+class SessionWatch:
+    """Keeps an admin stream honest about its session: it rereads the row every SESSION_RECHECK_SECONDS, at the
+    session's deadline (idle or absolute timeout) and after a broker gap, so the stream ends within seconds of
+    a logout, an expiry or a revocation even where no revocation event reached this process."""
+
+    def __init__(self, app: Sohbet, session_token_hash: str, deadline: float) -> None:
+        self.auth = app.auth
+        self.session_token_hash = session_token_hash
+        self.deadline = deadline
+        self.next_check = now() + SESSION_RECHECK_SECONDS
+
+    def wait_seconds(self) -> float:
+        return max(0.0, min(self.next_check, self.deadline) - now())
+
+    async def still_valid(self, events: list[Event]) -> bool:
+        if any(e.kind == "revoke" for e in events):
+            return False
+        moment = now()
+        if moment >= min(self.next_check, self.deadline) or any(e.kind == "resync" for e in events):
+            deadline = await self.auth.session_deadline(self.session_token_hash)
+            if deadline is None:
+                return False
+            self.deadline, self.next_check = deadline, moment + SESSION_RECHECK_SECONDS
+        return True
+
+
 @get("/admin/events", include_in_schema=False)
 async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, after: QuerySeq = 0) -> ASGIApp:
     app = sohbet(request)
@@ -266,21 +319,28 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
         return NOTHING_TO_FOLLOW
     lang = language(request)
     cursor = max(after, last_event_id(request))
+    session = SessionWatch(app, identity.session_token_hash, identity.expires_at)
+    ping_seconds = app.settings.sse_ping_seconds
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         feed = ConversationFeed(app, thread, cursor, lang, "admin") if thread else None
-        topics = [ADMIN_TOPIC] + ([conversation_topic(thread)] if thread else [])
+        topics = [ADMIN_TOPIC, session_topic(identity.session_token_hash)]
+        topics += [conversation_topic(thread)] if thread else []
         loop = asyncio.get_running_loop()
         async with following(app, topics, ADMIN) as subscription:
             pending: list[Event] = [Event("resync")]
             hints = AdminHints()
+            quiet_since = loop.time()  # when this stream last wrote anything (pings go after ping_seconds)
             while not shutting_down(pending):
+                if not await session.still_valid(pending):
+                    return  # logged out, expired or revoked: the browser's reconnect gets 204
                 if feed is not None:
                     feed.note(pending)
                 if feed is not None and feed.concerns_me(pending):
                     for event in await feed.deliver(pending):
                         yield event
                         feed.sent(event)
+                        quiet_since = loop.time()
                     if feed.delivered_visitor_message:
                         # The admin is looking at this conversation: what reached the screen is read.
                         feed.delivered_visitor_message = False
@@ -297,10 +357,13 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
                     if hints.threads:
                         yield ServerSentEvent(data="1", event="threads")
                     hints.sent(loop.time())
-                timeout = hints.wait_seconds(loop.time()) if hints.owed else app.settings.sse_ping_seconds
+                    quiet_since = loop.time()
+                idle = max(0.0, ping_seconds - (loop.time() - quiet_since))
+                timeout = min(hints.wait_seconds(loop.time()) if hints.owed else idle, session.wait_seconds())
                 pending = await subscription.wait(timeout=timeout)
-                if not pending and not hints.owed:
+                if not pending and not hints.owed and loop.time() - quiet_since >= ping_seconds:
                     yield PING  # idle: keeps proxies from closing the stream
+                    quiet_since = loop.time()
 
     return stream_response(events())
 

@@ -176,10 +176,11 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
 @post("/chat/end", include_in_schema=False, status_code=303)
 async def end_chat(request: Request[Any, Any, Any]) -> Response[Any]:
     app = sohbet(request)
-    conversation = await visitor_conversation(request)
-    if conversation is not None:
-        # System messages store an i18n key; each viewer reads it in their own language.
-        await app.conversations.end(conversation.id, "chat.ended_note")
+    token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+    conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
+    if conversation_id is not None:
+        # Revokes this cookie's token. System messages store an i18n key; each viewer reads it in their language.
+        await app.conversations.leave(conversation_id, "chat.ended_note")
     return see_other(home_url(request), cookies=[expired_cookie(app.settings, VISITOR_COOKIE)])
 
 

@@ -5,7 +5,8 @@
   that browser's cookie), valid `login_code_seconds`, single use, dead after 5 wrong tries; an account or IP
   with too many recent failures is refused outright.
 - Sessions: a random token in the cookie, its hash in the database; idle and absolute timeouts; logout
-  deletes the row, so a replayed cookie is worthless.
+  deletes the row, so a replayed cookie is worthless, and publishes a revocation that ends the session's open
+  streams in every process (they also recheck the row: `session_deadline`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Protocol
 
 from app.models import AdminSession, LoginAttempt
 from app.services.crypto import new_token, token_hash
-from app.services.realtime import now
+from app.services.realtime import Broker, now, publish_now, revocation, session_topic
 
 log = logging.getLogger("sohbet.auth")
 
@@ -91,6 +92,7 @@ class CodeRejected(ValueError):
 class AdminIdentity:
     username: str
     session_token_hash: str
+    expires_at: float = 0.0  # epoch seconds: the idle or absolute timeout, whichever comes first
 
 
 class AuthService:
@@ -104,6 +106,7 @@ class AuthService:
         code_seconds: int,
         idle_seconds: int,
         absolute_seconds: int,
+        broker: Broker | None = None,
     ) -> None:
         self._username = username
         self._password_hash = password_hash
@@ -112,6 +115,7 @@ class AuthService:
         self._code_seconds = code_seconds
         self._idle = idle_seconds
         self._absolute = absolute_seconds
+        self._broker = broker  # where a logout announces the revocation (None: nobody listens)
         self._dummy_hash = hash_password(secrets.token_urlsafe(16))
 
     @property
@@ -218,6 +222,10 @@ class AuthService:
         log.info(json.dumps({"event": "login.success", "username": username}))
         return token
 
+    def _deadline(self, row: dict[str, object]) -> float:
+        created, seen = float(row["created_at"]), float(row["last_seen_at"])  # type: ignore[arg-type]
+        return min(created + self._absolute, seen + self._idle)
+
     async def session_identity(self, token: str | None) -> AdminIdentity | None:
         if not token:
             return None
@@ -226,16 +234,36 @@ class AuthService:
         if row is None:
             return None
         moment = now()
-        if moment - row["created_at"] > self._absolute or moment - row["last_seen_at"] > self._idle:
+        if moment >= self._deadline(row):
             await AdminSession.delete().where(AdminSession.id == row["id"])
             return None
-        if moment - row["last_seen_at"] > 30:  # refresh the idle clock without a write per request
+        # Refresh the idle clock without a write per request (at most every 30 s, sooner for short timeouts).
+        if moment - row["last_seen_at"] > min(30.0, self._idle / 10):
             await AdminSession.update({AdminSession.last_seen_at: moment}).where(AdminSession.id == row["id"])
-        return AdminIdentity(username=row["username"], session_token_hash=hashed)
+            row["last_seen_at"] = moment
+        return AdminIdentity(username=row["username"], session_token_hash=hashed, expires_at=self._deadline(row))
+
+    async def session_deadline(self, session_token_hash: str) -> float | None:
+        """When the session expires if nothing refreshes it (epoch seconds), or None when it is over: logged
+        out, expired, revoked. Reads only (an open stream is not activity: it must not keep a session alive)."""
+        row = await (
+            AdminSession.select(AdminSession.created_at, AdminSession.last_seen_at)
+            .where(AdminSession.token_hash == session_token_hash)
+            .first()
+        )
+        if row is None:
+            return None
+        deadline = self._deadline(row)
+        return deadline if now() < deadline else None
 
     async def end_session(self, token: str | None) -> None:
-        if token:
-            await AdminSession.delete().where(AdminSession.token_hash == token_hash(token))
+        """Logout (or a new login in this browser): the row goes, and so do the session's open streams."""
+        if not token:
+            return
+        hashed = token_hash(token)
+        await AdminSession.delete().where(AdminSession.token_hash == hashed)
+        if self._broker is not None:
+            await publish_now(self._broker, [revocation(session_topic(hashed))])
 
     async def purge_expired(self) -> None:
         moment = now()

@@ -18,7 +18,7 @@ from app.models.db import write_transaction
 from app.services.attachments import StoredFile
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
-from app.services.realtime import Broker, Event, publish_now
+from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
 from app.services.text import preview
 
 SENDERS = ("visitor", "admin", "system")
@@ -413,6 +413,20 @@ class ConversationService:
         await self.post(conversation_id, "system", note)
         await Conversation.update({Conversation.ended_at: datetime.now(UTC)}).where(Conversation.id == conversation_id)
         await publish_now(self._broker, [Event("thread", conversation_id)])
+
+    async def leave(self, conversation_id: int, note: str) -> None:
+        """The visitor ended the chat: their token is revoked first (the old cookie no longer reads, posts, streams
+        or downloads; the conversation and its messages stay for support), their open streams end in every
+        process, then the conversation ends as in `end`."""
+        async with write_transaction(self._engine):
+            # Nobody holds the token of this random hash: the unique column keeps a value, the old one is gone.
+            await Conversation.update({Conversation.visitor_token_hash: token_hash(new_token())}).where(
+                Conversation.id == conversation_id
+            )
+            events = [revocation(visitor_topic(conversation_id))]
+            await self._broker.publish_in_transaction(events)
+        self._broker.after_commit(events)
+        await self.end(conversation_id, note)
 
     async def mark_read(self, conversation_id: int) -> None:
         changed = await (

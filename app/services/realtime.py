@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,8 +32,9 @@ VISITORS_TOPIC = "visitors"
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something changed. `kind`: msg, clear, thread, presence, clear_all. `at`: when a message was stored (wall
-    clock, just before its commit; 0 for other kinds) — only for the delivery-latency metric.
+    """Something changed. `kind`: msg, clear, thread, presence, clear_all, revoke. `at`: when a message was stored
+    (wall clock, just before its commit; 0 for other kinds) — only for the delivery-latency metric. A `revoke`
+    names in `subject` the topic whose streams must end (an admin session's, a visitor token's).
 
     In the process that stored it (the only one on SQLite), a `msg` event also carries the message itself
     (`message`, a MessageView), so a stream whose cursor is just before it can send it without reading the
@@ -82,15 +83,33 @@ class Event:
             return (VISITORS_TOPIC,) if self.subject == "admin" else (ADMIN_TOPIC,)
         if self.kind == "clear_all":
             return (ADMIN_TOPIC, VISITORS_TOPIC)
+        if self.kind == "revoke":
+            return (self.subject,)
         return ()
 
 
 RESYNC = Event(kind="resync")
 SHUTDOWN = Event(kind="shutdown")
+ENDINGS = frozenset({"shutdown", "revoke"})  # events after which a stream ends
 
 
 def conversation_topic(conversation_id: int) -> str:
     return f"c:{conversation_id}"
+
+
+def session_topic(session_token_hash: str) -> str:
+    """The topic of one admin session's streams (a prefix of the token's hash: never the token itself)."""
+    return f"s:{session_token_hash[:32]}"
+
+
+def visitor_topic(conversation_id: int) -> str:
+    """The topic of the visitor streams of one conversation (not the admin's streams of it)."""
+    return f"v:{conversation_id}"
+
+
+def revocation(topic: str) -> Event:
+    """Ends every stream subscribed to `topic`, in every process."""
+    return Event("revoke", subject=topic)
 
 
 class Subscription:
@@ -106,8 +125,8 @@ class Subscription:
 
     def push(self, event: Event) -> None:
         if len(self.pending) >= self.MAX_PENDING:
-            # A resync covers every message event; a shutdown must survive the collapse.
-            ending = [e for e in (*self.pending, event) if e.kind == "shutdown"][:1]
+            # A resync covers every message event; a shutdown or a revocation must survive the collapse.
+            ending = [e for e in (*self.pending, event) if e.kind in ENDINGS][:2]
             self.pending = [RESYNC, *ending]
         else:
             self.pending.append(event)
@@ -124,11 +143,41 @@ class Subscription:
         return events
 
 
+class StreamSlot:
+    """One admitted stream's place in the counts; `release()` (idempotent) gives it back."""
+
+    __slots__ = ("_keys", "_open")
+
+    def __init__(self, open_counts: Counter[str], keys: tuple[str, ...]) -> None:
+        self._open, self._keys = open_counts, keys
+
+    def release(self) -> None:
+        for key in self._keys:
+            self._open[key] -= 1
+            if self._open[key] <= 0:
+                del self._open[key]
+        self._keys = ()
+
+
 class Hub:
-    """In-process fan-out from topics to subscriptions (the Quart chat example's broker, with topics)."""
+    """In-process fan-out from topics to subscriptions (the Quart chat example's broker, with topics), and the
+    counts of open streams per conversation, client address and admin session behind the caps (SPEC §13)."""
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        self._open: Counter[str] = Counter()
+
+    def admit(self, limits: dict[str, int]) -> StreamSlot | None:
+        """A slot for one more stream counted under every key of `limits` (key -> most open at once), or None
+        when one of them is full."""
+        if any(self._open[key] >= limit for key, limit in limits.items()):
+            return None
+        for key in limits:
+            self._open[key] += 1
+        return StreamSlot(self._open, tuple(limits))
+
+    def open_streams(self, key: str) -> int:
+        return self._open.get(key, 0)
 
     def subscribe(self, topics: Iterable[str]) -> Subscription:
         subscription = Subscription(tuple(topics))

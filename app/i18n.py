@@ -115,6 +115,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Too many requests. Please wait a minute and try again.",
         "tr": "Çok fazla istek. Lütfen bir dakika bekleyip tekrar deneyin.",
     },
+    "error.too_many_streams": {
+        "en": "Too many live connections are open. Close another tab or wait a moment.",
+        "tr": "Çok fazla canlı bağlantı açık. Başka bir sekmeyi kapatın veya biraz bekleyin.",
+    },
     "error.csrf": {
         "en": "Your form expired. Reload the page and try again.",
         "tr": "Formun süresi doldu. Sayfayı yenileyip tekrar deneyin.",

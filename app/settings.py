@@ -66,6 +66,13 @@ def parse_seconds(name: str, value: str) -> float:
     return seconds
 
 
+def parse_count(name: str, value: str) -> int:
+    """'50' -> 50: a whole number from 1 to 100000."""
+    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        raise SettingsError(f"{name} must be a whole number from 1 to 100000, got {value!r}")
+    return int(value)
+
+
 def parse_size(name: str, value: str) -> int:
     """'5MB', '512KB', '10485760' -> bytes."""
     match = re.fullmatch(r"\s*(\d+)\s*(B|KB|MB|GB)?\s*", value or "", re.IGNORECASE)
@@ -234,6 +241,10 @@ class Settings:
     session_absolute_seconds: int = 12 * 3600
     login_code_seconds: int = 300
     sse_ping_seconds: float = 15.0
+    # Open event streams at once, per server process (SPEC §13): 429 beyond.
+    max_streams_per_conversation: int = 5
+    max_streams_per_ip: int = 50
+    max_streams_per_session: int = 10
     presence_heartbeat_seconds: float = 10.0
     page_size: int = 50
     file_delete_retry_seconds: tuple[int, ...] = (5, 30, 120, 600, 3600)
@@ -334,6 +345,11 @@ class Settings:
             session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
             login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
             sse_ping_seconds=parse_seconds("SSE_PING_SECONDS", get("SSE_PING_SECONDS") or "15"),
+            max_streams_per_conversation=parse_count(
+                "MAX_STREAMS_PER_CONVERSATION", get("MAX_STREAMS_PER_CONVERSATION") or "5"
+            ),
+            max_streams_per_ip=parse_count("MAX_STREAMS_PER_IP", get("MAX_STREAMS_PER_IP") or "50"),
+            max_streams_per_session=parse_count("MAX_STREAMS_PER_SESSION", get("MAX_STREAMS_PER_SESSION") or "10"),
             file_delete_retry_seconds=parse_delays(
                 "FILE_DELETE_RETRY_SECONDS", get("FILE_DELETE_RETRY_SECONDS") or "5s,30s,2m,10m,1h"
             ),

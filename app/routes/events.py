@@ -10,6 +10,7 @@ nothing committed in between is missed; it sends only seq > cursor, so nothing i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from app.services.realtime import (
     ADMIN_TOPIC,
     VISITORS_TOPIC,
     Event,
+    StreamSlot,
     Subscription,
     conversation_topic,
     now,
@@ -39,6 +41,7 @@ from app.web import (
     QueryId,
     QuerySeq,
     Sohbet,
+    client_ip,
     in_embed,
     language,
     render_message,
@@ -53,6 +56,7 @@ CATCHUP_BATCH = 500
 # An admin stream rereads its session at least this often: it ends within 5 s of a logout, expiry or revocation
 # in any process (SPEC §13), even where no revocation event reached it.
 SESSION_RECHECK_SECONDS = 4.0
+STREAM_RETRY_SECONDS = 10  # Retry-After of a stream refused by the caps
 HINT_SECONDS = 0.25  # a dashboard stream's list refreshes, sounds and read marks: at most this often
 # 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow.
 NOTHING_TO_FOLLOW = PlainASGIResponse(status_code=204, headers={"Cache-Control": "no-store"})
@@ -63,10 +67,23 @@ def last_event_id(request: Request[Any, Any, Any]) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 18 else 0
 
 
-def stream_response(events: AsyncIterator[ServerSentEvent]) -> EventStream:
+def stream_response(events: AsyncIterator[ServerSentEvent], slot: StreamSlot) -> EventStream:
     # On server shutdown the lifespan wakes every stream with SHUTDOWN, so each generator returns and its
-    # response ends properly.
-    return EventStream(events, SSE_HEADERS, send_timeout=30)
+    # response ends properly. The slot in the stream caps is given back however the response ends.
+    return EventStream(events, SSE_HEADERS, send_timeout=30, on_close=slot.release)
+
+
+def too_many_streams(request: Request[Any, Any, Any], limits: dict[str, int]) -> PlainASGIResponse:
+    """429 when a cap of open streams is reached (SPEC §13). EventSource gives up on it; htmx-ext-sse tries again
+    later, with a growing delay."""
+    log.info(json.dumps({"event": "stream.refused", "path": request.url.path, "caps": sorted(limits.values())}))
+    message = translator(language(request))("error.too_many_streams")
+    return PlainASGIResponse(
+        message + "\n",
+        status_code=429,
+        media_type="text/plain",
+        headers={"Cache-Control": "no-store", "Retry-After": str(STREAM_RETRY_SECONDS)},
+    )
 
 
 @asynccontextmanager
@@ -245,6 +262,13 @@ async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -
     lang = language(request)
     embed = in_embed(request)  # the widget's iframe: "start a new chat" stays in the compact page
     feed = ConversationFeed(app, conversation_id, max(after, last_event_id(request)), lang, "visitor")
+    limits = {
+        f"conversation:{conversation_id}": app.settings.max_streams_per_conversation,
+        f"ip:{client_ip(request)}": app.settings.max_streams_per_ip,
+    }
+    slot = app.hub.admit(limits)
+    if slot is None:
+        return too_many_streams(request, limits)
 
     async def token_revoked(events: list[Event]) -> bool:
         """Ended by the visitor (a revocation event), or — read again once subscribed and after any broker gap
@@ -282,7 +306,7 @@ async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -
                 if not pending:
                     yield PING  # idle: keeps proxies from closing the stream
 
-    return stream_response(events())
+    return stream_response(events(), slot)
 
 
 class SessionWatch:
@@ -321,6 +345,10 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
     cursor = max(after, last_event_id(request))
     session = SessionWatch(app, identity.session_token_hash, identity.expires_at)
     ping_seconds = app.settings.sse_ping_seconds
+    limits = {f"session:{identity.session_token_hash}": app.settings.max_streams_per_session}
+    slot = app.hub.admit(limits)
+    if slot is None:
+        return too_many_streams(request, limits)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         feed = ConversationFeed(app, thread, cursor, lang, "admin") if thread else None
@@ -365,7 +393,7 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
                     yield PING  # idle: keeps proxies from closing the stream
                     quiet_since = loop.time()
 
-    return stream_response(events())
+    return stream_response(events(), slot)
 
 
 ROUTES = [visitor_events, admin_events]

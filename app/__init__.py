@@ -229,6 +229,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             code_seconds=settings.login_code_seconds,
             idle_seconds=settings.session_idle_seconds,
             absolute_seconds=settings.session_absolute_seconds,
+            lockout_seconds=settings.login_lockout_seconds,
         ),
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,

@@ -233,6 +233,7 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     login_code_seconds: int = 300
+    login_lockout_seconds: int = 60  # the first lockout after 10 failed password checks; doubles up to 1 h
     sse_ping_seconds: float = 15.0
     presence_heartbeat_seconds: float = 10.0
     page_size: int = 50
@@ -333,6 +334,7 @@ class Settings:
             session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
             session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
             login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
+            login_lockout_seconds=parse_duration("LOGIN_LOCKOUT", get("LOGIN_LOCKOUT", "1m")),
             sse_ping_seconds=parse_seconds("SSE_PING_SECONDS", get("SSE_PING_SECONDS") or "15"),
             file_delete_retry_seconds=parse_delays(
                 "FILE_DELETE_RETRY_SECONDS", get("FILE_DELETE_RETRY_SECONDS") or "5s,30s,2m,10m,1h"
@@ -343,6 +345,8 @@ class Settings:
             ),
             telegram_poll_seconds=int(parse_seconds("TELEGRAM_POLL_SECONDS", get("TELEGRAM_POLL_SECONDS") or "25")),
         )
+        if not 1 <= settings.login_lockout_seconds <= 3600:
+            raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")
         if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL: {settings.log_level!r}")
         if settings.telegram_configured and settings.telegram_mode == "webhook":

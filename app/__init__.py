@@ -34,12 +34,14 @@ from app import assets as asset_routes
 from app.assets import asset_urls, build_assets
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
+from app.ratelimit import AtomicRateLimitMiddleware
 from app.routes import admin, api, auth, embed, events, health, media, visitor
 from app.routes import telegram as telegram_routes
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
+from app.services.housekeeping import Housekeeping
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
@@ -116,6 +118,7 @@ def rate_limit(limit: RateLimit, store: str, identifier: Any = None, *, every_me
     config = RateLimitConfig(
         rate_limit=(limit.unit, limit.count),  # type: ignore[arg-type]
         store=store,
+        middleware_class=AtomicRateLimitMiddleware,
         check_throttle_handler=lambda request: every_method or request.method == "POST",
     )
     if identifier is not None:
@@ -214,6 +217,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return DatabaseStore(name) if settings.is_postgres else MemoryStore()
 
     uploads = settings.rate_limit_uploads
+    housekeeping = Housekeeping(engine)
     state = Sohbet(
         settings=settings,
         engine=engine,
@@ -230,6 +234,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             idle_seconds=settings.session_idle_seconds,
             absolute_seconds=settings.session_absolute_seconds,
             broker=broker,
+            lockout_seconds=settings.login_lockout_seconds,
         ),
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
@@ -248,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await presence.start()
         await attachments.start()
         await state.retention.start()
+        await housekeeping.start()
         if telegram is not None:
             await telegram.start()
 
@@ -262,6 +268,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             watcher.cancel()
             if telegram is not None:
                 await telegram.stop()
+            await housekeeping.stop()
             await state.retention.stop()
             await attachments.stop()
             await presence.stop()

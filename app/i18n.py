@@ -154,6 +154,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "That code has expired or was already used. Log in again to get a new one.",
         "tr": "Kodun süresi doldu veya kullanıldı. Yeni kod için tekrar giriş yapın.",
     },
+    "login.locked_out": {
+        "en": "Too many failed logins. Wait a moment and try again.",
+        "tr": "Çok fazla başarısız giriş. Biraz bekleyip tekrar deneyin.",
+    },
     "login.code_locked": {
         "en": "Too many wrong codes. Log in again to get a new one.",
         "tr": "Çok fazla hatalı kod. Yeni kod için tekrar giriş yapın.",

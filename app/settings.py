@@ -7,6 +7,9 @@ weak secret stops start-up with a message that names it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -22,6 +25,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd() / "data"
 RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+
+
+WEBHOOK_SECRET_LABEL = b"sohbet/telegram-webhook-secret/v1"
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
+
+
+def derive_webhook_secret(secret_key: str) -> str:
+    """The Telegram webhook secret when TELEGRAM_WEBHOOK_SECRET is unset in production: HMAC-SHA256 of a fixed
+    label under SECRET_KEY, base64url without padding — 43 characters of Telegram's alphabet (A-Za-z0-9_-), the
+    same in every process."""
+    digest = hmac.new(secret_key.encode(), WEBHOOK_SECRET_LABEL, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 class SettingsError(ValueError):
@@ -240,6 +255,7 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     login_code_seconds: int = 300
+    login_lockout_seconds: int = 60  # the first lockout after 10 failed password checks; doubles up to 1 h
     sse_ping_seconds: float = 15.0
     # Open event streams at once, per server process (SPEC §13): 429 beyond.
     max_streams_per_conversation: int = 5
@@ -272,6 +288,10 @@ class Settings:
     @property
     def telegram_configured(self) -> bool:
         return bool(self.telegram_bot_token and self.telegram_chat_id)
+
+    @property
+    def needs_webhook_secret(self) -> bool:
+        return self.telegram_configured and self.telegram_mode == "webhook"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -344,6 +364,7 @@ class Settings:
             session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
             session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
             login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
+            login_lockout_seconds=parse_duration("LOGIN_LOCKOUT", get("LOGIN_LOCKOUT", "1m")),
             sse_ping_seconds=parse_seconds("SSE_PING_SECONDS", get("SSE_PING_SECONDS") or "15"),
             max_streams_per_conversation=parse_count(
                 "MAX_STREAMS_PER_CONVERSATION", get("MAX_STREAMS_PER_CONVERSATION") or "5"
@@ -359,14 +380,16 @@ class Settings:
             ),
             telegram_poll_seconds=int(parse_seconds("TELEGRAM_POLL_SECONDS", get("TELEGRAM_POLL_SECONDS") or "25")),
         )
+        if not 1 <= settings.login_lockout_seconds <= 3600:
+            raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")
         if settings.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL: {settings.log_level!r}")
         if settings.telegram_configured and settings.telegram_mode == "webhook":
-            # Telegram must reach us, and only Telegram: both are needed in every environment.
+            # Telegram must reach us (the secret, when unset, is generated or derived: see with_secrets).
             if not settings.public_url.startswith(("https://", "http://")):
                 raise SettingsError("TELEGRAM_MODE=webhook needs PUBLIC_URL (the https address Telegram calls)")
-            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", settings.telegram_webhook_secret):
-                raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+        if settings.telegram_webhook_secret and not _WEBHOOK_SECRET_RE.fullmatch(settings.telegram_webhook_secret):
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
         return settings.with_secrets()
 
     def with_secrets(self) -> Settings:
@@ -375,6 +398,8 @@ class Settings:
             problems = self.secret_problems()
             if problems:
                 raise SettingsError("Refusing to start in production: " + "; ".join(problems))
+            if self.needs_webhook_secret and not self.telegram_webhook_secret:
+                return replace(self, telegram_webhook_secret=derive_webhook_secret(self.secret_key))
             return self
         stored_path = self.data_dir / "secrets.json"
         stored: dict[str, str] = {}
@@ -386,6 +411,8 @@ class Settings:
             stored.setdefault("ENCRYPTION_KEYS", Fernet.generate_key().decode())
         if not (self.admin_password or self.admin_password_hash):
             stored.setdefault("ADMIN_PASSWORD", secrets.token_urlsafe(12))
+        if self.needs_webhook_secret and not self.telegram_webhook_secret:
+            stored.setdefault("TELEGRAM_WEBHOOK_SECRET", secrets.token_urlsafe(32))
         if stored:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             tmp = stored_path.with_suffix(".tmp")
@@ -399,6 +426,8 @@ class Settings:
             admin_password=self.admin_password
             or ("" if self.admin_password_hash else stored.get("ADMIN_PASSWORD", "")),
             admin_password_generated=not (self.admin_password or self.admin_password_hash),
+            telegram_webhook_secret=self.telegram_webhook_secret
+            or (stored.get("TELEGRAM_WEBHOOK_SECRET", "") if self.needs_webhook_secret else ""),
         )
         problems = [p for p in result.secret_problems() if "Fernet" in p]
         if problems:
@@ -422,9 +451,8 @@ class Settings:
                 problems.append("ADMIN_PASSWORD_HASH is not a hash made by `sohbet hash-password`")
         elif len(self.admin_password) < 12 or self.admin_password.lower() in WEAK_SECRETS:
             problems.append("ADMIN_PASSWORD is missing or shorter than 12 characters")
-        if self.telegram_mode == "webhook" and self.telegram_bot_token:
-            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.telegram_webhook_secret):
-                problems.append("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+        if self.telegram_webhook_secret and not _WEBHOOK_SECRET_RE.fullmatch(self.telegram_webhook_secret):
+            problems.append("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
         if self.metrics_token and (len(self.metrics_token) < 16 or self.metrics_token.lower() in WEAK_SECRETS):
             problems.append("METRICS_TOKEN, when set, must be at least 16 characters")
         return problems

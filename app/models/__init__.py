@@ -4,6 +4,7 @@ from app.models.tables import (
     AdminSession,
     Attachment,
     Conversation,
+    Counter,
     FileDeletion,
     KeyValue,
     Lease,
@@ -30,6 +31,7 @@ ALL_TABLES = (
     TelegramTopic,
     TelegramUpdate,
     Lease,
+    Counter,
 )
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "AdminSession",
     "Attachment",
     "Conversation",
+    "Counter",
     "FileDeletion",
     "KeyValue",
     "Lease",

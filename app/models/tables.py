@@ -158,6 +158,17 @@ class TelegramUpdate(Table):
     processed_at = DoublePrecision(default=0.0)
 
 
+class Counter(Table):
+    """Counts every server process shares, each changed by one atomic statement (app/services/counters.py):
+    rate-limit windows and consecutive failed password checks per account and per IP. A row means nothing
+    after `expires_at`; `blocked_until` is a lockout's end."""
+
+    key = Varchar(length=200, unique=True, index=True)
+    count = Integer(default=0)
+    expires_at = DoublePrecision(default=0.0, index=True)
+    blocked_until = DoublePrecision(default=0.0)
+
+
 class Lease(Table):
     """A job only one server process may run at a time (Telegram polling): held until `expires_at`, renewed by
     its holder."""

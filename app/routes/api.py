@@ -19,8 +19,9 @@ from msgspec import Meta
 
 from app.i18n import translator
 from app.routes.admin import threads_context
-from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable
+from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
 from app.services.conversations import MessageView, StagedUploadNotFound
+from app.services.login_guard import LoginThrottled
 from app.services.storage import StorageUnavailable
 from app.services.text import TextError, clean_message
 from app.services.uploads import UploadRejected
@@ -180,10 +181,14 @@ async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest
     """Check username and password; on success a one-time code is sent to the admin channel."""
     app = sohbet(request)
     t = translator(language(request))
-    if not app.auth.check_password(data.username[:100], data.password):
-        raise refuse(401, t("login.wrong"))
     try:
-        attempt = await app.auth.begin_login(data.username[:100], client_ip(request))
+        attempt = await app.auth.start_login(data.username[:100], data.password, client_ip(request))
+    except WrongPassword:
+        raise refuse(401, t("login.wrong")) from None
+    except LoginThrottled as throttled:
+        raise ApiError(
+            detail=t("login.locked_out"), status_code=429, headers={"Retry-After": str(throttled.retry_after)}
+        ) from None
     except CodeNotDelivered:
         raise refuse(503, t("login.code_not_delivered")) from None
     except LoginUnavailable:

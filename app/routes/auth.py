@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -11,7 +9,8 @@ from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
-from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable
+from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
+from app.services.login_guard import LoginThrottled
 from app.web import (
     ADMIN_COOKIE,
     LOGIN_COOKIE,
@@ -23,8 +22,6 @@ from app.web import (
     see_other,
     sohbet,
 )
-
-log = logging.getLogger("sohbet.auth")
 
 CODE_REASON_KEYS = {
     "wrong": "login.code_wrong",
@@ -60,11 +57,14 @@ async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dic
     app = sohbet(request)
     t = translator(language(request))
     username = (data.get("username") or "")[:100]
-    if not app.auth.check_password(username, data.get("password") or ""):
-        log.info(json.dumps({"event": "login.failed", "ip": client_ip(request)}))
-        return login_page(request, status_code=401, error=t("login.wrong"), username=username)
     try:
-        attempt_token = await app.auth.begin_login(username, client_ip(request))
+        attempt_token = await app.auth.start_login(username, data.get("password") or "", client_ip(request))
+    except WrongPassword:
+        return login_page(request, status_code=401, error=t("login.wrong"), username=username)
+    except LoginThrottled as throttled:
+        response = login_page(request, status_code=429, error=t("login.locked_out"), username=username)
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
     except CodeNotDelivered:
         return login_page(request, status_code=503, error=t("login.code_not_delivered"), username=username)
     except LoginUnavailable:

@@ -1,6 +1,8 @@
 """Admin authentication: password, then a one-time code, then a server-side session.
 
-- The password is compared in constant time against a scrypt hash (a plain ADMIN_PASSWORD is hashed at start).
+- The password is compared in constant time against a scrypt hash (a plain ADMIN_PASSWORD is hashed at start),
+  in a worker thread (a few at a time), never on the event loop. Failed checks count per account and per IP
+  (app/services/login_guard.py): after 10 in a row, a growing lockout.
 - The code: 6 digits from `secrets`, stored as an HMAC bound to the login attempt (whose token lives only in
   that browser's cookie), valid `login_code_seconds`, single use, dead after 5 wrong tries; an account or IP
   with too many recent failures is refused outright.
@@ -16,13 +18,17 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import sys
 from dataclasses import dataclass
 from typing import Protocol
 
+import anyio
+
 from app.models import AdminSession, LoginAttempt
 from app.services.crypto import new_token, token_hash
+from app.services.login_guard import LoginGuard
 from app.services.realtime import Broker, now, publish_now, revocation, session_topic
 
 log = logging.getLogger("sohbet.auth")
@@ -30,6 +36,10 @@ log = logging.getLogger("sohbet.auth")
 MAX_CODE_FAILURES = 5
 ACCOUNT_FAILURE_WINDOW = 15 * 60
 ACCOUNT_FAILURE_LIMIT = 10
+# scrypt takes 16 MB and ~75 ms of CPU a check: a burst of logins queues for half the cores, leaving the rest to
+# the event loop (more threads than cores would only slow every request down).
+HASHING_THREADS = max(1, (os.cpu_count() or 2) // 2)
+_hashing: anyio.CapacityLimiter | None = None
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -80,6 +90,10 @@ class CodeNotDelivered(LoginUnavailable):
         self.description = description
 
 
+class WrongPassword(ValueError):
+    """The username or the password is wrong (which one is never said)."""
+
+
 class CodeRejected(ValueError):
     """`reason`: wrong, expired, used, locked, unknown."""
 
@@ -107,6 +121,7 @@ class AuthService:
         idle_seconds: int,
         absolute_seconds: int,
         broker: Broker | None = None,
+        lockout_seconds: int = 60,
     ) -> None:
         self._username = username
         self._password_hash = password_hash
@@ -117,6 +132,7 @@ class AuthService:
         self._absolute = absolute_seconds
         self._broker = broker  # where a logout announces the revocation (None: nobody listens)
         self._dummy_hash = hash_password(secrets.token_urlsafe(16))
+        self.guard = LoginGuard(secret_key, lockout_seconds)
 
     @property
     def can_deliver_codes(self) -> bool:
@@ -127,6 +143,21 @@ class AuthService:
         user_ok = hmac.compare_digest(username.encode(), self._username.encode())
         password_ok = verify_password(password, self._password_hash if user_ok else self._dummy_hash)
         return user_ok and password_ok
+
+    async def start_login(self, username: str, password: str, ip: str) -> str:
+        """The first step of every login (the form and the JSON API): refuse a locked account or address
+        (LoginThrottled), check the password off the event loop (WrongPassword, counted), then send a code;
+        returns the attempt token (see begin_login)."""
+        global _hashing
+        await self.guard.check(username, ip)
+        if _hashing is None:
+            _hashing = anyio.CapacityLimiter(HASHING_THREADS)
+        if not await anyio.to_thread.run_sync(self.check_password, username, password, limiter=_hashing):
+            failures = await self.guard.failed(username, ip)
+            log.info(json.dumps({"event": "login.failed", "ip": ip, "failures": failures}))
+            raise WrongPassword("wrong username or password")
+        await self.guard.succeeded(username, ip)
+        return await self.begin_login(username, ip)
 
     def _code_hash(self, attempt_token: str, code: str) -> str:
         return hmac.new(self._code_key, f"{attempt_token}:{code}".encode(), hashlib.sha256).hexdigest()

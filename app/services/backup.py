@@ -83,6 +83,7 @@ SKIPPED_TABLES: dict[str, str] = {
     "admin_session": "logged-in admin browsers: admins log in again",
     "login_attempt": "pending logins, valid for minutes",
     "key_value": "rate-limit counters (the Litestar store)",
+    "counter": "rate-limit windows and failed-login counts, minutes to hours long",
     "presence": "who is online now, rebuilt by live servers",
     "lease": "which server process runs a singleton job now (Telegram polling); expires by itself",
 }

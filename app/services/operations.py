@@ -40,7 +40,7 @@ from app.settings import RATE_UNITS, RateLimit, Settings, SettingsError
 
 PASS, WARN, FAIL, INFO = "PASS", "WARN", "FAIL", "INFO"
 DATABASE_TIMEOUT = 5.0
-TELEGRAM_KEEP_SECONDS = 30 * 86400  # telegram_update and delivered telegram_outbox rows older than this go
+TELEGRAM_KEEP_SECONDS = 30 * 86400  # telegram_update and delivered telegram_outbox rows (telegram/pruning.py)
 ORPHAN_MIN_AGE_SECONDS = 3600  # a file younger than this may be an upload in progress: never touched
 ABSURD_PER_MINUTE = 10_000  # a rate limit above this many requests a minute limits nothing
 HSTS_MIN_SECONDS = 180 * 86400
@@ -729,12 +729,14 @@ class _Rollback(Exception):
 
 
 async def _database_steps(settings: Settings, engine: Any, report: CleanupReport, moment: float) -> None:
-    from app.models import AdminSession, Conversation, KeyValue, LoginAttempt, TelegramOutbox, TelegramUpdate
+    from app.models import AdminSession, Conversation, KeyValue, LoginAttempt
     from app.models.db import write_transaction
+    from app.services import counters
     from app.services.auth import AuthService, ConsoleCodeSender
     from app.services.realtime import Hub, MemoryBroker, PostgresBroker
     from app.services.retention import Retention
     from app.services.store import DatabaseStore
+    from app.services.telegram import pruning as telegram_pruning
 
     if settings.is_postgres:  # the servers hear the clear on commit, as when their own retention runs
         broker: Any = PostgresBroker(Hub(), settings.database_url, lambda sql, *args: Conversation.raw(sql, *args))
@@ -761,23 +763,10 @@ async def _database_steps(settings: Settings, engine: Any, report: CleanupReport
     async with write_transaction(engine):
         keys = await KeyValue.count()
         await DatabaseStore().purge_expired()
-        report.counts["rate_limit_keys"] = max(0, keys - await KeyValue.count())
+        report.counts["rate_limit_keys"] = max(0, keys - await KeyValue.count()) + await counters.purge_expired()
 
-    cutoff = moment - TELEGRAM_KEEP_SECONDS
     async with write_transaction(engine):
-        newest = await (
-            TelegramUpdate.select(TelegramUpdate.update_id).order_by(TelegramUpdate.update_id, ascending=False).first()
-        )
-        if newest is not None:  # the poller's offset is the newest update_id + 1: that row always stays
-            old = (TelegramUpdate.processed_at < cutoff) & (TelegramUpdate.update_id < newest["update_id"])
-            report.counts["telegram_updates"] = await TelegramUpdate.count().where(old)
-            await TelegramUpdate.delete().where(old)
-        delivered = (TelegramOutbox.delivered == True) & (  # noqa: E712
-            (TelegramOutbox.delivered_at < cutoff)
-            | (TelegramOutbox.delivered_at.is_null() & (TelegramOutbox.created_at < cutoff))
-        )
-        report.counts["telegram_outbox"] = await TelegramOutbox.count().where(delivered)
-        await TelegramOutbox.delete().where(delivered)
+        report.counts.update(await telegram_pruning.prune(moment - TELEGRAM_KEEP_SECONDS))
 
 
 def _old_files(upload_dir: Path, moment: float) -> list[Path]:

@@ -1,4 +1,9 @@
-"""A Litestar `Store` on our database, so rate limits hold across every server process (PostgreSQL)."""
+"""A Litestar `Store` on our database, so rate limits hold across every server process (PostgreSQL).
+
+Counting goes through `increment` (one atomic statement on the `counter` table, app/services/counters.py): the
+rate-limit middleware (app/ratelimit.py) and `SlidingWindowLimiter` use it, never a read-then-write of the
+key-value rows, which loses counts when processes interleave.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from datetime import timedelta
 from litestar.stores.base import NamespacedStore, Store
 
 from app.models import KeyValue
+from app.services import counters
 from app.services.realtime import now
 
 
@@ -27,6 +33,11 @@ class DatabaseStore(NamespacedStore):
 
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"[:400]
+
+    async def increment(self, key: str, window: float) -> tuple[int, float]:
+        """One more event in `key`'s fixed window of `window` seconds: (events in it so far, its end)."""
+        state = await counters.increment(f"rl:{self._key(key)}"[:200], window)
+        return state.count, state.expires_at
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
@@ -79,7 +90,10 @@ class DatabaseStore(NamespacedStore):
 
 
 class SlidingWindowLimiter:
-    """`count` events per window per key, for limits a route can only apply after reading the body (uploads)."""
+    """`count` events per window per key, for limits a route can only apply after reading the body (uploads).
+
+    In memory (one process): a sliding window. On the database: a fixed window counted atomically (`increment`).
+    """
 
     def __init__(self, store: Store, count: int, window_seconds: int) -> None:
         self._store = store
@@ -87,6 +101,9 @@ class SlidingWindowLimiter:
         self._window = window_seconds
 
     async def allow(self, key: str) -> bool:
+        if isinstance(self._store, DatabaseStore):
+            count, _ = await self._store.increment(key, self._window)
+            return count <= self._count
         moment = now()
         raw = await self._store.get(key)
         recent = [t for t in (json.loads(raw) if raw else []) if t > moment - self._window]

@@ -130,6 +130,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Something went wrong on our side. Nothing you sent was lost; try again.",
         "tr": "Bizim tarafımızda bir sorun oluştu. Gönderdikleriniz kaybolmadı; tekrar deneyin.",
     },
+    "error.unavailable": {
+        "en": "The chat cannot reach its database just now. Please try again in a moment.",
+        "tr": "Sohbet şu anda veritabanına ulaşamıyor. Lütfen biraz sonra tekrar deneyin.",
+    },
     "error.forbidden": {"en": "You may not do that.", "tr": "Bunu yapamazsınız."},
     "error.title": {"en": "Something went wrong", "tr": "Bir sorun oluştu"},
     "error.back": {"en": "Go back", "tr": "Geri dön"},

@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 from litestar.types import Message, Scope
 
 from app.i18n import pick_language, translator
+from app.models.db import database_unavailable
 from app.services.attachments import AttachmentService
 from app.services.auth import AdminIdentity, AuthService
 from app.services.conversations import ConversationService, MessageView, ThreadView
@@ -260,6 +261,7 @@ ERROR_KEYS = {
     413: "error.too_large",
     422: "error.bad_request",
     429: "error.rate_limited",
+    503: "error.unavailable",
 }
 ERROR_CODES = {
     400: "bad_request",
@@ -294,8 +296,10 @@ def refusing_limit(request: Request[Any, Any, Any]) -> str:
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """One place that turns any failure into a clear HTML page, htmx fragment, redirect or JSON error."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    status = exc.status_code if isinstance(exc, HTTPException) else 503 if database_unavailable(exc) else 500
     headers = dict(getattr(exc, "headers", None) or {})  # keep RateLimit-* / Retry-After
+    if status == 503 and not isinstance(exc, HTTPException):
+        headers["Retry-After"] = "5"
     if isinstance(exc, TooManyRequestsException):  # raised only by Litestar's rate-limit middleware
         request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = refusing_limit(request)
     if status == 401 and not wants_json(request):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from asyncpg.exceptions import InsufficientResourcesError, OperatorInterventionError, PostgresConnectionError
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -24,6 +26,27 @@ def make_engine(database_url: str, *, pooled: bool = True) -> Engine:
             return PooledSQLiteEngine(path=str(path), timeout=30)
         return SQLiteEngine(path=str(path), timeout=30)
     return PostgresEngine(config={"dsn": database_url}, log_queries=False)
+
+
+# SQLite primary result codes (the low byte of the extended code) that say "not now", not "bad query": busy,
+# locked, out of memory, read-only, I/O error, disk full, cannot open, lock protocol.
+SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+POSTGRES_UNAVAILABLE = (PostgresConnectionError, OperatorInterventionError, InsufficientResourcesError, ConnectionError)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """The database cannot answer or store anything just now (PostgreSQL down, restarting or out of connections,
+    a connection lost, SQLite's disk full or its file locked): the client should try again later (503), unlike
+    a failing query, which is a bug (500). Looks through the exception's causes too."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, POSTGRES_UNAVAILABLE):
+            return True
+        if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in SQLITE_UNAVAILABLE:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def is_sqlite(engine: Engine) -> bool:

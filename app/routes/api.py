@@ -155,8 +155,9 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-# Every operation: bad input, no session, CSRF refused, method not allowed, rate limited, server error.
-COMMON_ERRORS = (400, 401, 403, 405, 429, 500)
+# Every operation: bad input, no session, CSRF refused, method not allowed, rate limited, server error, database
+# unavailable (503 + Retry-After: PostgreSQL down or restarting, SQLite's disk full — try again).
+COMMON_ERRORS = (400, 401, 403, 405, 429, 500, 503)
 
 
 def refuse(status: int, message: str) -> ApiError:

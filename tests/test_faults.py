@@ -1,0 +1,83 @@
+"""Faults, short versions of the published figures (SYSTEM_DOCS/06_RELIABILITY.md; the long ones are
+`python -m benchmarks.faults`): the server SIGKILLed during a burst of posts, PostgreSQL stopped during a burst (a
+private cluster, never the shared one), SQLite's disk full. Each must lose no acknowledged message, answer with
+clear 503s rather than 500s or hangs, and come back without restarting Sohbet."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import faults
+from tests.private_pg import unavailable_reason
+from tests.support import BACKEND
+
+# Every answer during a fault is a 303 (stored), a 503 (not stored, try again) or, while the process is being
+# killed, no answer at all; never a 500 and never slower than this.
+ANSWER_BOUND_SECONDS = 5.0
+
+
+def assert_clear_503s(errors: list[faults.Answer]) -> None:
+    """Refusals say what happened in the form the client asked for: JSON for JSON, a page for a browser."""
+    assert errors, "the fault produced no refusal at all"
+    for answer in errors:
+        assert answer.status == 503, f"{answer.text}: {answer.status} {answer.body[:300]}"
+        assert answer.retry_after == "5"
+        if answer.content_type.startswith("application/json"):
+            body = json.loads(answer.body)
+            assert body["success"] is False and body["code"] == "unavailable" and body["status"] == 503
+            assert "cannot reach its database" in body["error"]
+        else:
+            assert answer.content_type.startswith("text/html")
+            assert 'data-status="503"' in answer.body and "cannot reach its database" in answer.body
+    assert any(a.content_type.startswith("application/json") for a in errors)
+    assert any(a.content_type.startswith("text/html") for a in errors)
+
+
+def test_sigkill_during_a_burst_keeps_every_acknowledged_message_once(tmp_path):
+    """Both databases (this run's). Two SIGKILLs mid-burst, each followed by a start on the same database."""
+    result = faults.sigkill_during_burst(tmp_path, BACKEND, kills=2, burst_seconds=1.0)
+    check = result["check"]
+    print(f"\n[fault sigkill {BACKEND}] {result['posts']} posts ({faults.status_text(result['statuses'])}); {check}")
+    assert check.acknowledged > 100
+    assert check.ok, check
+    assert set(result["statuses"]) <= {303, 0}, result["statuses"]  # killed: no answer; otherwise stored
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(BACKEND != "postgres", reason="a PostgreSQL outage: runs with SOHBET_TEST_DB=postgres")
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no private PostgreSQL: {unavailable_reason()}")
+def test_postgresql_stopped_during_a_burst_gives_503s_and_comes_back(tmp_path):
+    result = faults.postgres_outage_during_burst(tmp_path, outage_seconds=4.0, rate=40)
+    check = result["check"]
+    print(
+        f"\n[fault postgres outage {result['outage_seconds']:.0f} s] during: {faults.status_text(result['during'])}; "
+        f"slowest answer {result['slowest_seconds']:.2f} s; acknowledged again {result['back_after_seconds']:.2f} s "
+        f"after PostgreSQL was back; {check}"
+    )
+    assert_clear_503s(result["errors"])
+    assert result["slowest_seconds"] < ANSWER_BOUND_SECONDS
+    assert result["during"][503] > 10
+    assert result["same_process"] and result["ready_after"] == 200  # no restart of Sohbet
+    assert result["back_after_seconds"] < 10
+    assert set(result["after"]) == {303}, result["after"]
+    assert check.ok, check
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's disk: runs with SOHBET_TEST_DB=sqlite")
+@pytest.mark.skipif(faults.small_filesystem_unavailable() is not None, reason="cannot mount a small filesystem")
+def test_sqlite_disk_full_gives_503s_without_corruption_and_comes_back(tmp_path):
+    result = faults.sqlite_disk_full(tmp_path, size_mb=8, posts_when_full=60)
+    check = result["check"]
+    print(
+        f"\n[fault sqlite disk full] while full: {faults.status_text(result['while_full'])}; integrity "
+        f"{result['integrity']}; acknowledged again {result['back_after_seconds']:.2f} s after space returned; {check}"
+    )
+    assert_clear_503s(result["errors"])
+    assert result["slowest_seconds"] < ANSWER_BOUND_SECONDS
+    assert result["integrity_while_full"] == "ok" and result["integrity"] == "ok"
+    assert result["same_process"] and result["ready_after"] == 200
+    assert result["back_after_seconds"] < 10
+    assert set(result["after"]) == {303}, result["after"]
+    assert check.ok, check

@@ -123,6 +123,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Bizim tarafımızda bir sorun oluştu. Gönderdikleriniz kaybolmadı; tekrar deneyin.",
     },
     "error.forbidden": {"en": "You may not do that.", "tr": "Bunu yapamazsınız."},
+    "error.login_required": {"en": "Please log in first.", "tr": "Önce giriş yapın."},
     "error.title": {"en": "Something went wrong", "tr": "Bir sorun oluştu"},
     "error.back": {"en": "Go back", "tr": "Geri dön"},
     "login.title": {"en": "Admin login", "tr": "Yönetici girişi"},

@@ -19,6 +19,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -32,8 +33,11 @@ from litestar.template.config import TemplateConfig
 
 from app import assets as asset_routes
 from app.assets import asset_urls, build_assets
+from app.cors import ApiCORSMiddleware, api_cors_config
+from app.limits import MULTIPART_PARTS_MAX, BodyLimitMiddleware
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
+from app.proxy import ProxyHeadersMiddleware
 from app.ratelimit import AtomicRateLimitMiddleware
 from app.routes import admin, api, auth, embed, events, health, media, visitor
 from app.routes import telegram as telegram_routes
@@ -284,6 +288,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     login_limit = rate_limit(settings.rate_limit_login, "rl-login")
     api_limit = rate_limit(settings.rate_limit_api, "rl-api", every_method=True)
 
+    upload_max = max(settings.max_image_bytes, settings.max_audio_bytes) + 1024 * 1024
     route_handlers: list[Any] = [
         *health.ROUTES,
         *events.ROUTES,
@@ -336,7 +341,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Sohbet API", version=__version__, path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
-        request_max_body_size=max(settings.max_image_bytes, settings.max_audio_bytes) + 1024 * 1024,
+        middleware=[
+            # First: every later layer (rate limits, CSRF, routes) sees the resolved client and a checked Host.
+            DefineMiddleware(
+                ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips, allowed_hosts=settings.served_hosts
+            ),
+            DefineMiddleware(ApiCORSMiddleware, config=api_cors_config(settings.cors_origins)),
+            DefineMiddleware(BodyLimitMiddleware, upload_max=upload_max),
+        ],
+        request_max_body_size=upload_max,  # a backstop: BodyLimitMiddleware refuses first, per route
+        multipart_form_part_limit=MULTIPART_PARTS_MAX,
         debug=False,
     )
     app.state.sohbet = state

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from app.settings import Settings, SettingsError
@@ -30,7 +31,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.models.db import migrate
+    from app.server import uvicorn_options
 
+    if args.forwarded_allow_ips is not None:
+        os.environ["FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips  # every worker's app reads it from here
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
@@ -54,12 +58,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
         access_log=False,
         server_header=False,  # bytes on every response, and it names the software
-        timeout_graceful_shutdown=10,
-        log_level="warning",
+        log_level="info",  # start-up and shutdown lines; no access log
+        **uvicorn_options(settings),  # proxy headers (ours), connection limit, header and shutdown timeouts
     )
     return 0
 
@@ -268,7 +270,9 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     from app.services import operations
 
     try:
-        result = operations.healthcheck(args.url, timeout=args.timeout, ready=args.ready)
+        # METRICS_TOKEN from the environment, when set, shows the details from another host too.
+        token = os.environ.get("METRICS_TOKEN", "").strip()
+        result = operations.healthcheck(args.url, timeout=args.timeout, ready=args.ready, token=token)
     except operations.BadURL as error:
         _complain(f"sohbet: healthcheck: {error}")
         return 2
@@ -292,7 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only for > 1)")
     serve.add_argument("--no-migrate", action="store_true", help="skip migrations (run `sohbet migrate` first)")
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="proxies whose X-Forwarded-For is trusted")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="proxies whose X-Forwarded-For is believed: IPs, CIDR networks or * (default: FORWARDED_ALLOW_IPS)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

@@ -135,6 +135,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Sohbet şu anda veritabanına ulaşamıyor. Lütfen biraz sonra tekrar deneyin.",
     },
     "error.forbidden": {"en": "You may not do that.", "tr": "Bunu yapamazsınız."},
+    "error.login_required": {"en": "Please log in first.", "tr": "Önce giriş yapın."},
     "error.title": {"en": "Something went wrong", "tr": "Bir sorun oluştu"},
     "error.back": {"en": "Go back", "tr": "Geri dön"},
     "login.title": {"en": "Admin login", "tr": "Yönetici girişi"},

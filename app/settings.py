@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -237,7 +238,12 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"
     public_url: str = ""
-    metrics_token: str = ""  # Bearer token for /metrics from non-loopback clients in production
+    metrics_token: str = ""  # Bearer token for /metrics (and the detailed /health) from non-loopback clients
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")  # proxies whose X-Forwarded-For is believed
+    allowed_hosts: tuple[str, ...] = ()  # Host header names served; () = PUBLIC_URL's host and loopback
+    max_connections: int = 10_000  # `sohbet serve`: open connections (SSE streams included) before 503
+    header_timeout_seconds: float = 10.0  # `sohbet serve`: a request head must arrive within this
+    shutdown_timeout_seconds: int = 10  # `sohbet serve`: graceful shutdown, then open connections are cut
     cloudinary: CloudinaryConfig | None = None  # None: attachments stay on local disk (UPLOAD_DIR)
     upload_dir: Path = DEFAULT_DATA_DIR / "uploads"
     max_image_bytes: int = 5 * 1024 * 1024
@@ -272,6 +278,19 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def public_host(self) -> str:
+        """PUBLIC_URL's host name (lower case, `[v6]` bracketed), or ""."""
+        match = re.fullmatch(r"https?://([^/:]+|\[[^\]]+\])(:\d+)?/?", self.public_url, re.IGNORECASE)
+        return match.group(1).lower() if match else ""
+
+    @property
+    def served_hosts(self) -> tuple[str, ...]:
+        """The Host names answered: ALLOWED_HOSTS, else PUBLIC_URL's host and the loopback names."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        return tuple(dict.fromkeys(h for h in (self.public_host, "localhost", "127.0.0.1", "[::1]") if h))
 
     @property
     def is_postgres(self) -> bool:
@@ -331,6 +350,30 @@ class Settings:
                     raise SettingsError(f"{name}: {origin!r} is not an origin like https://example.com")
             return items
 
+        def listed(name: str, default: str = "") -> tuple[str, ...]:
+            return tuple(item.strip().lower() for item in get(name, default).split(",") if item.strip())
+
+        forwarded_allow_ips = listed("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+        for item in forwarded_allow_ips:
+            try:
+                item == "*" or ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"FORWARDED_ALLOW_IPS: {item!r} is not an IP address, a network (CIDR) or *"
+                ) from None
+        allowed_hosts = listed("ALLOWED_HOSTS")
+        for host in allowed_hosts:
+            if host != "*" and not re.fullmatch(r"(\*\.)?[a-z0-9.-]+|\[[0-9a-f:.]+\]", host):
+                raise SettingsError(
+                    f"ALLOWED_HOSTS: {host!r} is not a host name like chat.example.com or *.example.com"
+                )
+        try:
+            max_connections = int(get("MAX_CONNECTIONS") or "10000")
+        except ValueError:
+            max_connections = 0
+        if max_connections < 10:
+            raise SettingsError(f"MAX_CONNECTIONS must be a number of at least 10, got {get('MAX_CONNECTIONS')!r}")
+
         settings = cls(
             environment=environment,
             host=get("HOST", "127.0.0.1"),
@@ -349,6 +392,11 @@ class Settings:
             telegram_api_base=(get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip("/"),
             public_url=get("PUBLIC_URL").rstrip("/"),
             metrics_token=get("METRICS_TOKEN"),
+            forwarded_allow_ips=forwarded_allow_ips,
+            allowed_hosts=allowed_hosts,
+            max_connections=max_connections,
+            header_timeout_seconds=parse_seconds("HEADER_TIMEOUT", get("HEADER_TIMEOUT") or "10"),
+            shutdown_timeout_seconds=int(parse_seconds("SHUTDOWN_TIMEOUT", get("SHUTDOWN_TIMEOUT") or "10")),
             cloudinary=parse_cloudinary(env, production=environment == "production"),
             upload_dir=Path(get("UPLOAD_DIR") or data_dir / "uploads"),
             max_image_bytes=parse_size("MAX_IMAGE_SIZE", get("MAX_IMAGE_SIZE", "5MB")),
@@ -455,4 +503,8 @@ class Settings:
             problems.append("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
         if self.metrics_token and (len(self.metrics_token) < 16 or self.metrics_token.lower() in WEAK_SECRETS):
             problems.append("METRICS_TOKEN, when set, must be at least 16 characters")
+        if self.is_production and not self.metrics_token:
+            problems.append("METRICS_TOKEN is missing (/metrics and the detailed /health need it from outside)")
+        if self.is_production and not self.public_host:
+            problems.append("PUBLIC_URL is missing (the https address visitors use; it decides trusted origins)")
         return problems

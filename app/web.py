@@ -178,15 +178,22 @@ def origin_of(url: str | None) -> str | None:
     return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
-def own_origin(request: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """Where this request reached us (PUBLIC_URL, when set, is the other name we may be reached by)."""
-    return origin_of(str(request.base_url)) or ""
+def own_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
+    """Sohbet's own origins. Production: PUBLIC_URL (required there) only, never what the Host header says.
+    Development adds the address this request reached (the demo page on 127.0.0.1): its Host is one of
+    ALLOWED_HOSTS (by default PUBLIC_URL's host and the loopback names), app/proxy.py refused any other."""
+    settings = sohbet(request).settings
+    public = origin_of(settings.public_url)
+    if settings.is_production and public:
+        return [public]
+    reached = origin_of(str(request.base_url))
+    return [o for o in (reached, public) if o]
 
 
 def allowed_embed_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
     """The origins that may frame /embed and talk to it: Sohbet itself ('self') and EMBED_ORIGINS."""
     settings = sohbet(request).settings
-    found = [own_origin(request), origin_of(settings.public_url), *(origin_of(o) for o in settings.embed_origins)]
+    found = [*own_origins(request), *(origin_of(o) for o in settings.embed_origins)]
     return list(dict.fromkeys(o for o in found if o))
 
 
@@ -248,6 +255,7 @@ def current_admin(request: Request[Any, Any, Any]) -> AdminIdentity:
 
 
 def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address, as app/proxy.py resolved it from a trusted proxy's X-Forwarded-For."""
     return connection.client.host if connection.client else "unknown"
 
 
@@ -255,6 +263,7 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 ERROR_KEYS = {
     400: "error.bad_request",
+    401: "error.login_required",
     403: "error.forbidden",
     404: "error.not_found",
     405: "error.bad_request",

@@ -152,6 +152,8 @@ def test_production_without_code_channel_refuses_login(make_server):
         ENVIRONMENT="production",
         SECRET_KEY="p" * 48,
         ADMIN_PASSWORD="a-very-long-production-password",
+        PUBLIC_URL="https://chat.example.test",
+        METRICS_TOKEN="metrics-" + "t" * 24,
     )
     page = httpx.get(server.url + "/login")
     assert page.status_code == 503

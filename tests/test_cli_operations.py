@@ -66,6 +66,7 @@ def production(env: dict[str, str], **overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(40),
         "ADMIN_PASSWORD": "a-long-admin-password",
         "PUBLIC_URL": "https://chat.example.com",
+        "METRICS_TOKEN": "metrics-" + "m" * 24,
         "TELEGRAM_BOT_TOKEN": "123456789:dummy-token-never-called",
         "TELEGRAM_CHAT_ID": "4242",
         "RATE_LIMIT_MESSAGES": "10/minute",
@@ -212,7 +213,7 @@ def test_security_check_passes_a_sound_production_configuration(fresh):
         assert f"PASS {check}: " in output, check
     assert "sohbet_admin SameSite=Strict" in output and "csrftoken SameSite=Lax" in output
     assert "PASS CSP: strict (frame-ancestors 'self' https://shop.example.com)" in output
-    assert "PASS METRICS_TOKEN: not set" in output
+    assert "PASS METRICS_TOKEN: set" in output
     assert output.strip().endswith("security-check: no findings")
     assert env["SECRET_KEY"] not in output + done.stderr
     # A limit that limits nothing is a warning, not a finding.
@@ -467,7 +468,16 @@ def test_predeploy_runs_the_security_check_in_production(fresh):
     ("overrides", "status", "message"),
     [
         ({"PORT": "abc"}, 2, "FAIL check-env: configuration error: PORT must be a number"),
-        ({"ENVIRONMENT": "production", "SECRET_KEY": "weak"}, 1, "FAIL check-env: 1 problem(s): SECRET_KEY"),
+        (
+            {
+                "ENVIRONMENT": "production",
+                "SECRET_KEY": "weak",
+                "PUBLIC_URL": "https://chat.example.com",
+                "METRICS_TOKEN": "metrics-" + "m" * 24,
+            },
+            1,
+            "FAIL check-env: 1 problem(s): SECRET_KEY",
+        ),
     ],
     ids=["bad-setting", "weak-secret-in-production"],
 )

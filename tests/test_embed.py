@@ -200,7 +200,12 @@ def test_demo_page_in_development_only(server, make_server):
     assert demo.status_code == 200
     assert '<a href="/?src=embed" data-sohbet' in demo.text and '<script src="/embed.js" defer>' in demo.text
     production = make_server(
-        "embed-prod", ENVIRONMENT="production", SECRET_KEY="p" * 48, ADMIN_PASSWORD="long-enough-password-1"
+        "embed-prod",
+        ENVIRONMENT="production",
+        SECRET_KEY="p" * 48,
+        ADMIN_PASSWORD="long-enough-password-1",
+        PUBLIC_URL="https://chat.example.test",
+        METRICS_TOKEN="metrics-" + "t" * 24,
     )
     assert httpx.get(production.url + "/embed/demo").status_code == 404
     assert httpx.get(production.url + "/embed.js").status_code == 302  # the widget itself works there

@@ -178,13 +178,15 @@ def test_rate_limit_refusals_are_counted(make_server):
 
 
 def test_development_serves_metrics_to_anyone(server):
-    # uvicorn trusts X-Forwarded-For from 127.0.0.1: the app sees a public client address here.
+    # X-Forwarded-For from 127.0.0.1 (a trusted proxy by default) is believed: the app sees a public client here.
     assert httpx.get(server.url + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
 
 
 def test_production_serves_metrics_to_loopback_or_the_bearer_token(make_server):
     token = "metrics-" + "t" * 32
-    server = make_server("production", ENVIRONMENT="production", METRICS_TOKEN=token)
+    server = make_server(
+        "production", ENVIRONMENT="production", METRICS_TOKEN=token, PUBLIC_URL="https://chat.example.test"
+    )
     public = {"X-Forwarded-For": "203.0.113.9"}  # a client behind the (trusted, loopback) proxy
     assert httpx.get(server.url + "/metrics").status_code == 200  # a scraper on the host itself
     scrape(server.url, headers={**public, "Authorization": f"Bearer {token}"})

@@ -61,7 +61,12 @@ def test_frame_ancestors_lists_embed_origins(make_server):
 
 def test_hsts_and_secure_cookies_in_production(make_server):
     server = make_server(
-        "prod-headers", ENVIRONMENT="production", SECRET_KEY="q" * 48, ADMIN_PASSWORD="long-enough-password-1"
+        "prod-headers",
+        ENVIRONMENT="production",
+        SECRET_KEY="q" * 48,
+        ADMIN_PASSWORD="long-enough-password-1",
+        PUBLIC_URL="https://chat.example.test",
+        METRICS_TOKEN="metrics-" + "t" * 24,
     )
     response = httpx.get(server.url + "/")
     assert response.headers["strict-transport-security"].startswith("max-age=")
@@ -88,6 +93,8 @@ def test_production_refuses_weak_secrets(tmp_path, variable, value):
         "ENVIRONMENT": "production",
         "SECRET_KEY": "s" * 48,
         "ADMIN_PASSWORD": "long-enough-password-1",
+        "PUBLIC_URL": "https://chat.example.test",
+        "METRICS_TOKEN": "metrics-" + "t" * 24,
     }
     env[variable] = value
     result = subprocess.run(

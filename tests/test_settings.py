@@ -50,9 +50,12 @@ def test_production_names_each_problem(tmp_path):
         "SECRET_KEY": "k" * 40,
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ADMIN_PASSWORD": "a-long-admin-password",
+        "PUBLIC_URL": "https://chat.example.com",
+        "METRICS_TOKEN": "metrics-" + "t" * 24,
     }
     assert Settings.from_env(good).is_production
-    for name, value in (("SECRET_KEY", ""), ("ENCRYPTION_KEYS", ""), ("ADMIN_PASSWORD", "short")):
+    named = (("SECRET_KEY", ""), ("ENCRYPTION_KEYS", ""), ("ADMIN_PASSWORD", "short"), ("PUBLIC_URL", ""))
+    for name, value in (*named, ("METRICS_TOKEN", "")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**good, name: value})
     assert not (tmp_path / "secrets.json").exists()  # production never writes generated secrets

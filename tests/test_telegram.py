@@ -122,6 +122,8 @@ def test_production_login_works_with_telegram(make_server, fake):
         ENVIRONMENT="production",
         SECRET_KEY="p" * 48,
         ADMIN_PASSWORD="a-very-long-production-password",
+        PUBLIC_URL="https://chat.example.test",
+        METRICS_TOKEN="metrics-" + "t" * 24,
         **fake.env(),
     )
     holder: dict[str, httpx.Client] = {}

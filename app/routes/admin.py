@@ -10,6 +10,7 @@ from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
+from app.limits import BODY_LIMIT, UPLOAD
 from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
@@ -101,7 +102,7 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: PathId, bef
     return page(request, "admin/_older.html", **await thread_context(request, thread, before))
 
 
-@post("/admin/threads/{thread_id:int}/messages", status_code=303)
+@post("/admin/threads/{thread_id:int}/messages", status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
     refusal = await submit(request, thread.id, "admin", limiter_key=f"admin:{current_admin(request).username}")

@@ -18,6 +18,7 @@ from litestar.params import FromQuery, JSONBody, MultipartBody
 from msgspec import Meta
 
 from app.i18n import translator
+from app.limits import BODY_LIMIT, UPLOAD
 from app.routes.admin import threads_context
 from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
 from app.services.conversations import MessageView, StagedUploadNotFound
@@ -331,13 +332,25 @@ async def _upload(request: Request[Any, Any, Any], upload: UploadFile, kind: str
     return UploadResponse(success=True, file_url=f"/media/{view.public_id}")
 
 
-@post("/api/upload/image", status_code=201, tags=["uploads"], responses=errors(*COMMON_ERRORS, 413, 415, 422, 503))
+@post(
+    "/api/upload/image",
+    status_code=201,
+    tags=["uploads"],
+    responses=errors(*COMMON_ERRORS, 413, 415, 422, 503),
+    opt={BODY_LIMIT: UPLOAD},
+)
 async def upload_image(request: Request[Any, Any, Any], data: MultipartBody[UploadForm]) -> UploadResponse:
     """Upload an image (JPEG, PNG, GIF, WebP; re-encoded without metadata) for /api/messages/send."""
     return await _upload(request, data.file, "image")
 
 
-@post("/api/upload/audio", status_code=201, tags=["uploads"], responses=errors(*COMMON_ERRORS, 413, 415, 422, 503))
+@post(
+    "/api/upload/audio",
+    status_code=201,
+    tags=["uploads"],
+    responses=errors(*COMMON_ERRORS, 413, 415, 422, 503),
+    opt={BODY_LIMIT: UPLOAD},
+)
 async def upload_audio(request: Request[Any, Any, Any], data: MultipartBody[UploadForm]) -> UploadResponse:
     """Upload audio (MP3, WAV, OGG/Opus, WebM, M4A) for /api/messages/send."""
     return await _upload(request, data.file, "audio")

@@ -1,10 +1,12 @@
 """Operations: liveness (the process answers), readiness (the database answers), a full report, and metrics.
 
-`GET /metrics` (Prometheus text, see app/services/metrics.py) is open in development. In production it answers
-a loopback client — as uvicorn reports it, i.e. after X-Forwarded-For from a trusted proxy (`sohbet serve
---forwarded-allow-ips`), so a public request relayed by a same-host proxy is *not* loopback — or a request with
-`Authorization: Bearer <METRICS_TOKEN>` (compared in constant time); anyone else gets the JSON 404 of any
-unknown path, so the endpoint's existence is not advertised.
+`/health/live` and `/health/ready` are public (load balancers, platform probes). `GET /health` tells anyone its
+`status` (200 `ok`/`degraded`, 503 `unavailable`: enough for a load balancer); its details (version, disk,
+memory, streams, Telegram, storage) only to a loopback client, `Authorization: Bearer <METRICS_TOKEN>` or an
+admin session. `GET /metrics` (Prometheus text, see app/services/metrics.py) is open in development; in
+production it answers a loopback client or the bearer token, and anyone else gets the JSON 404 of any unknown
+path, so the endpoint's existence is not advertised. "Loopback" is the client address app/proxy.py resolved:
+a public request relayed by a trusted same-host proxy is *not* loopback.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from app.models.sqlite import PooledSQLiteEngine
 from app.services.metrics import CONTENT_TYPE
 from app.settings import Settings
 from app.version import VERSION
-from app.web import client_ip, language, sohbet
+from app.web import ADMIN_COOKIE, client_ip, language, sohbet
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
 DATABASE_CHECK_SECONDS = 3.0  # a database host that drops packets must not hang the probe (asyncpg waits 60 s)
@@ -80,10 +82,10 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     telegram_failing = isinstance(checks["telegram"], dict) and checks["telegram"]["status"] in ("backlog", "error")
     degraded = not app.broker.connected or checks["disk"]["low"] or bool(pending_deletions) or telegram_failing
     status = "unavailable" if not healthy else ("degraded" if degraded else "ok")
-    return Response(
-        {"status": status, "version": VERSION, "environment": settings.environment, "checks": checks},
-        status_code=200 if healthy else 503,
-    )
+    body: dict[str, Any] = {"status": status}
+    if await operator(request, settings):
+        body.update(version=VERSION, environment=settings.environment, checks=checks)
+    return Response(body, status_code=200 if healthy else 503)
 
 
 def is_loopback(host: str) -> bool:
@@ -94,8 +96,17 @@ def is_loopback(host: str) -> bool:
 
 
 def metrics_allowed(request: Request[Any, Any, Any], settings: Settings) -> bool:
-    if not settings.is_production or is_loopback(client_ip(request)):
+    return not settings.is_production or is_loopback(client_ip(request)) or has_token(request, settings)
+
+
+async def operator(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    """A loopback client, the METRICS_TOKEN bearer, or a live admin session."""
+    if is_loopback(client_ip(request)) or has_token(request, settings):
         return True
+    return await sohbet(request).auth.session_identity(request.cookies.get(ADMIN_COOKIE)) is not None
+
+
+def has_token(request: Request[Any, Any, Any], settings: Settings) -> bool:
     expected = settings.metrics_token.encode()
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)

@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Request, Response, post
 
+from app.limits import BODY_LIMIT
 from app.web import sohbet
 
 log = logging.getLogger("sohbet.telegram")
@@ -22,7 +23,13 @@ MAX_UPDATE_BYTES = 1024 * 1024
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 
 
-@post("/telegram/webhook", include_in_schema=False, exclude_from_csrf=True, status_code=200)
+@post(
+    "/telegram/webhook",
+    include_in_schema=False,
+    exclude_from_csrf=True,
+    status_code=200,
+    opt={BODY_LIMIT: MAX_UPDATE_BYTES},
+)
 async def webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     app = sohbet(request)
     bridge = app.telegram

@@ -9,6 +9,7 @@ from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import LANGUAGES, translator
+from app.limits import BODY_LIMIT, UPLOAD
 from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import ADMIN
@@ -145,7 +146,7 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
     return see_other(home_url(request), cookies=[visitor_cookie])
 
 
-@post("/chat/messages", include_in_schema=False, status_code=303)
+@post("/chat/messages", include_in_schema=False, status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Template:
     """Text and/or a file (multipart). The form is read by composer.submit(), after the rate limit."""
     app = sohbet(request)

@@ -117,6 +117,11 @@ SETTING_NAMES: dict[str, str] = {
     "telegram_api_base": "TELEGRAM_API_BASE",
     "public_url": "PUBLIC_URL",
     "metrics_token": "METRICS_TOKEN",
+    "forwarded_allow_ips": "FORWARDED_ALLOW_IPS",
+    "allowed_hosts": "ALLOWED_HOSTS",
+    "max_connections": "MAX_CONNECTIONS",
+    "header_timeout_seconds": "HEADER_TIMEOUT",
+    "shutdown_timeout_seconds": "SHUTDOWN_TIMEOUT",
     "cloudinary": "CLOUDINARY_URL",
     "upload_dir": "UPLOAD_DIR",
     "max_image_bytes": "MAX_IMAGE_SIZE",
@@ -187,8 +192,10 @@ def shown_value(settings: Settings, name: str, *, generated: bool = False) -> st
         )
     elif name == "message_retention_seconds":
         text = f"{value}s" if value else "0 (messages are kept)"
-    elif name in ("embed_origins", "cors_origins"):
+    elif name in ("embed_origins", "cors_origins", "forwarded_allow_ips"):
         text = ", ".join(value) or "(none)"
+    elif name == "allowed_hosts":
+        text = ", ".join(value or settings.served_hosts)
     elif name in ("file_delete_retry_seconds", "telegram_retry_seconds"):
         text = ",".join(f"{seconds}s" for seconds in value)
     elif isinstance(value, RateLimit):
@@ -633,7 +640,9 @@ def security_audit(settings: Settings) -> list[Finding]:
         findings.append(
             Finding(FAIL, "ENVIRONMENT", f"{settings.environment}, not production", "set ENVIRONMENT=production")
         )
-    weak = [f for f in secret_findings(settings, settings, level=FAIL) if f.check != "METRICS_TOKEN"]
+    weak = [
+        f for f in secret_findings(settings, settings, level=FAIL) if f.check not in ("METRICS_TOKEN", "PUBLIC_URL")
+    ]
     findings += weak or [Finding(PASS, "secrets", "SECRET_KEY, ENCRYPTION_KEYS and the admin password are strong")]
     if settings.public_url.startswith("https://"):
         findings.append(Finding(PASS, "PUBLIC_URL", settings.public_url))
@@ -675,9 +684,7 @@ def security_audit(settings: Settings) -> list[Finding]:
     metrics_problems = [p for p in settings.secret_problems() if _problem_name(p) == "METRICS_TOKEN"]
     if metrics_problems:
         findings.append(
-            Finding(
-                FAIL, "METRICS_TOKEN", metrics_problems[0], "set METRICS_TOKEN to 16+ random characters, or unset it"
-            )
+            Finding(FAIL, "METRICS_TOKEN", metrics_problems[0], "set METRICS_TOKEN to 16+ random characters")
         )
     elif token:
         findings.append(Finding(PASS, "METRICS_TOKEN", "set: /metrics answers loopback or `Bearer METRICS_TOKEN`"))
@@ -686,7 +693,7 @@ def security_audit(settings: Settings) -> list[Finding]:
             Finding(
                 PASS,
                 "METRICS_TOKEN",
-                "not set: /metrics answers loopback clients only (mind --forwarded-allow-ips behind a proxy)",
+                "not set: /metrics answers loopback clients only (FORWARDED_ALLOW_IPS decides who that is)",
             )
         )
     return findings
@@ -926,15 +933,17 @@ def summarize_checks(checks: dict[str, Any]) -> tuple[list[str], list[str]]:
     return parts, degraded
 
 
-def healthcheck(url: str, *, timeout: float = 5.0, ready: bool = False) -> HealthResult:
-    """GET /health (or /health/ready). Raises BadURL for a URL that is not one."""
+def healthcheck(url: str, *, timeout: float = 5.0, ready: bool = False, token: str = "") -> HealthResult:
+    """GET /health (or /health/ready); with `token`, as `Bearer METRICS_TOKEN` (the details beyond loopback).
+    Raises BadURL for a URL that is not one."""
     import httpx
 
     target = health_url(url, ready=ready)
     started = time.monotonic()
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3) as client:
-            response = client.get(target, headers={"Accept": "application/json"})
+            headers = {"Accept": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+            response = client.get(target, headers=headers)
     except httpx.TimeoutException:
         return HealthResult(1, "unreachable", [f"unreachable: no answer from {target} within {timeout:g}s"])
     except httpx.ConnectError as exc:

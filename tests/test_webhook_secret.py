@@ -33,6 +33,8 @@ def production(tmp_path, **extra: str) -> dict[str, str]:
         "SECRET_KEY": "k" * 40,
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ADMIN_PASSWORD": "a-long-admin-password",
+        "PUBLIC_URL": "https://chat.example.test",
+        "METRICS_TOKEN": "metrics-" + "t" * 24,
         **WEBHOOK,
         **extra,
     }

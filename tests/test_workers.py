@@ -349,7 +349,8 @@ def test_railway_start_command_serves_and_stops_within_the_draining_time(tmp_pat
     here = f"{Path(sys.executable).parent}/"
     command = deploy["startCommand"].replace("/app/venv/bin/", here)
     url = create_database(tmp_path)
-    env = {**base_env(tmp_path, url), "PORT": str(free_port())}
+    # PYTHONPATH: the console scripts import the package this checkout is, not where the virtualenv points.
+    env = {**base_env(tmp_path, url), "PORT": str(free_port()), "PYTHONPATH": str(ROOT)}
     for pre_deploy in deploy["preDeployCommand"]:  # checks + migrations, as Railway runs them before the start
         done = subprocess.run(
             shlex.split(pre_deploy.replace("/app/venv/bin/", here)),

@@ -195,6 +195,8 @@ class Bench:
         url = create_database(tmp, backend)
         try:
             env = {**base_env(tmp, url), "SSE_PING_SECONDS": "15", "PYTHONWARNINGS": ""}
+            # Thousands of streams from one address and one admin session: lift the per-address/session caps.
+            env |= {"MAX_STREAMS_PER_IP": "100000", "MAX_STREAMS_PER_SESSION": "100000"}
             migrate(url, env)
             command = [sys.executable, "-m", "uvicorn", "app.main:app_factory", "--factory", "--host", LOOPBACK,
                        "--port", "{port}", "--no-access-log", "--no-server-header",

@@ -5,13 +5,17 @@ clear 503s rather than 500s or hangs, and come back without restarting Sohbet.""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 
+import asyncpg
 import pytest
 
+from app.models.db import database_unavailable
 from tests import faults
 from tests.private_pg import unavailable_reason
-from tests.support import BACKEND
+from tests.support import BACKEND, free_port
 
 # Every answer during a fault is a 303 (stored), a 503 (not stored, try again) or, while the process is being
 # killed, no answer at all; never a 500 and never slower than this.
@@ -81,3 +85,41 @@ def test_sqlite_disk_full_gives_503s_without_corruption_and_comes_back(tmp_path)
     assert result["back_after_seconds"] < 10
     assert set(result["after"]) == {303}, result["after"]
     assert check.ok, check
+
+
+def test_which_database_errors_mean_try_again_later(tmp_path):
+    """The classification behind the 503s, on errors the drivers really raise (and what asyncpg raised when a
+    PostgreSQL shutdown cut a transaction: seen as 500s in the long outage run before they were listed)."""
+    path = tmp_path / "locked.sqlite3"
+    holder, waiter = sqlite3.connect(path), sqlite3.connect(path, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        waiter.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError) as no_table:
+        waiter.execute("SELECT * FROM nowhere")
+    holder.rollback()
+    with pytest.raises(OSError) as refused:
+        asyncio.run(asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/x", timeout=5))
+    try:
+        raise RuntimeError("wrapped") from asyncpg.exceptions.ConnectionDoesNotExistError("closed mid-operation")
+    except RuntimeError as error:
+        wrapped = error
+    unavailable = [
+        locked.value,
+        refused.value,
+        wrapped,
+        asyncpg.exceptions.CannotConnectNowError("the database system is shutting down"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
+        asyncpg.exceptions.InterfaceError("cannot call Transaction.__aexit__(): the underlying connection is closed"),
+    ]
+    bugs = [
+        no_table.value,
+        asyncpg.exceptions.UndefinedTableError('relation "nowhere" does not exist'),
+        asyncpg.exceptions.DataError("invalid input for query argument $1"),
+        asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
+        ValueError("a bug"),
+    ]
+    assert [database_unavailable(e) for e in unavailable] == [True] * len(unavailable)
+    assert [database_unavailable(e) for e in bugs] == [False] * len(bugs)

@@ -8,7 +8,13 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-from asyncpg.exceptions import InsufficientResourcesError, OperatorInterventionError, PostgresConnectionError
+from asyncpg.exceptions import (
+    InsufficientResourcesError,
+    InterfaceError,
+    InternalClientError,
+    OperatorInterventionError,
+    PostgresConnectionError,
+)
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -42,6 +48,12 @@ def database_unavailable(exc: BaseException | None) -> bool:
         if exc is None:
             return False
         if isinstance(exc, POSTGRES_UNAVAILABLE):
+            return True
+        # What asyncpg raises when the server ends a connection mid-transaction (a shutdown): the protocol is left
+        # "in another operation", the transaction finds "the underlying connection is closed".
+        if isinstance(exc, InternalClientError) or (
+            isinstance(exc, InterfaceError) and "connection is closed" in str(exc)
+        ):
             return True
         if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in SQLITE_UNAVAILABLE:
             return True

@@ -89,8 +89,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Dosya çok büyük (resimler en fazla 5 MB, ses en fazla 10 MB).",
     },
     "error.upload.too_many_pixels": {
-        "en": "That image has too many pixels.",
-        "tr": "Resim çok fazla piksel içeriyor.",
+        "en": "That image has too many pixels (at most 16 megapixels, 4096 × 4096).",
+        "tr": "Resim çok fazla piksel içeriyor (en fazla 16 megapiksel, 4096 × 4096).",
+    },
+    "error.upload.too_many_frames": {
+        "en": "That animation is too long (at most 100 frames and 24 megapixels across its frames).",
+        "tr": "Animasyon çok uzun (en fazla 100 kare ve tüm karelerde toplam 24 megapiksel).",
     },
     "error.storage_unavailable": {
         "en": "The file could not be stored right now, so nothing was sent. Your text is still here; try again in "

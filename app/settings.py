@@ -248,7 +248,7 @@ class Settings:
     upload_dir: Path = DEFAULT_DATA_DIR / "uploads"
     max_image_bytes: int = 5 * 1024 * 1024
     max_audio_bytes: int = 10 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 4096 * 4096  # uploads.ImageBudget: every 12-16 Mpx phone photo fits
     message_retention_seconds: int = 0
     embed_origins: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()

@@ -6,7 +6,7 @@ import io
 import struct
 import wave
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def image(fmt: str, size: tuple[int, int] = (32, 24), *, gps: bool = False, frames: int = 1) -> bytes:
@@ -85,4 +85,42 @@ def pixel_bomb() -> bytes:
     picture = Image.new("1", (30000, 30000))
     output = io.BytesIO()
     picture.save(output, "PNG", optimize=True)
+    return output.getvalue()
+
+
+def big_flat_png(side: int) -> bytes:
+    """A few hundred KB that decode to side x side RGB pixels (6300: 40 Mpx, 160 MB once decoded)."""
+    output = io.BytesIO()
+    Image.new("RGB", (side, side), (9, 9, 9)).save(output, "PNG", optimize=True)
+    return output.getvalue()
+
+
+def long_gif(frames: int, side: int) -> bytes:
+    """An animation whose frames differ by a small square: small on disk, every frame a full canvas to decode."""
+    base = Image.new("P", (side, side), 0)
+    base.putpalette([i % 256 for i in range(768)])
+    pictures = []
+    for i in range(frames):
+        picture = base.copy()
+        ImageDraw.Draw(picture).rectangle((i % side, 0, i % side + 8, 8), fill=1 + i % 200)
+        pictures.append(picture)
+    output = io.BytesIO()
+    pictures[0].save(output, "GIF", save_all=True, append_images=pictures[1:], duration=40, loop=0)
+    return output.getvalue()
+
+
+def gif_growing_canvas(left: int, top: int) -> bytes:
+    """A 10 x 10 GIF whose one frame is placed at (left, top): Pillow grows the canvas to fit it."""
+    data = bytearray(image("GIF", (10, 10)))
+    descriptor = data.index(b"\x2c\x00\x00\x00\x00\x0a\x00\x0a\x00")
+    data[descriptor + 1 : descriptor + 5] = struct.pack("<HH", left, top)
+    return bytes(data)
+
+
+def photo(width: int, height: int) -> bytes:
+    """A phone-photo-like JPEG (gradient and noise, quality 85): 4000 x 3000 is about 2.3 MB."""
+    gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    noise = Image.effect_noise((width, height), 20).convert("RGB")
+    output = io.BytesIO()
+    Image.blend(gradient, noise, 0.3).save(output, "JPEG", quality=85)
     return output.getvalue()

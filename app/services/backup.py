@@ -30,13 +30,15 @@ The backup reads one consistent snapshot (a REPEATABLE READ, READ ONLY transacti
 transaction under WAL on SQLite), so it can run while servers do. It is written to a temporary file next to FILE,
 synced, then renamed into place: a failed or interrupted backup never leaves a half-written FILE.
 
-Restore validates the whole archive first (manifest, every checksum, every JSON line against the current schema,
-a sample of encrypted values against the configured keys) and writes nothing if anything is wrong. Then it runs
-the migrations, refuses a target that already holds data (unless `force`, which replaces it), copies the files
-into UPLOAD_DIR and inserts every row, primary keys kept, in one write transaction; PostgreSQL sequences are moved
-past the restored ids. On any failure the transaction rolls back and the files it wrote are removed (a restore
-killed outright can leave copied files that no row references; they are harmless and can be deleted). Visitor
-cookies are signed with SECRET_KEY: give the target the same SECRET_KEY, or visitors start new conversations.
+Restore validates the whole archive first (the members' stated sizes against `archive_limits.RestoreLimits` —
+compression ratio, total size, free space —, manifest, every checksum, every JSON line against the current schema
+and the line-length limit, a sample of encrypted values against the configured keys) and writes nothing if anything
+is wrong. Then it runs the migrations, refuses a target that already holds data (unless `force`, which replaces it),
+copies the files into UPLOAD_DIR and inserts every row, primary keys kept, in one write transaction; PostgreSQL
+sequences are moved past the restored ids. On any failure the transaction rolls back and the files it wrote are
+removed (a restore killed outright can leave copied files that no row references; they are harmless and can be
+deleted). Visitor cookies are signed with SECRET_KEY: give the target the same SECRET_KEY, or visitors start new
+conversations.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from piccolo.table import Table
 
 from app.models import ALL_TABLES, Attachment, FileDeletion
 from app.models.db import bind_tables, close_engine, is_sqlite, make_engine, migrate, open_engine, write_transaction
+from app.services.archive_limits import ArchiveTooLarge, RestoreLimits, bounded_lines, check_members
 from app.services.keys import ENCRYPTED_COLUMNS, KeyRing
 from app.services.storage import LocalStorage
 from app.settings import Settings
@@ -405,6 +408,7 @@ class RestorePlan:
     local_keys: set[str] = field(default_factory=set)
     stored_files: set[tuple[str, str]] = field(default_factory=set)  # (backend, storage_key) of every attachment
     missing_files: list[str] = field(default_factory=list)
+    limits: RestoreLimits = field(default_factory=RestoreLimits)
 
 
 def _open_archive(path: Path) -> zipfile.ZipFile:
@@ -505,15 +509,22 @@ def _column_names(table: type[Table]) -> set[str]:
     return {column._meta.name for column in table._meta.columns}
 
 
-def validate_backup(path: Path, settings: Settings, *, report: Report = print) -> RestorePlan:
+def validate_backup(
+    path: Path, settings: Settings, *, report: Report = print, limits: RestoreLimits | None = None
+) -> RestorePlan:
     """Check everything in the archive at `path` without writing anything; BackupError on the first problem."""
     path = Path(path)
     ring = KeyRing(settings.encryption_keys)
+    limits = limits or RestoreLimits()
     with _open_archive(path) as archive:
+        try:
+            check_members(archive, limits, settings.upload_dir)
+        except ArchiveTooLarge as exc:
+            raise BackupError(str(exc)) from None
         manifest = _read_manifest(archive, path)
         tables = _plan_tables(manifest)
         checksums = {entry["name"]: entry["sha256"] for entry in manifest["tables"]}
-        plan = RestorePlan(path, manifest, tables, files=[], missing_files=[])
+        plan = RestorePlan(path, manifest, tables, files=[], missing_files=[], limits=limits)
         plan.missing_files = [key for key in manifest["missing_files"] if isinstance(key, str)]
         expected_members = {MANIFEST} | {table.member for table in tables}
         storage = LocalStorage(settings.upload_dir)
@@ -547,7 +558,7 @@ def validate_backup(path: Path, settings: Settings, *, report: Report = print) -
             watch = [name for name, _, _ in table.columns if (table.table._meta.tablename, name) in encrypted]
             pk_name = table.table._meta.primary_key._meta.name
             digest, count = hashlib.sha256(), 0
-            for raw, row in _rows(archive, table):
+            for raw, row in _rows(archive, table, limits.line_bytes):
                 digest.update(raw)
                 count += 1
                 for name in watch:
@@ -594,11 +605,11 @@ def validate_backup(path: Path, settings: Settings, *, report: Report = print) -
     return plan
 
 
-def _rows(archive: zipfile.ZipFile, table: TablePlan) -> Iterator[tuple[bytes, dict[str, Any]]]:
+def _rows(archive: zipfile.ZipFile, table: TablePlan, line_bytes: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
     """(raw line, Python values) for each row of a table member, checked against the schema."""
     expected = {name for name, _, _ in table.columns}
     with _reading(table.member), archive.open(table.member) as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(_lines(handle, line_bytes, table.member), start=1):
             where = f"{table.member} line {number}"
             if not raw.endswith(b"\n") or not raw.strip():
                 raise BackupError(f"{where}: an empty or unterminated line")
@@ -618,6 +629,13 @@ def _rows(archive: zipfile.ZipFile, table: TablePlan) -> Iterator[tuple[bytes, d
                 except ValueError as exc:
                     raise BackupError(f"{where}: column {name} {exc}") from None
             yield raw, values
+
+
+def _lines(handle: Any, line_bytes: int, member: str) -> Iterator[bytes]:
+    try:
+        yield from bounded_lines(handle, line_bytes, member)
+    except ArchiveTooLarge as exc:
+        raise BackupError(str(exc)) from None
 
 
 # -- restore -----------------------------------------------------------------------------------------------
@@ -742,7 +760,7 @@ async def _load(engine: Engine, plan: RestorePlan, *, force: bool, report: Repor
                 for table in reversed(current):
                     await table.delete(force=True)
             for table in plan.tables:
-                rows[table.table._meta.tablename] = await _insert_table(archive, table)
+                rows[table.table._meta.tablename] = await _insert_table(archive, table, plan.limits.line_bytes)
                 report(f"restore: {table.table._meta.tablename}: {rows[table.table._meta.tablename]} rows")
             if not is_sqlite(engine):
                 for table in current:
@@ -757,12 +775,12 @@ async def _load(engine: Engine, plan: RestorePlan, *, force: bool, report: Repor
     return rows
 
 
-async def _insert_table(archive: zipfile.ZipFile, plan: TablePlan) -> int:
+async def _insert_table(archive: zipfile.ZipFile, plan: TablePlan, line_bytes: int) -> int:
     table = plan.table
     batch: list[Table] = []
     count = 0
     try:
-        for _, values in _rows(archive, plan):
+        for _, values in _rows(archive, plan, line_bytes):
             batch.append(table(**values))
             if len(batch) >= INSERT_BATCH:
                 await table.insert(*batch)

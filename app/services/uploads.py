@@ -4,6 +4,10 @@ Images (JPEG, PNG, GIF, WebP) are decoded and re-encoded by Pillow: what we stor
 metadata (EXIF GPS cannot leak) and no trailing bytes (a polyglot loses its second life). Audio (MP3, WAV,
 OGG/Opus, WebM, M4A) is checked by its container's signature and stored as sent. Anything carrying markup
 (SVG, HTML, a GIF/JS polyglot) is refused outright.
+
+Decoding is the expensive part (a 170 KB PNG can claim 40 million pixels: 160 MB once decoded), so an image's
+size and frame count are read from its header first (`inspect`) and checked against an `ImageBudget` before
+any pixel is decoded; only then does `reencode` run (the caller bounds how many run at once).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import io
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -22,7 +26,20 @@ EXTENSIONS = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp", **{k: k
 M4A_BRANDS = {b"M4A ", b"M4B ", b"mp42", b"mp41", b"isom", b"iso2", b"iso5", b"dash", b"3gp4", b"3gp5"}
 # Markup anywhere in the bytes: an SVG, an HTML page renamed .png, a GIF that is also a script.
 _MARKUP = re.compile(rb"<\s*(script|html|svg|iframe|body|object|embed|!doctype)\b|javascript:", re.IGNORECASE)
-MAX_FRAMES = 300
+# Pillow reports a multi-picture phone JPEG as MPO; we keep its first picture like any JPEG.
+_PILLOW_FORMATS = {"jpeg": {"JPEG", "MPO"}, "png": {"PNG"}, "gif": {"GIF"}, "webp": {"WEBP"}}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageBudget:
+    """What one image may cost to decode. Pillow holds up to 4 bytes a pixel, so `frame_pixels` (4096 x 4096:
+    every 12-16 Mpx phone photo fits) is at most 64 MB for a still image; an animation decodes and re-encodes
+    every frame (GIF at ~70 ms of CPU a megapixel), so it gets at most `frames` frames and `total_pixels`
+    across them (~1.5 s of CPU; e.g. 96 frames of 512 x 512)."""
+
+    frame_pixels: int = 4096 * 4096
+    frames: int = 100
+    total_pixels: int = 24 * 1024 * 1024
 
 
 class UploadRejected(ValueError):
@@ -80,10 +97,27 @@ def clean_file_name(name: str | None, extension: str) -> str:
     return f"{base[:80]}.{extension}"
 
 
-def check(
-    data: bytes, file_name: str | None, *, max_image_bytes: int, max_audio_bytes: int, max_pixels: int
-) -> CheckedFile:
-    """Validate (and for images re-encode) an upload; raises UploadRejected with a clear reason."""
+@dataclass(frozen=True, slots=True)
+class PendingImage:
+    """An image whose header fits the budget; `reencode` decodes it."""
+
+    format: str
+    data: bytes
+    file_name: str
+    budget: ImageBudget = field(default_factory=ImageBudget)
+
+
+def inspect(
+    data: bytes,
+    file_name: str | None,
+    *,
+    max_image_bytes: int,
+    max_audio_bytes: int,
+    budget: ImageBudget | None = None,
+) -> CheckedFile | PendingImage:
+    """Every check that needs no decoding: audio comes back checked, an image as a PendingImage.
+
+    Raises UploadRejected with a clear reason; cheap (milliseconds) whatever the file claims."""
     if not data:
         raise UploadRejected(422, "upload.empty")
     detected = sniff(data[:256])
@@ -105,32 +139,115 @@ def check(
         )
     if len(data) > max_image_bytes:
         raise UploadRejected(413, "upload.too_large")
-    encoded, width, height = _reencode_image(data, detected, max_pixels)
+    budget = budget or ImageBudget()
+    _check_budget(*_measure(data, detected, budget.frames), budget)
+    return PendingImage(detected, data, clean_file_name(file_name, EXTENSIONS[detected]), budget)
+
+
+def reencode(pending: PendingImage) -> CheckedFile:
+    """Decode and re-encode a PendingImage: the CPU- and memory-heavy step."""
+    encoded, width, height = _reencode_image(pending.data, pending.format, pending.budget)
     return CheckedFile(
-        "image",
-        detected,
-        IMAGE_FORMATS[detected],
-        encoded,
-        width,
-        height,
-        clean_file_name(file_name, EXTENSIONS[detected]),
+        "image", pending.format, IMAGE_FORMATS[pending.format], encoded, width, height, pending.file_name
     )
 
 
-def _reencode_image(data: bytes, detected: str, max_pixels: int) -> tuple[bytes, int, int]:
+def check(
+    data: bytes,
+    file_name: str | None,
+    *,
+    max_image_bytes: int,
+    max_audio_bytes: int,
+    budget: ImageBudget | None = None,
+) -> CheckedFile:
+    """`inspect` then, for an image, `reencode`; raises UploadRejected with a clear reason."""
+    checked = inspect(data, file_name, max_image_bytes=max_image_bytes, max_audio_bytes=max_audio_bytes, budget=budget)
+    return reencode(checked) if isinstance(checked, PendingImage) else checked
+
+
+def _check_budget(width: int, height: int, frames: int, budget: ImageBudget) -> None:
+    if width * height > budget.frame_pixels:
+        raise UploadRejected(422, "upload.too_many_pixels")
+    if frames > budget.frames:
+        raise UploadRejected(422, "upload.too_many_frames")
+    if width * height * frames > budget.total_pixels:
+        raise UploadRejected(422, "upload.too_many_frames")
+
+
+def _measure(data: bytes, detected: str, max_frames: int) -> tuple[int, int, int]:
+    """The canvas every frame is decoded to and the number of frames we would decode, without decoding.
+
+    JPEG and PNG: one frame (we keep the first picture of an MPO or APNG). GIF: walked here, because Pillow's
+    frame count parses every frame in Python (a 5 MB GIF can hold 300,000 tiny frames) and a frame may enlarge
+    the canvas. WebP: libwebp's demuxer counts frames without decoding them."""
+    if detected == "gif":
+        return _gif_extent(data, max_frames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in _PILLOW_FORMATS[detected]:
+                    raise UploadRejected(422, "upload.broken")
+                width, height = image.size
+                return width, height, getattr(image, "n_frames", 1) if detected == "webp" else 1
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise UploadRejected(422, "upload.too_many_pixels") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+            raise UploadRejected(422, "upload.broken") from None
+
+
+def _gif_extent(data: bytes, max_frames: int) -> tuple[int, int, int]:
+    """(width, height, frames) of a GIF as Pillow would decode it; stops counting at max_frames + 1."""
+    if len(data) < 13:
+        raise UploadRejected(422, "upload.broken")
+    width, height, flags = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little"), data[10]
+    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    frames = 0
+    while position < len(data) and frames <= max_frames:
+        tag = data[position]
+        position += 1
+        if tag == 0x3B:  # trailer
+            break
+        if tag == 0x21:  # extension: a label, then sub-blocks
+            position = _skip_sub_blocks(data, position + 1)
+        elif tag == 0x2C:  # a frame: its descriptor may reach past the logical screen, which Pillow then grows
+            descriptor = data[position : position + 9]
+            if len(descriptor) < 9:
+                break
+            left, top, frame_width, frame_height = (
+                int.from_bytes(descriptor[i : i + 2], "little") for i in range(0, 8, 2)
+            )
+            width, height = max(width, left + frame_width), max(height, top + frame_height)
+            position += 9 + (3 << ((descriptor[8] & 7) + 1) if descriptor[8] & 0x80 else 0)
+            position = _skip_sub_blocks(data, position + 1)  # after the LZW code size byte
+            frames += 1
+        # Pillow skips any other byte the same way.
+    if frames == 0:
+        raise UploadRejected(422, "upload.broken")
+    return width, height, frames
+
+
+def _skip_sub_blocks(data: bytes, position: int) -> int:
+    while position < len(data):
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            break
+    return position
+
+
+def _reencode_image(data: bytes, detected: str, budget: ImageBudget) -> tuple[bytes, int, int]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
-            if image.format is None or image.format.lower() != detected:
+            if image.format not in _PILLOW_FORMATS[detected]:
                 raise UploadRejected(422, "upload.broken")
-            width, height = image.size
-            frames = getattr(image, "n_frames", 1)
-            if width * height > max_pixels or width * height * frames > max_pixels * 4 or frames > MAX_FRAMES:
-                raise UploadRejected(422, "upload.too_many_pixels")
+            frames = getattr(image, "n_frames", 1) if detected in {"gif", "webp"} else 1
+            _check_budget(*image.size, frames, budget)
             image.load()
             output = io.BytesIO()
-            if frames > 1 and detected in {"gif", "webp"}:
+            if frames > 1:
                 image.save(
                     output,
                     format=detected.upper(),
@@ -139,9 +256,11 @@ def _reencode_image(data: bytes, detected: str, max_pixels: int) -> tuple[bytes,
                     duration=image.info.get("duration", 100),
                 )
             else:
-                image = ImageOps.exif_transpose(image)  # keep the picture upright once EXIF is gone
+                # Upright once EXIF is gone; in place, as each copy of a 16 Mpx picture is another 64 MB.
+                ImageOps.exif_transpose(image, in_place=True)
                 if detected == "jpeg":
-                    image.convert("RGB").save(output, format="JPEG", quality=85, optimize=True)
+                    picture = image if image.mode in {"RGB", "L"} else image.convert("RGB")
+                    picture.save(output, format="JPEG", quality=85, optimize=True)
                 elif detected == "webp":
                     image.save(output, format="WEBP", quality=85)
                 else:

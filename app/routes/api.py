@@ -14,13 +14,14 @@ from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody, MultipartBody
+from litestar.params import FromQuery, HeaderParameter, JSONBody, MultipartBody
 from msgspec import Meta
 
 from app.i18n import translator
 from app.routes.admin import threads_context
 from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable
 from app.services.conversations import MessageView, StagedUploadNotFound
+from app.services.idempotency import CLIENT_MSG_ID, valid_client_msg_id
 from app.services.storage import StorageUnavailable
 from app.services.text import TextError, clean_message
 from app.services.uploads import UploadRejected
@@ -104,6 +105,16 @@ class MessagesResponse:
 
 
 ThreadId = Annotated[int, Meta(ge=1, le=DB_INT_MAX)]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        # Documented here, checked by the handler (for a clear error message).
+        schema_extra={"min_length": 8, "max_length": 64, "pattern": f"^{CLIENT_MSG_ID.pattern}$"},
+        description="Your id for this send (8-64 of A-Z a-z 0-9 _ -). A repeat with the same key for the same "
+        "thread stores nothing new and answers as the first did.",
+    ),
+]
 
 
 @dataclass
@@ -264,10 +275,15 @@ async def list_messages(
 
 
 @post("/api/messages/send", status_code=201, tags=["messages"], responses=errors(*COMMON_ERRORS, 404, 413, 422))
-async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendRequest]) -> SendResponse:
-    """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*."""
+async def send_message(
+    request: Request[Any, Any, Any], data: JSONBody[SendRequest], idempotency_key: IdempotencyKey = None
+) -> SendResponse:
+    """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*. Idempotent with an
+    `Idempotency-Key` header: a retry after a lost answer never stores the message twice."""
     app = sohbet(request)
     t = translator(language(request))
+    if idempotency_key is not None and not valid_client_msg_id(idempotency_key):
+        raise refuse(400, "Idempotency-Key must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -")
     if await app.conversations.get(data.thread_id) is None:
         raise NotFoundException("no such conversation")
     staged_id = None
@@ -286,7 +302,9 @@ async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendReque
         if found is None or found[1].kind != data.type:
             raise refuse(422, "file_url is not an unused upload of that type")
     try:
-        message = await app.conversations.post(data.thread_id, "admin", text, staged_id=staged_id)
+        message = await app.conversations.post(
+            data.thread_id, "admin", text, staged_id=staged_id, client_msg_id=idempotency_key
+        )
     except StagedUploadNotFound:
         raise refuse(422, "file_url is not an unused upload of that type") from None
     return SendResponse(success=True, message=message_out(message))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -35,6 +35,10 @@ class Outbox(Protocol):
     async def enqueue(self, conversation_id: int, message_id: int) -> None: ...
 
     def kick(self) -> None: ...
+
+
+class _Replayed(Exception):
+    """Inside the storing transaction: a message with this client id committed meanwhile; roll back."""
 
 
 class ConversationNotFound(LookupError):
@@ -65,6 +69,7 @@ class MessageView:
     text: str
     created_at: datetime
     attachment: AttachmentView | None = None
+    replayed: bool = False  # post(): an earlier post with the same client id, returned instead of a new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,12 +279,50 @@ class ConversationService:
         *,
         staged_id: str | None = None,
         on_stored: Callable[[int], Awaitable[None]] | None = None,
+        client_msg_id: str | None = None,
     ) -> MessageView:
         """Store a message (text, a new file, or a file staged earlier through the API) and wake every stream
         that shows it. `on_stored(message_id)` runs inside the storing transaction: what it writes commits with
-        the message or not at all (if it raises, nothing is stored)."""
+        the message or not at all (if it raises, nothing is stored).
+
+        With `client_msg_id` (checked by the caller: app.services.idempotency) the post is idempotent: if this
+        conversation already has a message with that id, nothing is stored and that message is returned
+        (`replayed=True`) — also when copies race, since the check runs under the conversation's row lock and
+        a unique index backs it."""
         if sender not in SENDERS:
             raise ValueError(f"unknown sender {sender!r}")
+        if client_msg_id is not None:
+            earlier = await self.by_client_msg_id(conversation_id, client_msg_id)
+            if earlier is not None:
+                return earlier
+            try:
+                return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, client_msg_id)
+            except Exception:
+                # Another copy won the race (seen under the lock, or refused by the unique index): answer as it did.
+                earlier = await self.by_client_msg_id(conversation_id, client_msg_id)
+                if earlier is None:
+                    raise
+                return earlier
+        return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, None)
+
+    async def by_client_msg_id(self, conversation_id: int, client_msg_id: str) -> MessageView | None:
+        """The message stored earlier under this client id in this conversation (`replayed=True`), if any."""
+        rows = await Message.select().where(
+            (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
+        )
+        views = await self._views(rows)
+        return replace(views[0], replayed=True) if views else None
+
+    async def _post(
+        self,
+        conversation_id: int,
+        sender: str,
+        text: str,
+        attachment: StoredFile | None,
+        staged_id: str | None,
+        on_stored: Callable[[int], Awaitable[None]] | None,
+        client_msg_id: str | None,
+    ) -> MessageView:
         kind = attachment.checked.kind if attachment else None
         if staged_id is not None:
             staged = (
@@ -310,8 +353,19 @@ class ConversationService:
             if not updated:
                 raise ConversationNotFound(conversation_id)
             seq = updated[0]["last_seq"]
+            if client_msg_id is not None:
+                mine = (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
+                if await Message.exists().where(mine):
+                    raise _Replayed(client_msg_id)
             inserted = await Message.insert(
-                Message(conversation=conversation_id, seq=seq, sender=sender, body=body, created_at=moment)
+                Message(
+                    conversation=conversation_id,
+                    seq=seq,
+                    sender=sender,
+                    body=body,
+                    created_at=moment,
+                    client_msg_id=client_msg_id,
+                )
             ).returning(Message.id)
             message_id = inserted[0]["id"]
             view = None

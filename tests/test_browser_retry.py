@@ -1,0 +1,76 @@
+"""The htmx composer retries a post whose answer was lost (SPEC §13 idempotent posts), in a real browser: the
+first POST reaches the server and stores the message, then its answer is cut (a network error, or a gateway's
+502); the composer sends the same form again (same `client_msg_id`) and the message is stored once."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser as PlaywrightBrowser
+from playwright.sync_api import Route, expect, sync_playwright
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, BrowserSession, send, start_chat_page
+
+pytestmark = pytest.mark.browser
+
+LOST_ANSWER_CONSOLE_ERRORS = (
+    r"^Failed to load resource: net::ERR_FAILED",
+    r"^Failed to load resource: the server responded with a status of 502",
+    r"^htmx:(sendError|afterRequest), \[object HTMLFormElement\]$",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[PlaywrightBrowser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browsers(chromium_browser: PlaywrightBrowser) -> Iterator[BrowserSession]:
+    session = BrowserSession(chromium_browser)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("loss", ["network-error", "bad-gateway"])
+def test_a_lost_answer_is_retried_and_stored_once(server, browsers, loss):
+    visitor = browsers.new_page(server.url)
+    start_chat_page(visitor, f"Retry {secrets.token_hex(3)}")
+    posts: list[str] = []
+
+    def cut_first_answer(route: Route) -> None:
+        posts.append(route.request.post_data or "")
+        if len(posts) > 1:
+            route.continue_()
+            return
+        route.fetch()  # the server gets the post and stores the message; its answer never reaches the page
+        if loss == "network-error":
+            route.abort("failed")
+        else:
+            route.fulfill(status=502, content_type="text/plain", body="Bad Gateway")
+
+    visitor.route("**/chat/messages*", cut_first_answer)
+    send(visitor, "sent once despite the retry")  # the composer comes back empty only when a post succeeded
+    assert len(posts) == 2
+    first_id, second_id = (re.search(r'name="client_msg_id"\r\n\r\n([\w-]+)', post).group(1) for post in posts)
+    assert first_id == second_id  # the retry is the same post
+    expect(visitor.locator("#messages article .msg-text")).to_have_text(["sent once despite the retry"])
+    visitor.unroute("**/chat/messages*")
+    visitor.reload()
+    expect(visitor.locator("#messages article .msg-text")).to_have_text(["sent once despite the retry"])
+    # The next message is a new post with a new id.
+    send(visitor, "and the next one")
+    expect(visitor.locator("#messages article .msg-text")).to_have_text(
+        ["sent once despite the retry", "and the next one"]
+    )
+    browsers.assert_clean(LOST_ANSWER_CONSOLE_ERRORS)

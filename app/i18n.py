@@ -171,6 +171,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "login.restart": {"en": "Start over", "tr": "Baştan başla"},
     "admin.title": {"en": "Conversations", "tr": "Sohbetler"},
+    "admin.older_threads": {"en": "Show older conversations", "tr": "Daha eski sohbetleri göster"},
+    "admin.newest_threads": {"en": "Show the newest conversations", "tr": "En yeni sohbetleri göster"},
     "admin.logout": {"en": "Log out", "tr": "Çıkış"},
     "admin.none": {"en": "No conversations yet.", "tr": "Henüz sohbet yok."},
     "admin.pick": {"en": "Choose a conversation.", "tr": "Bir sohbet seçin."},

@@ -20,6 +20,7 @@ from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now
 from app.services.text import preview
+from app.services.threads import THREADS_PAGE, ThreadCursor, page_rows
 
 SENDERS = ("visitor", "admin", "system")
 PREVIEW_MARKS = {"image": "\U0001f4f7", "audio": "\U0001f3a4"}  # camera, microphone
@@ -86,6 +87,8 @@ class ThreadView:
     online: bool = False
     source_url: str | None = None  # the host page of an embedded chat (validated http(s) URL)
     source_referrer: str | None = None  # that page's referrer
+    created_at: datetime | None = None
+    message_count: int = 0  # filled by threads() only
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,8 @@ class ConversationService:
             ended=row["ended_at"] is not None,
             source_url=row.get("source_url"),
             source_referrer=row.get("source_referrer"),
+            created_at=row.get("created_at"),
+            message_count=row.get("message_count", 0),
         )
 
     async def id_for_visitor_token(self, token: str) -> int | None:
@@ -217,9 +222,12 @@ class ConversationService:
             messages=await self._views(rows),
         )
 
-    async def threads(self, limit: int = 200) -> list[ThreadView]:
-        rows = await Conversation.select().order_by(Conversation.last_activity_at, ascending=False).limit(limit)
-        return [self._thread(r) for r in rows]
+    async def threads(
+        self, before: ThreadCursor | None = None, limit: int = THREADS_PAGE
+    ) -> tuple[list[ThreadView], ThreadCursor | None]:
+        """A page of the conversation list, newest activity first, and the cursor of the next page (or None)."""
+        rows, next_page = await page_rows(before, limit)
+        return [self._thread(r) for r in rows], next_page
 
     async def open_threads(self, limit: int = 20) -> list[ThreadView]:
         """Conversations not ended, most recently active first."""

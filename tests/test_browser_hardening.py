@@ -1,6 +1,7 @@
-"""The htmx composer retries a post whose answer was lost (SPEC §13 idempotent posts), in a real browser: the
-first POST reaches the server and stores the message, then its answer is cut (a network error, or a gateway's
-502); the composer sends the same form again (same `client_msg_id`) and the message is stored once."""
+"""Issue 11 in a real browser. The htmx composer retries a post whose answer was lost (SPEC §13 idempotent
+posts): the first POST reaches the server and stores the message, then its answer is cut (a network error, or a
+gateway's 502); the composer sends the same form again (same `client_msg_id`) and the message is stored once.
+And the dashboard's conversation list is paged: "Show older conversations" appends the next page in place."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ import pytest
 from playwright.sync_api import Browser as PlaywrightBrowser
 from playwright.sync_api import Route, expect, sync_playwright
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, BrowserSession, send, start_chat_page
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    BrowserSession,
+    assert_not_reloaded,
+    login_admin_page,
+    mark_page,
+    send,
+    start_chat_page,
+)
+from tests.support import start_visitor
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +85,19 @@ def test_a_lost_answer_is_retried_and_stored_once(server, browsers, loss):
         ["sent once despite the retry", "and the next one"]
     )
     browsers.assert_clean(LOST_ANSWER_CONSOLE_ERRORS)
+
+
+def test_older_conversations_are_appended_in_place(make_server, browsers):
+    server = make_server("browser-paging")
+    for index in range(55):
+        start_visitor(server.url, f"Page {index}")
+    admin = browsers.new_page(server.url)
+    login_admin_page(admin, server)
+    mark_page(admin)
+    items = admin.locator('#threads li[id^="thread-"] .name')
+    expect(items).to_have_count(50)
+    admin.get_by_role("link", name="Show older conversations").click()
+    expect(items).to_have_text([f"Page {index}" for index in reversed(range(55))])
+    expect(admin.get_by_role("link", name="Show older conversations")).to_have_count(0)
+    assert_not_reloaded(admin)
+    browsers.assert_clean()

@@ -46,6 +46,7 @@ from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
 from app.services.housekeeping import Housekeeping
+from app.services.idempotency import new_client_msg_id
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
@@ -110,6 +111,7 @@ def make_jinja() -> Environment:
     env.filters["hhmm"] = lambda moment: moment.strftime("%H:%M") if isinstance(moment, datetime) else ""
     env.filters["iso"] = lambda moment: moment.isoformat("T", "seconds") if isinstance(moment, datetime) else ""
     env.globals["static_version"] = static_version()
+    env.globals["new_client_msg_id"] = new_client_msg_id
     return env
 
 

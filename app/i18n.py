@@ -61,6 +61,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "composer.label": {"en": "Message", "tr": "Mesaj"},
     "composer.placeholder": {"en": "Write a message…", "tr": "Bir mesaj yazın…"},
     "composer.send": {"en": "Send", "tr": "Gönder"},
+    "composer.retrying": {"en": "Connection lost, sending again…", "tr": "Bağlantı koptu, yeniden gönderiliyor…"},
+    "composer.not_sent": {
+        "en": "Not sent: no connection. Press Send to try again.",
+        "tr": "Gönderilemedi: bağlantı yok. Tekrar denemek için Gönder'e basın.",
+    },
     "composer.attach": {"en": "Attach an image or audio file", "tr": "Resim veya ses dosyası ekle"},
     "composer.voice_file": {"en": "Voice note", "tr": "Sesli not"},
     "composer.record": {"en": "Record a voice note", "tr": "Sesli not kaydet"},
@@ -101,6 +106,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "a moment.",
         "tr": "Dosya şu anda kaydedilemedi, bu yüzden hiçbir şey gönderilmedi. Yazdığınız metin duruyor; biraz "
         "sonra tekrar deneyin.",
+    },
+    "error.bad_client_msg_id": {
+        "en": "This form is damaged (its message id is not valid). Reload the page and send again.",
+        "tr": "Bu form bozuk (mesaj kimliği geçersiz). Sayfayı yenileyip tekrar gönderin.",
     },
     "error.message_empty": {"en": "Write a message first.", "tr": "Önce bir mesaj yazın."},
     "error.message_too_long": {
@@ -183,6 +192,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "login.restart": {"en": "Start over", "tr": "Baştan başla"},
     "admin.title": {"en": "Conversations", "tr": "Sohbetler"},
+    "admin.older_threads": {"en": "Show older conversations", "tr": "Daha eski sohbetleri göster"},
+    "admin.newest_threads": {"en": "Show the newest conversations", "tr": "En yeni sohbetleri göster"},
     "admin.logout": {"en": "Log out", "tr": "Çıkış"},
     "admin.none": {"en": "No conversations yet.", "tr": "Henüz sohbet yok."},
     "admin.pick": {"en": "Choose a conversation.", "tr": "Bir sohbet seçin."},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import find_thread, login_admin, start_visitor
+from tests.support import find_thread, login_admin, sql, start_visitor
 
 
 def thread_ids(page: str) -> list[int]:
@@ -115,3 +115,57 @@ def test_visitor_end_shows_system_message_to_admin(server):
     assert 'data-sender="system"' in page and "The visitor ended the chat." in page
     admin.get(f"/lang/tr?next=/admin/threads/{thread}")
     assert "Ziyaretçi sohbeti bitirdi." in admin.get(f"/admin/threads/{thread}").text
+
+
+OLDER_RE = re.compile(
+    r'<li class="more-threads"><a href="(/admin\?before=[^"]+)" hx-get="(/admin/threads\?before=[^"]+)"'
+)
+
+
+def test_conversation_list_is_paged_newest_first(make_server):
+    """Conversation spam must not hide real conversations: 50 per page, an "older" link that reaches every
+    conversation exactly once, newest activity first (ties in activity time broken by id), with and without
+    JavaScript; the live refresh keeps serving the first page."""
+    server = make_server("thread-paging")
+    for index in range(120):
+        start_visitor(server.url, f"Spam {index}")
+    url = server.env["DATABASE_URL"]
+    ids = [row[0] for row in sql(url, "SELECT id FROM conversation ORDER BY id")]
+    # Forty conversations share one activity time; the first page ends inside them.
+    sql(
+        url,
+        "UPDATE conversation SET last_activity_at = (SELECT last_activity_at FROM conversation WHERE id = ?) "
+        "WHERE id >= ? AND id <= ?",
+        ids[80],
+        ids[60],
+        ids[99],
+    )
+    expected = [row[0] for row in sql(url, "SELECT id FROM conversation ORDER BY last_activity_at DESC, id DESC")]
+    admin = login_admin(server)
+
+    first = admin.get("/admin").text
+    assert thread_ids(first) == expected[:50] and "Show older conversations" in first
+    refresh = admin.get("/admin/threads", headers={"HX-Request": "true"}).text  # the SSE `threads` refresh
+    assert thread_ids(refresh) == expected[:50] and refresh.count('<ul id="threads"') == 1
+
+    # Without JavaScript: each link is a page.
+    seen, page = [], first
+    while True:
+        seen += thread_ids(page)
+        link = OLDER_RE.search(page)
+        if link is None:
+            break
+        page = admin.get(link.group(1).replace("&amp;", "&")).text
+        assert "Show the newest conversations" in page
+    assert seen == expected and len(set(seen)) == 120
+
+    # With htmx: each answer is the next page's items (and the next link) for the list, no new list.
+    seen, page = thread_ids(first), first
+    while link := OLDER_RE.search(page):
+        page = admin.get(link.group(2).replace("&amp;", "&"), headers={"HX-Request": "true"}).text
+        assert "<ul" not in page and "<title>" not in page and page.lstrip().startswith('<li id="thread-')
+        seen += thread_ids(page)
+    assert seen == expected
+
+    assert admin.get("/admin?before=not-a-cursor").status_code == 400
+    assert admin.get("/admin/threads?before=12", headers={"HX-Request": "true"}).status_code == 400

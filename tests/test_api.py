@@ -173,3 +173,79 @@ def test_openapi_lists_the_api_only(server):
 def test_api_sends_no_store(server, path):
     client = api_login(server)
     assert client.get(path).headers["cache-control"] == "no-store"
+
+
+# -- Flask Chat v2.3's field names (SPEC §13) ------------------------------------------------------------------
+
+OLD_MESSAGE_FIELDS = ["id", "thread_id", "content_text", "content_type", "sender_type", "created_at"]
+OLD_THREAD_FIELDS = ["id", "created_at", "last_activity", "status", "message_count"]
+
+
+def test_messages_carry_the_old_field_names(server):
+    client = api_login(server)
+    visitor = start_visitor(server.url, "Old fields")
+    visitor.post("/chat/messages", {"text": "from the visitor"})
+    thread = find_thread(login_admin(server), "Old fields")
+    image = client.post("/api/upload/image", files={"file": ("m.png", media_files.image("PNG"), "image/png")})
+    sent = client.post(
+        "/api/messages/send", {"thread_id": thread, "type": "image", "file_url": image.json()["file_url"], "text": "p"}
+    ).json()
+    assert list(sent)[:3] == ["success", "message_id", "thread_id"]
+    assert sent["success"] is True and sent["thread_id"] == thread and sent["message_id"] == sent["message"]["id"]
+    messages = client.get(f"/api/messages/{thread}").json()["messages"]
+    assert [list(m)[: len(OLD_MESSAGE_FIELDS)] for m in messages] == [OLD_MESSAGE_FIELDS] * 2
+    first, second = messages
+    assert (first["thread_id"], first["content_text"], first["content_type"], first["sender_type"]) == (
+        thread,
+        "from the visitor",
+        "text",
+        "visitor",
+    )
+    assert (second["id"], second["content_text"], second["content_type"], second["sender_type"]) == (
+        sent["message_id"],
+        "p",
+        "image",
+        "admin",
+    )
+    assert second["file_url"] == image.json()["file_url"] and first["file_url"] is None
+    # Today's names stay beside them, with the same values.
+    assert (second["text"], second["type"], second["sender"]) == ("p", "image", "admin")
+
+
+def test_threads_carry_the_old_field_names(server):
+    client = api_login(server)
+    visitor = start_visitor(server.url, "Old thread fields")
+    for text in ("one", "two", "three"):
+        visitor.post("/chat/messages", {"text": text})
+    thread = next(t for t in client.get("/api/threads").json()["threads"] if t["display_name"] == "Old thread fields")
+    assert list(thread)[: len(OLD_THREAD_FIELDS)] == OLD_THREAD_FIELDS
+    assert thread["message_count"] == 3 and thread["status"] == "active"
+    assert thread["last_activity"] == thread["last_activity_at"] and thread["created_at"] <= thread["last_activity"]
+    visitor.post("/chat/end")  # the system note is a message too
+    ended = next(t for t in client.get("/api/threads").json()["threads"] if t["id"] == thread["id"])
+    assert ended["status"] == "ended" and ended["message_count"] == 4
+    client.post("/api/messages/clear", {"thread_id": thread["id"]})
+    cleared = next(t for t in client.get("/api/threads").json()["threads"] if t["id"] == thread["id"])
+    assert cleared["message_count"] == 0
+
+
+def test_threads_are_paged_with_a_cursor(make_server):
+    server = make_server("api-paging")
+    for index in range(120):
+        start_visitor(server.url, f"Paged {index}")
+    client = api_login(server)
+    seen: list[str] = []
+    params: dict = {}
+    while True:
+        page = client.get("/api/threads", params=params).json()
+        assert page["success"] is True and len(page["threads"]) == (50 if len(seen) < 100 else 20)
+        seen += [t["display_name"] for t in page["threads"]]
+        if not page["has_more"]:
+            assert page["next_before"] is None
+            break
+        params = {"before": page["next_before"]}
+    assert seen == [f"Paged {index}" for index in reversed(range(120))]
+    small = client.get("/api/threads", params={"limit": 7}).json()
+    assert [t["display_name"] for t in small["threads"]] == [f"Paged {i}" for i in range(119, 112, -1)]
+    for bad in ({"limit": 0}, {"limit": 201}, {"before": "yesterday"}, {"before": "1_"}):
+        assert_error(client.get("/api/threads", params=bad), 400)

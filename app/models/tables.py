@@ -36,13 +36,15 @@ class Conversation(Table):
 
 
 class Message(Table):
-    """A message; `body` is a Fernet token. (conversation, seq) is unique (see the migration)."""
+    """A message; `body` is a Fernet token. (conversation, seq) is unique, and so is (conversation, client_msg_id):
+    the sender's own id for the post, which makes a retried post a no-op (see the migrations)."""
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     seq = Integer()
     sender = Varchar(length=10)
     body = Text()
     created_at = Timestamptz()
+    client_msg_id = Varchar(length=64, null=True, default=None)
 
 
 class AdminSession(Table):

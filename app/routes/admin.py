@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
@@ -14,6 +14,7 @@ from app.limits import BODY_LIMIT, UPLOAD
 from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
+from app.services.threads import THREADS_PAGE, ThreadCursor
 from app.web import (
     OptionalQuerySeq,
     PathId,
@@ -29,16 +30,32 @@ from app.web import (
 )
 
 
-async def threads_context(request: Request[Any, Any, Any], open_id: int | None) -> dict[str, Any]:
+def thread_cursor(before: str | None) -> ThreadCursor | None:
+    """The `before` of a conversation-list page (400 when it is not one of ours)."""
+    try:
+        return ThreadCursor.parse(before) if before else None
+    except ValueError:
+        raise ValidationException("before is not a conversation-list cursor") from None
+
+
+ThreadsBefore = FromQuery[str | None]
+
+
+async def threads_context(
+    request: Request[Any, Any, Any], open_id: int | None, before: str | None = None, limit: int = THREADS_PAGE
+) -> dict[str, Any]:
+    """A page of the conversation list (the newest unless `before`, a cursor from the previous page)."""
     app = sohbet(request)
-    threads = await app.conversations.threads()
+    threads, next_page = await app.conversations.threads(thread_cursor(before), limit)
     online = await app.presence.online_subjects([conversation_subject(t.id) for t in threads])
     threads = [_with_online(t, conversation_subject(t.id) in online) for t in threads]
     outbox = app.telegram.outbox if app.telegram is not None else None
     return {
         "threads": threads,
         "open_id": open_id,
-        "total_unread": sum(t.unread_count for t in threads),
+        "threads_before": before,
+        "threads_next": str(next_page) if next_page else None,
+        "total_unread": await app.conversations.total_unread(),
         "telegram_backlog": await outbox.backlog() if outbox is not None else None,
     }
 
@@ -75,14 +92,19 @@ async def thread_context(
 
 
 @get("/admin")
-async def dashboard(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "admin/dashboard.html", **await threads_context(request, None))
+async def dashboard(request: Request[Any, Any, Any], before: ThreadsBefore = None) -> Template:
+    """The dashboard; `before` (no JavaScript: the "older conversations" link) shows an older page of the list."""
+    return page(request, "admin/dashboard.html", **await threads_context(request, None, before))
 
 
 @get("/admin/threads")
-async def threads_fragment(request: Request[Any, Any, Any], open_id: QueryId = None) -> Template:
-    """The #threads list alone (htmx refresh on the `threads` SSE event)."""
-    return page(request, "admin/_threads.html", **await threads_context(request, open_id))
+async def threads_fragment(
+    request: Request[Any, Any, Any], open_id: QueryId = None, before: ThreadsBefore = None
+) -> Template:
+    """htmx: the #threads list alone (refreshed on the `threads` SSE event), or with `before` the next page's
+    items, appended in place of the "older conversations" link."""
+    context = await threads_context(request, open_id, before)
+    return page(request, "admin/_thread_items.html" if before else "admin/_threads.html", **context)
 
 
 @get("/admin/threads/{thread_id:int}")

@@ -12,19 +12,21 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody, MultipartBody
+from litestar.params import FromQuery, HeaderParameter, JSONBody, MultipartBody
 from msgspec import Meta
 
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
 from app.routes.admin import threads_context
 from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
-from app.services.conversations import MessageView, StagedUploadNotFound
+from app.services.conversations import MessageView, StagedUploadNotFound, ThreadView
+from app.services.idempotency import CLIENT_MSG_ID, valid_client_msg_id
 from app.services.login_guard import LoginThrottled
 from app.services.storage import StorageUnavailable
 from app.services.text import TextError, clean_message
+from app.services.threads import THREADS_PAGE
 from app.services.uploads import UploadRejected
 from app.web import (
     ADMIN_COOKIE,
@@ -67,11 +69,18 @@ class SuccessResponse:
     success: bool
 
 
+# Field names: first those of Flask Chat v2.3's API (SPEC §13, its clients read them), then Sohbet's own.
+
+
 @dataclass
 class ThreadOut:
     id: int
+    created_at: datetime
+    last_activity: datetime
+    status: Literal["active", "ended"]
+    message_count: int
     display_name: str
-    last_activity_at: datetime
+    last_activity_at: datetime  # = last_activity
     unread_count: int
     preview: str
     last_sender: str
@@ -83,17 +92,23 @@ class ThreadOut:
 class ThreadsResponse:
     success: bool
     threads: list[ThreadOut]
+    has_more: bool
+    next_before: str | None  # `before` of the next page
 
 
 @dataclass
 class MessageOut:
     id: int
-    seq: int
-    sender: str
-    type: str
-    text: str
-    file_url: str | None
+    thread_id: int
+    content_text: str
+    content_type: Literal["text", "image", "audio"]
+    sender_type: Literal["visitor", "admin", "system"]
     created_at: datetime
+    seq: int
+    file_url: str | None
+    sender: Literal["visitor", "admin", "system"]  # = sender_type
+    type: Literal["text", "image", "audio"]  # = content_type
+    text: str  # = content_text
 
 
 @dataclass
@@ -106,6 +121,16 @@ class MessagesResponse:
 
 
 ThreadId = Annotated[int, Meta(ge=1, le=DB_INT_MAX)]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        # Documented here, checked by the handler (for a clear error message).
+        schema_extra={"min_length": 8, "max_length": 64, "pattern": f"^{CLIENT_MSG_ID.pattern}$"},
+        description="Your id for this send (8-64 of A-Z a-z 0-9 _ -). A repeat with the same key for the same "
+        "thread stores nothing new and answers as the first did.",
+    ),
+]
 
 
 @dataclass
@@ -119,6 +144,8 @@ class SendRequest:
 @dataclass
 class SendResponse:
     success: bool
+    message_id: int
+    thread_id: int
     message: MessageOut
 
 
@@ -167,14 +194,37 @@ def refuse(status: int, message: str) -> ApiError:
 
 def message_out(message: MessageView) -> MessageOut:
     attachment = message.attachment
+    kind: Any = attachment.kind if attachment else "text"
+    sender: Any = message.sender
     return MessageOut(
         id=message.id,
-        seq=message.seq,
-        sender=message.sender,
-        type=attachment.kind if attachment else "text",
-        text=message.text,
-        file_url=f"/media/{attachment.public_id}" if attachment else None,
+        thread_id=message.conversation_id,
+        content_text=message.text,
+        content_type=kind,
+        sender_type=sender,
         created_at=message.created_at,
+        seq=message.seq,
+        file_url=f"/media/{attachment.public_id}" if attachment else None,
+        sender=sender,
+        type=kind,
+        text=message.text,
+    )
+
+
+def thread_out(thread: ThreadView) -> ThreadOut:
+    return ThreadOut(
+        id=thread.id,
+        created_at=thread.created_at or thread.last_activity_at,
+        last_activity=thread.last_activity_at,
+        status="ended" if thread.ended else "active",
+        message_count=thread.message_count,
+        display_name=thread.display_name,
+        last_activity_at=thread.last_activity_at,
+        unread_count=thread.unread_count,
+        preview=thread.preview,
+        last_sender=thread.last_sender,
+        online=thread.online,
+        ended=thread.ended,
     )
 
 
@@ -226,24 +276,22 @@ async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyReque
 
 
 @get("/api/threads", tags=["threads"], responses=errors(*COMMON_ERRORS))
-async def list_threads(request: Request[Any, Any, Any]) -> ThreadsResponse:
-    """Every conversation, newest activity first."""
-    context = await threads_context(request, None)
+async def list_threads(
+    request: Request[Any, Any, Any], before: FromQuery[str | None] = None, limit: FromQuery[int] = THREADS_PAGE
+) -> ThreadsResponse:
+    """A page of conversations, newest activity first: the first `limit`, or those after the cursor `before`
+    (the `next_before` of the previous page)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
+    try:
+        context = await threads_context(request, None, before, limit)
+    except ValidationException:
+        raise refuse(400, "before must be the next_before of a previous page") from None
     return ThreadsResponse(
         success=True,
-        threads=[
-            ThreadOut(
-                id=thread.id,
-                display_name=thread.display_name,
-                last_activity_at=thread.last_activity_at,
-                unread_count=thread.unread_count,
-                preview=thread.preview,
-                last_sender=thread.last_sender,
-                online=thread.online,
-                ended=thread.ended,
-            )
-            for thread in context["threads"]
-        ],
+        threads=[thread_out(thread) for thread in context["threads"]],
+        has_more=context["threads_next"] is not None,
+        next_before=context["threads_next"],
     )
 
 
@@ -271,10 +319,15 @@ async def list_messages(
 
 
 @post("/api/messages/send", status_code=201, tags=["messages"], responses=errors(*COMMON_ERRORS, 404, 413, 422))
-async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendRequest]) -> SendResponse:
-    """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*."""
+async def send_message(
+    request: Request[Any, Any, Any], data: JSONBody[SendRequest], idempotency_key: IdempotencyKey = None
+) -> SendResponse:
+    """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*. Idempotent with an
+    `Idempotency-Key` header: a retry after a lost answer never stores the message twice."""
     app = sohbet(request)
     t = translator(language(request))
+    if idempotency_key is not None and not valid_client_msg_id(idempotency_key):
+        raise refuse(400, "Idempotency-Key must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -")
     if await app.conversations.get(data.thread_id) is None:
         raise NotFoundException("no such conversation")
     staged_id = None
@@ -293,10 +346,14 @@ async def send_message(request: Request[Any, Any, Any], data: JSONBody[SendReque
         if found is None or found[1].kind != data.type:
             raise refuse(422, "file_url is not an unused upload of that type")
     try:
-        message = await app.conversations.post(data.thread_id, "admin", text, staged_id=staged_id)
+        message = await app.conversations.post(
+            data.thread_id, "admin", text, staged_id=staged_id, client_msg_id=idempotency_key
+        )
     except StagedUploadNotFound:
         raise refuse(422, "file_url is not an unused upload of that type") from None
-    return SendResponse(success=True, message=message_out(message))
+    return SendResponse(
+        success=True, message_id=message.id, thread_id=message.conversation_id, message=message_out(message)
+    )
 
 
 @post("/api/messages/clear", status_code=200, tags=["messages"], responses=errors(*COMMON_ERRORS, 404))

@@ -13,6 +13,7 @@ from litestar.datastructures import UploadFile
 from litestar.response import Template
 
 from app.i18n import translator
+from app.services.idempotency import valid_client_msg_id
 from app.services.storage import StorageUnavailable
 from app.services.text import MESSAGE_MAX, TextError, clean_message
 from app.services.uploads import UploadRejected
@@ -33,11 +34,18 @@ class Refusal:
 async def submit(
     request: Request[Any, Any, Any], conversation_id: int, sender: str, limiter_key: str
 ) -> Refusal | None:
-    """Read the form, check the text and file, store the message. None on success."""
+    """Read the form, check the text and file, store the message. None on success — also for a repeat of a
+    post already stored (same `client_msg_id`): it is answered as the first one was, and nothing is stored."""
     app = sohbet(request)
     t = translator(language(request))
     form = await request.form()
     raw_text = str(form.get("text") or "")
+    client_msg_id = str(form.get("client_msg_id") or "") or None
+    if client_msg_id is not None:
+        if not valid_client_msg_id(client_msg_id):
+            return Refusal(422, t("error.bad_client_msg_id"), raw_text[:8000])
+        if await app.conversations.by_client_msg_id(conversation_id, client_msg_id) is not None:
+            return None
     # Two inputs may carry a file (the picker and, without a recorder, the voice-note capture): the first wins.
     uploads = [f for f in form.getall("file") if isinstance(f, UploadFile) and f.filename] if "file" in form else []
     upload = uploads[0] if uploads else None
@@ -72,11 +80,13 @@ async def submit(
             )
             return Refusal(503, t("error.storage_unavailable"), raw_text[:8000])
     try:
-        await app.conversations.post(conversation_id, sender, text, stored)
+        message = await app.conversations.post(conversation_id, sender, text, stored, client_msg_id=client_msg_id)
     except BaseException:
         if stored is not None:
             await app.attachments.discard(stored)
         raise
+    if message.replayed and stored is not None:  # a copy raced in first: this file belongs to no message
+        await app.attachments.discard(stored)
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
 from app.services.text import preview
+from app.services.threads import THREADS_PAGE, ThreadCursor, page_rows
 
 SENDERS = ("visitor", "admin", "system")
 PREVIEW_MARKS = {"image": "\U0001f4f7", "audio": "\U0001f3a4"}  # camera, microphone
@@ -35,6 +36,10 @@ class Outbox(Protocol):
     async def enqueue(self, conversation_id: int, message_id: int) -> None: ...
 
     def kick(self) -> None: ...
+
+
+class _Replayed(Exception):
+    """Inside the storing transaction: a message with this client id committed meanwhile; roll back."""
 
 
 class ConversationNotFound(LookupError):
@@ -65,6 +70,7 @@ class MessageView:
     text: str
     created_at: datetime
     attachment: AttachmentView | None = None
+    replayed: bool = False  # post(): an earlier post with the same client id, returned instead of a new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,8 @@ class ThreadView:
     online: bool = False
     source_url: str | None = None  # the host page of an embedded chat (validated http(s) URL)
     source_referrer: str | None = None  # that page's referrer
+    created_at: datetime | None = None
+    message_count: int = 0  # filled by threads() only
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +174,8 @@ class ConversationService:
             ended=row["ended_at"] is not None,
             source_url=row.get("source_url"),
             source_referrer=row.get("source_referrer"),
+            created_at=row.get("created_at"),
+            message_count=row.get("message_count", 0),
         )
 
     async def id_for_visitor_token(self, token: str) -> int | None:
@@ -212,9 +222,12 @@ class ConversationService:
             messages=await self._views(rows),
         )
 
-    async def threads(self, limit: int = 200) -> list[ThreadView]:
-        rows = await Conversation.select().order_by(Conversation.last_activity_at, ascending=False).limit(limit)
-        return [self._thread(r) for r in rows]
+    async def threads(
+        self, before: ThreadCursor | None = None, limit: int = THREADS_PAGE
+    ) -> tuple[list[ThreadView], ThreadCursor | None]:
+        """A page of the conversation list, newest activity first, and the cursor of the next page (or None)."""
+        rows, next_page = await page_rows(before, limit)
+        return [self._thread(r) for r in rows], next_page
 
     async def open_threads(self, limit: int = 20) -> list[ThreadView]:
         """Conversations not ended, most recently active first."""
@@ -274,12 +287,50 @@ class ConversationService:
         *,
         staged_id: str | None = None,
         on_stored: Callable[[int], Awaitable[None]] | None = None,
+        client_msg_id: str | None = None,
     ) -> MessageView:
         """Store a message (text, a new file, or a file staged earlier through the API) and wake every stream
         that shows it. `on_stored(message_id)` runs inside the storing transaction: what it writes commits with
-        the message or not at all (if it raises, nothing is stored)."""
+        the message or not at all (if it raises, nothing is stored).
+
+        With `client_msg_id` (checked by the caller: app.services.idempotency) the post is idempotent: if this
+        conversation already has a message with that id, nothing is stored and that message is returned
+        (`replayed=True`) — also when copies race, since the check runs under the conversation's row lock and
+        a unique index backs it."""
         if sender not in SENDERS:
             raise ValueError(f"unknown sender {sender!r}")
+        if client_msg_id is not None:
+            earlier = await self.by_client_msg_id(conversation_id, client_msg_id)
+            if earlier is not None:
+                return earlier
+            try:
+                return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, client_msg_id)
+            except Exception:
+                # Another copy won the race (seen under the lock, or refused by the unique index): answer as it did.
+                earlier = await self.by_client_msg_id(conversation_id, client_msg_id)
+                if earlier is None:
+                    raise
+                return earlier
+        return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, None)
+
+    async def by_client_msg_id(self, conversation_id: int, client_msg_id: str) -> MessageView | None:
+        """The message stored earlier under this client id in this conversation (`replayed=True`), if any."""
+        rows = await Message.select().where(
+            (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
+        )
+        views = await self._views(rows)
+        return replace(views[0], replayed=True) if views else None
+
+    async def _post(
+        self,
+        conversation_id: int,
+        sender: str,
+        text: str,
+        attachment: StoredFile | None,
+        staged_id: str | None,
+        on_stored: Callable[[int], Awaitable[None]] | None,
+        client_msg_id: str | None,
+    ) -> MessageView:
         kind = attachment.checked.kind if attachment else None
         if staged_id is not None:
             staged = (
@@ -310,8 +361,19 @@ class ConversationService:
             if not updated:
                 raise ConversationNotFound(conversation_id)
             seq = updated[0]["last_seq"]
+            if client_msg_id is not None:
+                mine = (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
+                if await Message.exists().where(mine):
+                    raise _Replayed(client_msg_id)
             inserted = await Message.insert(
-                Message(conversation=conversation_id, seq=seq, sender=sender, body=body, created_at=moment)
+                Message(
+                    conversation=conversation_id,
+                    seq=seq,
+                    sender=sender,
+                    body=body,
+                    created_at=moment,
+                    client_msg_id=client_msg_id,
+                )
             ).returning(Message.id)
             message_id = inserted[0]["id"]
             view = None

@@ -125,6 +125,42 @@
     }
   });
 
+  // A composer post whose answer is lost (network error, or a proxy's 502/503/504) goes again, a few times with
+  // backoff, carrying the same client_msg_id: the server stores it once however many copies arrive. The text is
+  // read-only meanwhile so the retry sends what was typed. Success swaps in a fresh composer (a new id).
+  var RETRY_DELAYS = [1000, 2000, 4000, 8000];
+
+  function retryPost(form, lastTry) {
+    var tries = Number(form.getAttribute("data-tries") || 0);
+    var status = part(form, "status");
+    var text = form.querySelector("textarea");
+    var giveUp = tries >= RETRY_DELAYS.length;
+    form.setAttribute("data-tries", giveUp ? 0 : tries + 1);
+    if (text) text.readOnly = !giveUp;
+    status.textContent = form.getAttribute(giveUp ? "data-not-sent" : "data-retrying");
+    status.hidden = false;
+    if (!giveUp) {
+      setTimeout(function () {
+        if (form.isConnected) htmx.trigger(form, "submit");
+      }, RETRY_DELAYS[tries]);
+    }
+    return giveUp && lastTry;
+  }
+
+  document.addEventListener("htmx:sendError", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.hasAttribute("data-composer")) retryPost(form, false);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var form = evt.detail.elt;
+    var status = evt.detail.xhr.status;
+    if (!form || !form.hasAttribute("data-composer") || [502, 503, 504].indexOf(status) < 0) return;
+    // Our own refusal (a composer with its message) may show once the retries are spent; a proxy's page never.
+    var ours = evt.detail.xhr.responseText.indexOf("data-composer") >= 0;
+    evt.detail.shouldSwap = retryPost(form, ours);
+  });
+
   document.addEventListener("htmx:xhr:progress", function (evt) {
     var form = composerOf(evt.target);
     var bar = form && part(form, "progress");

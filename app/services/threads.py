@@ -1,0 +1,60 @@
+"""The conversation list, a page at a time (newest activity first), with each conversation's message count.
+
+Keyset paging: a page ends with a cursor (its last conversation's activity time and id), and the next page is
+everything strictly before it in (last_activity_at, id) order. Unlike an offset, a cursor never repeats or
+skips a conversation because new ones arrived at the top meanwhile. The count is a subquery of the one list
+query (the message index on `conversation` answers it), not a query per conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.models import Conversation
+
+THREADS_PAGE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CURSOR = re.compile(r"(\d{1,17})_(\d{1,18})")
+
+PAGE_SQL = (
+    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id) AS message_count "
+    "FROM conversation c {where} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {{}}"
+)
+BEFORE = "WHERE c.last_activity_at < {} OR (c.last_activity_at = {} AND c.id < {})"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCursor:
+    """Where a page of the list ended: `<microseconds since 1970>_<conversation id>` in URLs."""
+
+    last_activity_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{(self.last_activity_at - EPOCH) // timedelta(microseconds=1)}_{self.id}"
+
+    @classmethod
+    def parse(cls, value: str) -> ThreadCursor:
+        """ValueError unless `value` is a cursor this module made (its shape; any position is allowed)."""
+        match = CURSOR.fullmatch(value)
+        if match is None:
+            raise ValueError("not a conversation-list cursor")
+        return cls(EPOCH + timedelta(microseconds=int(match.group(1))), int(match.group(2)))
+
+
+async def page_rows(before: ThreadCursor | None, limit: int) -> tuple[list[dict[str, Any]], ThreadCursor | None]:
+    """Up to `limit` conversation rows (with `message_count`) before `before`, and the cursor of the next page
+    (None on the last one)."""
+    if before is None:
+        rows = await Conversation.raw(PAGE_SQL.format(where=""), limit + 1)
+    else:
+        at = before.last_activity_at
+        rows = await Conversation.raw(PAGE_SQL.format(where=BEFORE), at, at, before.id, limit + 1)
+    rows = list(rows)
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], ThreadCursor(last["last_activity_at"], last["id"])

@@ -11,8 +11,12 @@ import sqlite3
 
 import asyncpg
 import pytest
+from litestar.stores.memory import MemoryStore
 
+from app import create_app
 from app.models.db import database_unavailable
+from app.services.store import SweepingMemoryStore
+from app.settings import Settings
 from tests import faults
 from tests.private_pg import unavailable_reason
 from tests.support import BACKEND, free_port
@@ -123,3 +127,24 @@ def test_which_database_errors_mean_try_again_later(tmp_path):
     ]
     assert [database_unavailable(e) for e in unavailable] == [True] * len(unavailable)
     assert [database_unavailable(e) for e in bugs] == [False] * len(bugs)
+
+
+def test_rate_limit_entries_of_visitors_who_left_are_swept_from_memory(tmp_path):
+    """Memory flat (the soak): on SQLite the rate limits count in memory, one entry per visitor and per client
+    address. Litestar's MemoryStore drops an expired entry only when the same key is read again — never, for a
+    visitor who left — so the entries piled up for as long as the process ran."""
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
+    app = create_app(settings)
+    for name in ("rl-messages", "rl-start", "rl-login", "rl-api", "rl-uploads"):
+        store = app.stores.get(name)
+        assert isinstance(store, SweepingMemoryStore) and store.sweep_seconds <= 60, name
+
+    async def left_behind(store: MemoryStore) -> int:
+        for visitor in range(500):
+            await store.set(f"visitor:{visitor}", b"[1.0]", expires_in=1)
+        await asyncio.sleep(1.2)  # every entry has expired, and a sweep is due
+        await store.set("visitor:new", b"[2.0]", expires_in=60)
+        return len(store._store) - 1
+
+    assert asyncio.run(left_behind(MemoryStore())) == 500  # Litestar's own: all still there
+    assert asyncio.run(left_behind(SweepingMemoryStore(sweep_seconds=1))) == 0

@@ -48,7 +48,7 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_message_once(tmp_path):
     result = faults.sigkill_during_burst(tmp_path, BACKEND, kills=2, burst_seconds=1.0)
     check = result["check"]
     print(f"\n[fault sigkill {BACKEND}] {result['posts']} posts ({faults.status_text(result['statuses'])}); {check}")
-    assert check.acknowledged > 100
+    assert check.acknowledged > 40  # at least 20 after each restart
     assert check.ok, check
     assert set(result["statuses"]) <= {303, 0}, result["statuses"]  # killed: no answer; otherwise stored
 
@@ -74,8 +74,10 @@ def test_postgresql_stopped_during_a_burst_gives_503s_and_comes_back(tmp_path):
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's disk: runs with SOHBET_TEST_DB=sqlite")
-@pytest.mark.skipif(faults.small_filesystem_unavailable() is not None, reason="cannot mount a small filesystem")
 def test_sqlite_disk_full_gives_503s_without_corruption_and_comes_back(tmp_path):
+    reason = faults.small_filesystem_unavailable()  # mounts and unmounts a 1 MB tmpfs: only when it will run
+    if reason:
+        pytest.skip(reason)
     result = faults.sqlite_disk_full(tmp_path, size_mb=8, posts_when_full=60)
     check = result["check"]
     print(

@@ -18,8 +18,8 @@ from app.models.db import database_unavailable
 from app.services.store import SweepingMemoryStore
 from app.settings import Settings
 from tests import faults
-from tests.private_pg import unavailable_reason
-from tests.support import BACKEND, free_port
+from tests.private_pg import PrivatePostgres, unavailable_reason
+from tests.support import BACKEND, Browser, free_port, login_admin, start_visitor
 
 # Every answer during a fault is a 303 (stored), a 503 (not stored, try again) or, while the process is being
 # killed, no answer at all; never a 500 and never slower than this.
@@ -71,6 +71,39 @@ def test_postgresql_stopped_during_a_burst_gives_503s_and_comes_back(tmp_path):
     assert result["back_after_seconds"] < 10
     assert set(result["after"]) == {303}, result["after"]
     assert check.ok, check
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(BACKEND != "postgres", reason="a PostgreSQL outage: runs with SOHBET_TEST_DB=postgres")
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no private PostgreSQL: {unavailable_reason()}")
+def test_every_kind_of_request_is_a_quick_503_while_postgresql_is_down(tmp_path):
+    """Pages, htmx fragments, event streams, the JSON API, guards and the login form: each reads the database
+    somewhere (a cookie's conversation, an admin session), and each must answer 503 at once, in its own form."""
+    with PrivatePostgres() as pg, faults.sohbet_server(tmp_path, database_url=pg.create_database()) as server:
+        visitor, admin, newcomer = start_visitor(server.url, "Down"), login_admin(server), Browser(server.url)
+        newcomer.get("/")
+        json_headers = {"Accept": "application/json", "x-csrftoken": admin.http.cookies.get("csrftoken")}
+        pg.stop()
+        answers = {
+            "visitor page": visitor.get("/"),
+            "visitor page, htmx": visitor.http.get("/", headers={"HX-Request": "true"}),
+            "visitor stream": visitor.http.get("/chat/events"),
+            "visitor post, htmx": visitor.post("/chat/messages", {"text": "x"}, htmx=True),
+            "start a chat": newcomer.post("/chat/start", {"display_name": "New"}),
+            "dashboard": admin.get("/admin"),
+            "admin stream": admin.http.get("/admin/events"),
+            "API list": admin.http.get("/api/threads", headers=json_headers),
+            "API send": admin.http.post("/api/messages/send", json={"thread_id": 1, "text": "x"}, headers=json_headers),
+            "login": Browser(server.url).post("/login", {"username": "admin", "password": "wrong"}),
+        }
+        pg.start()
+        assert visitor.post("/chat/messages", {"text": "back"}).status_code == 303
+    for name, response in answers.items():
+        assert response.status_code == 503, f"{name}: {response.status_code} {response.text[:300]}"
+        assert response.elapsed.total_seconds() < ANSWER_BOUND_SECONDS, name
+        assert "cannot reach its database" in response.text, name
+        expected = "application/json" if name.startswith("API") else "text/html"
+        assert response.headers["content-type"].startswith(expected), name
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's disk: runs with SOHBET_TEST_DB=sqlite")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 
 import asyncpg
 import pytest
@@ -19,7 +21,7 @@ from app.services.store import SweepingMemoryStore
 from app.settings import Settings
 from tests import faults
 from tests.private_pg import PrivatePostgres, unavailable_reason
-from tests.support import BACKEND, Browser, free_port, login_admin, start_visitor
+from tests.support import BACKEND, ROOT, Browser, free_port, login_admin, start_visitor
 
 # Every answer during a fault is a 303 (stored), a 503 (not stored, try again) or, while the process is being
 # killed, no answer at all; never a 500 and never slower than this.
@@ -183,3 +185,21 @@ def test_rate_limit_entries_of_visitors_who_left_are_swept_from_memory(tmp_path)
 
     assert asyncio.run(left_behind(MemoryStore())) == 500  # Litestar's own: all still there
     assert asyncio.run(left_behind(SweepingMemoryStore(sweep_seconds=1))) == 0
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the soak instrument is checked once, in the SQLite pass")
+def test_the_soak_benchmark_still_runs(tmp_path):
+    """`python -m benchmarks.faults --only soak` for 15 s: every kind of client worked and RSS was sampled (the
+    slope of so short a run means nothing; the published one is 10 minutes)."""
+    report_path = tmp_path / "faults.json"
+    command = [sys.executable, "-m", "benchmarks.faults", "--only", "soak", "--soak-minutes", "0.25"]
+    done = subprocess.run(
+        [*command, "--json", str(report_path)], cwd=ROOT, capture_output=True, text=True, timeout=150, check=False
+    )
+    report = json.loads(report_path.read_text())
+    assert not report["errors"], done.stderr[-3000:]
+    soak = report["details"]["soak"]
+    assert soak["requests"] > 50 and soak["visitors"] >= 10 and soak["stream_events"] > 0, soak
+    assert set(soak["statuses"]) <= {"200", "303", "stream 200"}, soak["statuses"]
+    assert len(soak["samples"]) >= 2 and soak["server_alive"] and soak["ready_after"] == 200
+    assert "| soak 0.25 min" in done.stdout

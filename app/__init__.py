@@ -27,7 +27,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
@@ -52,7 +51,7 @@ from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
 from app.services.retention import Retention
 from app.services.storage import LocalStorage, make_storage
-from app.services.store import DatabaseStore, SlidingWindowLimiter
+from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
 from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
 from app.services.text import render_message_html
 from app.settings import RATE_UNITS, RateLimit, Settings
@@ -220,7 +219,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         """Rate-limit counts: in the database on PostgreSQL, where every server process must count together; in
         memory on SQLite, which runs in one process (a database write per request would cost more than the
         request)."""
-        return DatabaseStore(name) if settings.is_postgres else MemoryStore()
+        return DatabaseStore(name) if settings.is_postgres else SweepingMemoryStore()
 
     uploads = settings.rate_limit_uploads
     housekeeping = Housekeeping(engine)

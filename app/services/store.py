@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 from litestar.stores.base import NamespacedStore, Store
+from litestar.stores.memory import MemoryStore
 
 from app.models import KeyValue
 from app.services import counters
@@ -87,6 +88,26 @@ class DatabaseStore(NamespacedStore):
 
     async def purge_expired(self) -> None:
         await KeyValue.delete().where(KeyValue.expires_at < now())
+
+
+class SweepingMemoryStore(MemoryStore):
+    """Litestar's MemoryStore forgets an expired key only when that same key is read again, so every visitor and
+    client address that never comes back stayed in memory for good (a slow leak, one entry per visitor). This one
+    also sweeps out every expired key, at most once per `sweep_seconds`, on a write."""
+
+    def __init__(self, sweep_seconds: float = 60.0) -> None:
+        super().__init__()
+        self.sweep_seconds = sweep_seconds
+        self.next_sweep = now() + sweep_seconds
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        await super().set(key, value, expires_in)
+        if now() >= self.next_sweep:
+            self.next_sweep = now() + self.sweep_seconds
+            await self.delete_expired()
+
+    def __len__(self) -> int:
+        return len(self._store)
 
 
 class SlidingWindowLimiter:

@@ -160,18 +160,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     def file_url(public_id: str, backend: str, key: str) -> str:
-        """A Cloudinary file's delivery URL; anything else goes through the access-checked /media/ route."""
+        """Every file goes through the access-checked /media/ route (Cloudinary's too: it redirects to a signed,
+        short-lived URL)."""
         url = storage.public_url(key) if backend == storage.backend else None
         return url or f"/media/{public_id}"
 
     async def file_bytes(backend: str, key: str) -> bytes | str | None:
-        """A stored file for Telegram: its bytes from disk, or its Cloudinary URL (Telegram fetches it)."""
+        """A stored file for Telegram: its bytes from disk, or a short-lived signed Cloudinary URL (Telegram
+        fetches it at once)."""
         if backend == local_storage.backend:
             try:
                 return await anyio.Path(local_storage.path(key)).read_bytes()
             except (OSError, ValueError):
                 return None
-        return storage.public_url(key) if backend == storage.backend else None
+        return storage.signed_url(key) if backend == storage.backend else None
 
     cipher = Cipher(settings.encryption_keys)
     telegram_client: TelegramClient | None = None

@@ -358,8 +358,9 @@ def security_headers(settings: Settings, *, frameable: bool = True, document: bo
         if settings.is_production:
             headers.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
         return headers
-    # Cloudinary attachments are shown straight from its delivery host.
-    files = f" {settings.cloudinary.delivery_origin}" if settings.cloudinary else ""
+    # Cloudinary attachments: /media/ redirects to a signed download URL on the API host (files uploaded public
+    # before that come from the delivery host).
+    files = f" {settings.cloudinary.delivery_origin} {settings.cloudinary.upload_prefix}" if settings.cloudinary else ""
     csp = "; ".join(
         [
             # script-src, style-src, connect-src and font-src fall back to default-src: 'self', nothing inline.

@@ -6,9 +6,12 @@ api.cloudinary.com, and it answers the way Cloudinary does.
 - `POST /v1_1/<cloud>/<resource_type>/upload` and `.../destroy`: the signature is checked as Cloudinary checks it
   (`api_sign_request` over every parameter except file, api_key, resource_type, cloud_name and signature), as are
   the API key and the timestamp's age; a bad one gets Cloudinary's 401 JSON error. Uploads are stored in memory.
-- Delivery: `GET /<cloud>/<resource_type>/upload/[v<version>/]<public_id>.<format>` serves the stored bytes, over
-  https on `delivery_host` (a throwaway CA signs its certificate: `client_ssl_context()` trusts it) and over
-  plain http on the API port (the answer's `url`).
+- Delivery: `GET /<cloud>/<resource_type>/upload/[v<version>/]<public_id>.<format>` serves the stored bytes of a
+  public (`type=upload`) asset, over https on `delivery_host` (a throwaway CA signs its certificate:
+  `client_ssl_context()` trusts it) and over plain http on the API port (the answer's `url`). An `authenticated`
+  asset is refused there (401) as by Cloudinary without a signature.
+- `GET /v1_1/<cloud>/<resource_type>/download?...` (the SDK's `private_download_url`): the signature, API key,
+  `type` and `expires_at` (in the future) are checked, then the bytes are served; 401 otherwise, 404 if gone.
 - Every request is recorded in `calls`. `down()` stops answering at all (connection refused), `up()` comes back
   on the same ports; `fail_with(500)` answers Cloudinary-style JSON errors; `lose_responses` stores the upload
   and then answers garbage, as a proxy losing the answer would.
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from cloudinary.utils import api_sign_request
 from cryptography import x509
@@ -40,8 +44,9 @@ from cryptography.x509.oid import NameOID
 from PIL import Image
 
 API_RE = re.compile(r"^/v1_1/(?P<cloud>[^/]+)/(?P<resource_type>image|video|raw)/(?P<action>upload|destroy)$")
+DOWNLOAD_RE = re.compile(r"^/v1_1/(?P<cloud>[^/]+)/(?P<resource_type>image|video|raw)/download$")
 DELIVERY_RE = re.compile(
-    r"^/(?P<cloud>[^/]+)/(?P<resource_type>image|video|raw)/upload/(?:v(?P<version>\d+)/)?"
+    r"^/(?P<cloud>[^/]+)/(?P<resource_type>image|video|raw)/(?P<type>upload|authenticated)/(?:v(?P<version>\d+)/)?"
     r"(?P<public_id>[^.]+)\.(?P<format>[a-z0-9]+)$"
 )
 UNSIGNED = {"file", "api_key", "resource_type", "cloud_name", "signature"}
@@ -81,6 +86,7 @@ class Asset:
     version: int
     width: int | None = None
     height: int | None = None
+    type: str = "upload"  # upload (public) | authenticated (signed URLs only)
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str | None, bytes] | None]:
@@ -319,14 +325,16 @@ class FakeCloudinary:
             if public_id in self.assets and params.get("overwrite") == "0":
                 existing = self.assets[public_id]
                 return 200, self._describe(existing, existing=True)
-            asset = Asset(public_id, resource_type, fmt, data, int(time.time()), width, height)
+            asset = Asset(
+                public_id, resource_type, fmt, data, int(time.time()), width, height, params.get("type") or "upload"
+            )
             self.assets[public_id] = asset
         if self.lose_responses:
             return 502, "<html><body>Bad gateway</body></html>"
         return 200, self._describe(asset)
 
     def _describe(self, asset: Asset, existing: bool = False) -> dict[str, Any]:
-        path = f"{self.cloud_name}/{asset.resource_type}/upload/v{asset.version}/{asset.public_id}.{asset.format}"
+        path = f"{self.cloud_name}/{asset.resource_type}/{asset.type}/v{asset.version}/{asset.public_id}.{asset.format}"
         answer: dict[str, Any] = {
             "asset_id": secrets.token_hex(16),
             "public_id": asset.public_id,
@@ -338,7 +346,7 @@ class FakeCloudinary:
             "created_at": dt.datetime.fromtimestamp(asset.version, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tags": [],
             "bytes": len(asset.data),
-            "type": "upload",
+            "type": asset.type,
             "etag": secrets.token_hex(16),
             "placeholder": False,
             "url": f"http://127.0.0.1:{self.api_port}/{path}",
@@ -356,7 +364,7 @@ class FakeCloudinary:
     def _destroy(self, resource_type: str, params: dict[str, str]):
         with self._lock:
             asset = self.assets.get(params.get("public_id", ""))
-            if asset is None or asset.resource_type != resource_type:
+            if asset is None or asset.resource_type != resource_type or asset.type != (params.get("type") or "upload"):
                 return 200, {"result": "not found"}
             del self.assets[asset.public_id]
         return 200, {"result": "ok"}
@@ -372,9 +380,36 @@ class FakeCloudinary:
             or match.group("cloud") != self.cloud_name
             or match.group("resource_type") != asset.resource_type
             or match.group("format") != asset.format
+            or match.group("type") != asset.type
         ):
             return 404, "text/plain", b"Resource not found"
         call.resource_type = asset.resource_type
+        if asset.type != "upload":
+            return 401, "text/plain", b"Unauthorized"  # an authenticated asset needs a signed URL
+        return 200, CONTENT_TYPES.get(asset.format, "application/octet-stream"), asset.data
+
+    def download(self, call: Call, match: re.Match[str], query: str) -> tuple[int, str, bytes]:
+        """The Admin API's signed, expiring download of one asset (`private_download_url`)."""
+        call.action, call.resource_type = "download", match.group("resource_type")
+        params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+        call.params = dict(params)
+        to_sign = {key: value for key, value in params.items() if key not in UNSIGNED}
+        call.signature_valid = params.get("api_key") == self.api_key and hmac.compare_digest(
+            api_sign_request(to_sign, self.api_secret), params.get("signature", "")
+        )
+        if not call.signature_valid or match.group("cloud") != self.cloud_name:
+            return 401, "application/json", b'{"error": {"message": "Invalid Signature"}}'
+        if int(params.get("expires_at") or 0) < time.time():
+            return 401, "application/json", b'{"error": {"message": "Expired"}}'
+        with self._lock:
+            asset = self.assets.get(params.get("public_id", ""))
+        if (
+            asset is None
+            or asset.resource_type != call.resource_type
+            or asset.type != (params.get("type") or "upload")
+            or asset.format != params.get("format")
+        ):
+            return 404, "application/json", b'{"error": {"message": "Resource not found"}}'
         return 200, CONTENT_TYPES.get(asset.format, "application/octet-stream"), asset.data
 
 
@@ -406,7 +441,12 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         call = Call("GET", self.path)
-        status, content_type, data = self.fake.deliver(call, self.path.split("?", 1)[0])
+        path, _, query = self.path.partition("?")
+        download = DOWNLOAD_RE.match(path)
+        if download is not None:
+            status, content_type, data = self.fake.download(call, download, query)
+        else:
+            status, content_type, data = self.fake.deliver(call, path)
         call.status = status
         self._record(call)
         self._send(status, content_type, data)

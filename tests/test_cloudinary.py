@@ -9,6 +9,8 @@ import contextlib
 import io
 import re
 import sqlite3
+import time
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -125,8 +127,8 @@ def test_csp_allows_the_delivery_host_only_with_cloudinary():
     assert "cloudinary" not in plain and "img-src 'self' data: blob:;" in plain
     config = CloudinaryConfig("cloud", "1", SECRET)
     csp = dict(security_headers(Settings(cloudinary=config)))["content-security-policy"]
-    assert "img-src 'self' data: blob: https://res.cloudinary.com;" in csp
-    assert "media-src 'self' blob: https://res.cloudinary.com;" in csp
+    assert "img-src 'self' data: blob: https://res.cloudinary.com https://api.cloudinary.com;" in csp
+    assert "media-src 'self' blob: https://res.cloudinary.com https://api.cloudinary.com;" in csp
     assert csp.startswith("default-src 'self';") and "script-src" not in csp  # nothing else widened
 
 
@@ -152,13 +154,24 @@ def run_sql(server, sql: str) -> list[tuple]:
     return asyncio.run(fetch())
 
 
-def delivery_urls(fake: FakeCloudinary, page: str) -> list[tuple[str, str, str, str]]:
-    """(url, resource_type, public_id, format) of every attachment on the page that points at the fake."""
-    pattern = re.compile(
-        rf'(?:src|href)="({re.escape(fake.delivery_origin)}/{fake.cloud_name}/(image|video)/upload/'
-        rf'([A-Za-z0-9_-]+)\.([a-z0-9]+))"'
-    )
-    return list(dict.fromkeys(m.groups() for m in pattern.finditer(page)))
+MEDIA_RE = re.compile(r'(?:src|href)="/media/([A-Za-z0-9_-]+)"')
+CLOUD_KEY_RE = re.compile(r"authenticated/(image|video)/([A-Za-z0-9_-]+)\.([a-z0-9]+)")
+
+
+def delivery_urls(server, browser, page: str) -> list[tuple[str, str, str, str]]:
+    """(signed URL, resource_type, Cloudinary public id, format) of every Cloudinary attachment on the page: its
+    /media/ link, followed with this browser's cookies to the signed URL it redirects to."""
+    found = []
+    for ours in dict.fromkeys(MEDIA_RE.findall(page)):
+        rows = run_sql(server, f"SELECT backend, storage_key FROM attachment WHERE public_id = '{ours}'")
+        if not rows or rows[0][0] != "cloudinary":
+            continue
+        key = CLOUD_KEY_RE.fullmatch(rows[0][1])
+        assert key, rows[0][1]
+        response = browser.http.get(f"/media/{ours}")
+        assert response.status_code == 302, response.status_code
+        found.append((response.headers["location"], *key.groups()))
+    return found
 
 
 def attachment_id(server, public_id_at_cloudinary: str) -> str:
@@ -204,25 +217,27 @@ def test_image_and_audio_are_stored_at_cloudinary(server, fake):
         ("video", 200, True),
     ]
     for call in calls:
-        assert call.params["api_key"] == fake.api_key and call.params["type"] == "upload"
+        assert call.params["api_key"] == fake.api_key and call.params["type"] == "authenticated"
         assert len(call.params["public_id"]) >= 32  # random, unguessable
         assert call.file_name.startswith("upload.")  # the visitor's file name never leaves the server
     assert calls[0].params["public_id"] != calls[1].params["public_id"]
 
     page = visitor.get("/")
-    found = delivery_urls(fake, page.text)
+    found = delivery_urls(server, visitor, page.text)
     assert [(kind, public_id) for _, kind, public_id, _ in found] == [
         ("image", calls[0].params["public_id"]),
         ("video", calls[1].params["public_id"]),
     ]
     (image_url, _, _, image_format), (audio_url, _, _, audio_format) = found
     assert (image_format, audio_format) == ("jpg", "wav")
-    assert re.search(rf'<img src="{re.escape(image_url)}" width="32" height="24" loading="lazy"', page.text)
-    assert f'<audio controls preload="none" src="{audio_url}"' in page.text
-    assert "look at this" in page.text and "/media/" not in page.text.split('id="messages"')[1]
+    # Pages link our access-checked /media/ route, never an address at Cloudinary.
+    assert re.search(r'<img src="/media/[A-Za-z0-9_-]+" width="32" height="24" loading="lazy"', page.text)
+    assert re.search(r'<audio controls preload="none" src="/media/[A-Za-z0-9_-]+"', page.text)
+    assert "look at this" in page.text and fake.cloud_name not in page.text
+    assert all(url.startswith(f"{fake.upload_prefix}/v1_1/{fake.cloud_name}/") for url in (image_url, audio_url))
     csp = page.headers["content-security-policy"]
-    assert f"img-src 'self' data: blob: {fake.delivery_origin};" in csp
-    assert f"media-src 'self' blob: {fake.delivery_origin};" in csp
+    assert f"img-src 'self' data: blob: {fake.delivery_origin} {fake.upload_prefix};" in csp
+    assert f"media-src 'self' blob: {fake.delivery_origin} {fake.upload_prefix};" in csp
 
     # What Cloudinary delivers is what we re-encoded: a clean JPEG without the GPS position; audio as sent.
     image = fetch(fake, image_url)
@@ -237,18 +252,19 @@ def test_image_and_audio_are_stored_at_cloudinary(server, fake):
 def test_media_route_checks_access_then_redirects(server, fake):
     owner = start_visitor(server.url, "Cloud owner")
     assert upload(owner, "/chat/messages", "p.png", media_files.image("PNG")).status_code == 303
-    ((url, _, cloud_id, _),) = delivery_urls(fake, owner.get("/").text)
+    ((url, _, cloud_id, _),) = delivery_urls(server, owner, owner.get("/").text)
     ours = attachment_id(server, cloud_id)
     assert ours != cloud_id  # the Cloudinary public id and ours are unrelated random ids
 
     mine = owner.http.get(f"/media/{ours}")
-    assert mine.status_code == 302 and mine.headers["location"] == url
+    assert mine.status_code == 302 and mine.headers["location"].split("?")[0] == url.split("?")[0]
+    assert "private" in mine.headers["cache-control"]
     assert fetch(fake, mine.headers["location"]).status_code == 200
     stranger = start_visitor(server.url, "Cloud stranger")
     assert stranger.http.get(f"/media/{ours}").status_code == 404
     assert httpx.get(f"{server.url}/media/{ours}").status_code == 404
     admin = login_admin(server)
-    assert admin.http.get(f"/media/{ours}").headers["location"] == url
+    assert fetch(fake, admin.http.get(f"/media/{ours}").headers["location"]).status_code == 200
 
 
 def test_admin_reply_with_an_image_goes_to_cloudinary(server, fake):
@@ -257,7 +273,7 @@ def test_admin_reply_with_an_image_goes_to_cloudinary(server, fake):
     thread = find_thread(admin, "Cloud reply")
     response = upload(admin, f"/admin/threads/{thread}/messages", "m.webp", media_files.image("WEBP"), text="map")
     assert response.status_code == 303
-    ((url, kind, cloud_id, fmt),) = delivery_urls(fake, visitor.get("/").text)
+    ((url, kind, cloud_id, fmt),) = delivery_urls(server, visitor, visitor.get("/").text)
     assert (kind, fmt) == ("image", "webp") and fake.has(cloud_id)
     assert fetch(fake, url).headers["content-type"] == "image/webp"
 
@@ -269,8 +285,8 @@ def test_clearing_a_conversation_destroys_its_files(server, fake):
     upload(keep, "/chat/messages", "k.png", media_files.image("PNG"))
     upload(gone, "/chat/messages", "a.gif", media_files.image("GIF", frames=2))
     upload(gone, "/chat/messages", "b.mp3", media_files.mp3())
-    ((_, _, kept, _),) = delivery_urls(fake, keep.get("/").text)
-    cleared = delivery_urls(fake, gone.get("/").text)
+    ((_, _, kept, _),) = delivery_urls(server, keep, keep.get("/").text)
+    cleared = delivery_urls(server, gone, gone.get("/").text)
     assert [kind for _, kind, _, _ in cleared] == ["image", "video"]
     assert all(fake.has(public_id) for _, _, public_id, _ in cleared)
 
@@ -307,7 +323,7 @@ def test_cloudinary_down_loses_nothing_and_deletions_wait_for_it(make_server):
         admin = login_admin(server)
         visitor = start_visitor(server.url, "Cloud down")
         assert upload(visitor, "/chat/messages", "first.png", media_files.image("PNG"), text="first").status_code == 303
-        ((_, _, first_id, _),) = delivery_urls(fake, visitor.get("/").text)
+        ((_, _, first_id, _),) = delivery_urls(server, visitor, visitor.get("/").text)
         messages = message_count(server)
 
         fake.down()
@@ -356,7 +372,7 @@ def test_cloudinary_down_loses_nothing_and_deletions_wait_for_it(make_server):
             lambda: [r for r in run_sql(server, "SELECT storage_key, attempts FROM file_deletion") if r[1] >= 2],
             message="a failed, retried deletion in the queue",
         )
-        assert [key for key, _ in queued] == [f"image/{first_id}.png"]
+        assert [key for key, _ in queued] == [f"authenticated/image/{first_id}.png"]
         assert fake.has(first_id)
         assert '"event": "file.delete_failed"' in server.stderr()
         fake.up()
@@ -413,3 +429,27 @@ def test_browser_like_client_sees_the_error_page(server, fake):
         fake.up()
     assert_refused_and_kept(response, "no js here")
     assert "<html" in response.text and 'id="messages"' in response.text
+
+
+def test_a_known_cloudinary_address_is_useless_without_access(server, fake):
+    """Files are uploaded as `authenticated`: the plain delivery address does not serve them, and the URL /media/
+    redirects an authorised client to is signed for one file and expires within five minutes."""
+    owner = start_visitor(server.url, "Cloud private")
+    assert upload(owner, "/chat/messages", "secret.png", media_files.image("PNG")).status_code == 303
+    ((signed, kind, cloud_id, fmt),) = delivery_urls(server, owner, owner.get("/").text)
+    assert (kind, fmt) == ("image", "png")
+    for delivery_type in ("upload", "authenticated"):  # what someone who learnt the public id could try
+        guessed = f"{fake.delivery_origin}/{fake.cloud_name}/image/{delivery_type}/{cloud_id}.png"
+        assert fetch(fake, guessed).status_code in (401, 404)
+    query = parse_qs(urlsplit(signed).query)
+    assert query["public_id"] == [cloud_id] and query["type"] == ["authenticated"]
+    assert time.time() < int(query["expires_at"][0]) <= time.time() + 301
+    assert fetch(fake, signed).status_code == 200  # the authorised client gets the file
+    # The signature covers the file and the expiry: neither can be changed.
+    other = signed.replace(f"expires_at={query['expires_at'][0]}", f"expires_at={int(query['expires_at'][0]) + 9999}")
+    assert fetch(fake, other).status_code == 401
+    # No access, no URL: a stranger and an anonymous client get the same 404 as for a wrong id.
+    ours = attachment_id(server, cloud_id)
+    stranger = start_visitor(server.url, "Cloud snoop")
+    assert stranger.http.get(f"/media/{ours}").status_code == 404
+    assert httpx.get(f"{server.url}/media/{ours}", follow_redirects=False).status_code == 404

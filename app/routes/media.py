@@ -1,5 +1,6 @@
 """Attachments served after an access check (the visitor of that conversation or an admin): local files from
-disk, Cloudinary files by a redirect to their delivery URL."""
+disk, Cloudinary files by a redirect to a signed URL that works for `DOWNLOAD_SECONDS` (app/services/storage.py).
+The redirect may be cached by that browser for a little less than that."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ async def media(request: Request[Any, Any, Any], public_id: FromPath[str]) -> Fi
     if not allowed:
         raise NotFoundException("no such file")  # the same answer as a wrong id: nothing to enumerate
     if backend != "local":
-        if view.url.startswith("/media/"):  # that backend is no longer configured: nothing to send
+        storage = app.attachments.storage
+        url = storage.signed_url(key) if backend == storage.backend else None
+        if url is None:  # that backend is no longer configured: nothing to send
             raise NotFoundException("no such file")
-        return Redirect(path=view.url, status_code=302)
+        return Redirect(path=url, status_code=302, headers={"Cache-Control": "private, max-age=240"})
     ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", view.file_name)
     return File(
         path=app.local_storage.path(key),

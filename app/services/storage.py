@@ -4,10 +4,16 @@ Local files get random names under UPLOAD_DIR; they are written to a temporary n
 refused or failed upload never leaves a half-written file behind.
 
 Cloudinary uploads are signed (the SDK signs every call with the API secret), images as resource type `image`,
-audio as `video`, each under a random public id. The SDK is synchronous, so every call runs in a worker thread.
-Its configuration is passed with every call (never taken from the process environment): the API base
-(`upload_prefix`, a loopback fake in tests) and the delivery host (`secure_distribution`). A storage key is
-`<resource_type>/<public_id>.<format>`, so deleting and building the delivery URL need nothing else.
+audio as `video`, each under a random public id, as delivery type `authenticated`: Cloudinary serves them only
+through a signed URL, so a file's address never works for someone who merely learnt it. Pages link
+`/media/<id>`, which checks access like a local file and then redirects to a download URL signed for
+`DOWNLOAD_SECONDS` (the Admin API's `download` endpoint, `private_download_url(..., expires_at=...)`): Cloudinary's
+signed delivery URLs (`s--…--`) never expire, and proxying the bytes would put every download through our
+process. The SDK is synchronous, so every call runs in a worker thread. Its configuration is passed with every
+call (never taken from the process environment): the API base (`upload_prefix`, a loopback fake in tests) and the
+delivery host (`secure_distribution`). A storage key is `authenticated/<resource_type>/<public_id>.<format>`
+(`<resource_type>/<public_id>.<format>` for files uploaded public before; they stay public at Cloudinary, but
+pages link them through `/media/` too), so deleting and building the URLs need nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +52,7 @@ class Storage(Protocol):
     async def save(self, data: bytes, extension: str, kind: str) -> str: ...
     async def delete(self, key: str) -> None: ...
     def public_url(self, key: str) -> str | None: ...
+    def signed_url(self, key: str) -> str | None: ...
 
 
 class LocalStorage:
@@ -81,13 +89,18 @@ class LocalStorage:
     def public_url(self, key: str) -> str | None:
         return None  # served by /media/<public_id> after an access check
 
+    def signed_url(self, key: str) -> str | None:
+        return None  # the bytes come from disk
+
 
 class CloudinaryStorage:
     """Files at Cloudinary, through the `cloudinary` SDK."""
 
     backend = "cloudinary"
     RESOURCE_TYPES = {"image": "image", "audio": "video"}
-    KEY_RE = re.compile(r"(image|video)/([A-Za-z0-9_-]{1,200})\.([a-z0-9]{1,8})")
+    KEY_RE = re.compile(r"(?:(authenticated)/)?(image|video)/([A-Za-z0-9_-]{1,200})\.([a-z0-9]{1,8})")
+    DELIVERY_TYPE = "authenticated"
+    DOWNLOAD_SECONDS = 300
     UPLOAD_TIMEOUT = 60.0
     DELETE_TIMEOUT = 30.0
 
@@ -132,36 +145,56 @@ class CloudinaryStorage:
         match = self.KEY_RE.fullmatch(key or "")
         if not match:
             raise ValueError("bad storage key")
-        return match.group(1), match.group(2), match.group(3)
+        return match.group(2), match.group(3), match.group(4)
+
+    def delivery_type(self, key: str) -> str:
+        """`authenticated` (signed URLs only) or `upload` (public: files stored before authenticated delivery)."""
+        match = self.KEY_RE.fullmatch(key or "")
+        return "authenticated" if match and match.group(1) else "upload"
 
     def public_url(self, key: str) -> str | None:
+        return None  # every file goes through /media/<public_id> and its access check
+
+    def signed_url(self, key: str) -> str | None:
+        """A URL of the file for one authorised request: signed and valid `DOWNLOAD_SECONDS`."""
         try:
             resource_type, public_id, fmt = self.parse_key(key)
         except ValueError:
             return None
-        url, _ = self._utils.cloudinary_url(
-            public_id, resource_type=resource_type, type="upload", format=fmt, **self._delivery
+        if self.delivery_type(key) == "upload":  # public at Cloudinary already
+            url, _ = self._utils.cloudinary_url(
+                public_id, resource_type=resource_type, type="upload", format=fmt, **self._delivery
+            )
+            return str(url)
+        return str(
+            self._utils.private_download_url(
+                public_id,
+                fmt,
+                resource_type=resource_type,
+                type=self.DELIVERY_TYPE,
+                expires_at=int(time.time()) + self.DOWNLOAD_SECONDS,
+                **self._api,
+            )
         )
-        return str(url)
 
     # -- calls -----------------------------------------------------------------------------------------------
 
     async def save(self, data: bytes, extension: str, kind: str) -> str:
         resource_type = self.RESOURCE_TYPES[kind]
         public_id = secrets.token_urlsafe(24)
-        key = f"{resource_type}/{public_id}.{extension}"
+        key = f"{self.DELIVERY_TYPE}/{resource_type}/{public_id}.{extension}"
         result = await anyio.to_thread.run_sync(self._upload, data, extension, resource_type, public_id, key)
         fmt = str(result.get("format") or "").lower()
         if not re.fullmatch(r"[a-z0-9]{1,8}", fmt):
             fmt = extension
-        return f"{resource_type}/{public_id}.{fmt}"
+        return f"{self.DELIVERY_TYPE}/{resource_type}/{public_id}.{fmt}"
 
     def _upload(self, data: bytes, extension: str, resource_type: str, public_id: str, key: str) -> dict[str, Any]:
         try:
             result = self._uploader.upload(
                 data,
                 resource_type=resource_type,
-                type="upload",
+                type=self.DELIVERY_TYPE,
                 public_id=public_id,
                 overwrite=False,
                 upload_preset=None,
@@ -182,14 +215,14 @@ class CloudinaryStorage:
 
     async def delete(self, key: str) -> None:
         resource_type, public_id, _ = self.parse_key(key)
-        await anyio.to_thread.run_sync(self._destroy, resource_type, public_id)
+        await anyio.to_thread.run_sync(self._destroy, resource_type, public_id, self.delivery_type(key))
 
-    def _destroy(self, resource_type: str, public_id: str) -> None:
+    def _destroy(self, resource_type: str, public_id: str, delivery_type: str) -> None:
         try:
             result = self._uploader.destroy(
                 public_id,
                 resource_type=resource_type,
-                type="upload",
+                type=delivery_type,
                 invalidate=True,  # purge CDN copies too
                 timeout=self.DELETE_TIMEOUT,
                 **self._api,

@@ -462,10 +462,13 @@ class Settings:
         if self.needs_webhook_secret and not self.telegram_webhook_secret:
             stored.setdefault("TELEGRAM_WEBHOOK_SECRET", secrets.token_urlsafe(32))
         if stored:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            from app.private_files import create_private, private_dir
+
+            private_dir(self.data_dir)
             tmp = stored_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(stored, indent=2), encoding="utf-8")
-            tmp.chmod(0o600)
+            tmp.unlink(missing_ok=True)  # left by a crash: its mode is not ours to trust
+            with create_private(tmp) as handle:
+                handle.write(json.dumps(stored, indent=2).encode("utf-8"))
             tmp.replace(stored_path)
         result = replace(
             self,

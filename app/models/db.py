@@ -20,6 +20,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from app.models.sqlite import PooledSQLiteEngine
+from app.private_files import private_dir, touch_private
 
 
 def make_engine(database_url: str, *, pooled: bool = True) -> Engine:
@@ -27,7 +28,8 @@ def make_engine(database_url: str, *, pooled: bool = True) -> Engine:
     engine, for migrations and the piccolo CLI), PostgresEngine for `postgres(ql)://...`."""
     if database_url.startswith("sqlite:///"):
         path = Path(database_url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        touch_private(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the database's mode)
         if pooled:
             return PooledSQLiteEngine(path=str(path), timeout=30)
         return SQLiteEngine(path=str(path), timeout=30)

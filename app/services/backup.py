@@ -66,6 +66,7 @@ from piccolo.table import Table
 
 from app.models import ALL_TABLES, Attachment, FileDeletion
 from app.models.db import bind_tables, close_engine, is_sqlite, make_engine, migrate, open_engine, write_transaction
+from app.private_files import create_private, private_dir
 from app.services.archive_limits import ArchiveTooLarge, RestoreLimits, bounded_lines, check_members
 from app.services.keys import ENCRYPTED_COLUMNS, KeyRing
 from app.services.storage import LocalStorage
@@ -246,7 +247,7 @@ async def create_backup(
     bind_tables(engine)
     await open_engine(engine, pool_size=2)
     try:
-        with open(temporary, "wb") as handle:  # noqa: ASYNC230 - a CLI command: nothing else runs meanwhile
+        with create_private(temporary) as handle:  # the backup holds every message: 0600 from the start
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
                 manifest = await _write_archive(engine, settings, archive, report, warn)
                 archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
@@ -702,7 +703,7 @@ def _write_files(plan: RestorePlan, storage: LocalStorage) -> list[Path]:
             target = storage.path(entry["key"])
             if target.exists() and _sha256_file(target) != entry["sha256"]:
                 raise BackupError(f"UPLOAD_DIR already holds a different file named {entry['key']}")
-        storage.root.mkdir(parents=True, exist_ok=True)
+        private_dir(storage.root)
         created: list[Path] = []
         try:
             for entry in plan.files:
@@ -710,10 +711,11 @@ def _write_files(plan: RestorePlan, storage: LocalStorage) -> list[Path]:
                 if target.exists():
                     continue
                 temporary = storage.root / f".{entry['key']}.restore.part"
+                temporary.unlink(missing_ok=True)  # left by a restore killed outright
                 try:
                     digest = hashlib.sha256()
                     with _reading(entry["member"]), archive.open(entry["member"]) as source:
-                        with open(temporary, "wb") as out:
+                        with create_private(temporary) as out:
                             while chunk := source.read(COPY_CHUNK):
                                 digest.update(chunk)
                                 out.write(chunk)

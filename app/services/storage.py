@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from app.private_files import create_private, private_dir
 from app.settings import CloudinaryConfig, Settings
 
 
@@ -72,10 +73,10 @@ class LocalStorage:
         return key
 
     def _write(self, key: str, data: bytes) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         temporary = self.root / f".{key}.part"
         try:
-            with open(temporary, "wb") as handle:
+            with create_private(temporary) as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())

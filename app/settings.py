@@ -21,11 +21,23 @@ from urllib.parse import unquote
 
 from cryptography.fernet import Fernet
 
+from app.setting_values import (
+    RATE_UNITS,
+    RateLimit,
+    SettingsError,
+    parse_count,
+    parse_delays,
+    parse_duration,
+    parse_seconds,
+    parse_size,
+    read_dotenv,
+)
+
+__all__ = ["RATE_UNITS", "RateLimit", "Settings", "SettingsError", "parse_duration", "read_dotenv"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A checkout keeps its data beside the code; an installed package keeps it in the working directory.
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd() / "data"
-RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
-_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 
 
 WEBHOOK_SECRET_LABEL = b"sohbet/telegram-webhook-secret/v1"
@@ -38,83 +50,6 @@ def derive_webhook_secret(secret_key: str) -> str:
     same in every process."""
     digest = hmac.new(secret_key.encode(), WEBHOOK_SECRET_LABEL, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-class SettingsError(ValueError):
-    """A setting is missing, malformed or too weak; the message names it."""
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """`N` requests per `unit` (second, minute or hour)."""
-
-    count: int
-    unit: str
-
-    @classmethod
-    def parse(cls, name: str, value: str) -> RateLimit:
-        match = _RATE_RE.match(value)
-        if not match or int(match.group(1)) < 1:
-            raise SettingsError(f"{name} must look like '10/minute' (N/second|minute|hour), got {value!r}")
-        return cls(int(match.group(1)), match.group(2))
-
-    def __str__(self) -> str:
-        return f"{self.count}/{self.unit}"
-
-
-def parse_duration(name: str, value: str) -> int:
-    """'5m', '30d', '12h', '45s' or '0' -> seconds (0 = off)."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", value or "0")
-    if not match:
-        raise SettingsError(f"{name} must look like '30d', '12h', '5m' or '0', got {value!r}")
-    number, unit = int(match.group(1)), match.group(2) or "s"
-    return number * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-
-
-def parse_seconds(name: str, value: str) -> float:
-    """'2.5' -> 2.5: a positive number of seconds."""
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= 3600:
-        raise SettingsError(f"{name} must be a number of seconds between 0 and 3600, got {value!r}")
-    return seconds
-
-
-def parse_count(name: str, value: str) -> int:
-    """'50' -> 50: a whole number from 1 to 100000."""
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
-        raise SettingsError(f"{name} must be a whole number from 1 to 100000, got {value!r}")
-    return int(value)
-
-
-def parse_size(name: str, value: str) -> int:
-    """'5MB', '512KB', '10485760' -> bytes."""
-    match = re.fullmatch(r"\s*(\d+)\s*(B|KB|MB|GB)?\s*", value or "", re.IGNORECASE)
-    if not match or int(match.group(1)) < 1:
-        raise SettingsError(f"{name} must look like '5MB', '512KB' or a number of bytes, got {value!r}")
-    unit = (match.group(2) or "B").upper()
-    return int(match.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[unit]
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Minimal `.env` reader: KEY=VALUE lines, optional quotes, `#` comments."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        value = re.sub(r"^\s+#.*$", "", value).strip()  # `KEY=    # comment`: an empty value, then a comment
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        else:
-            value = re.sub(r"\s+#.*$", "", value)  # an inline comment after an unquoted value
-        values[key.strip().removeprefix("export ").strip()] = value
-    return values
 
 
 CLOUDINARY_API = "https://api.cloudinary.com"  # the SDK's default upload_prefix
@@ -207,14 +142,6 @@ def parse_cloudinary(env: dict[str, str], *, production: bool) -> CloudinaryConf
             f"got {distribution!r}"
         )
     return CloudinaryConfig(cloud_name, api_key, api_secret, upload_prefix, distribution, private_cdn)
-
-
-def parse_delays(name: str, value: str) -> tuple[int, ...]:
-    """'5s,30s,2m' -> (5, 30, 120): each at least one second."""
-    delays = tuple(parse_duration(name, item) for item in value.split(","))
-    if not delays or min(delays) < 1:
-        raise SettingsError(f"{name} must be durations of at least 1s separated by commas, got {value!r}")
-    return delays
 
 
 WEAK_SECRETS = {"", "secret", "changeme", "change-me", "password", "admin", "123456", "dev", "test"}

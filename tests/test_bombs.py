@@ -9,6 +9,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -35,6 +36,8 @@ def cpu_seconds(server) -> float:
 
 def send_in_parallel(server, data: bytes, count: int, text: str) -> list[tuple[object, float]]:
     visitors = [start_visitor(server.url, f"Parallel {i}") for i in range(count)]
+    for visitor in visitors:  # queued decodes on a loaded 2-core machine take more than the default 10 s
+        visitor.http.timeout = httpx.Timeout(90)
 
     def send(visitor):
         started = time.monotonic()

@@ -227,6 +227,11 @@ def run_soak(workdir: Path, minutes: float, backend: str) -> tuple[list[Row], di
     after = [(t, rss / 1024) for t, rss, _ in soak.samples if t >= warmup]
     fds = [(t, float(n)) for t, _, n in soak.samples if t >= warmup]
     slope = slope_per_minute(after)
+    # The tail tells a bounded cache (levels off) from a leak (keeps climbing): the last 5 minutes, and every 2.
+    end = soak.samples[-1][0] if soak.samples else 0.0
+    tail = slope_per_minute([(t, kb) for t, kb in after if t >= end - 300])
+    steps = [(start, slope_per_minute([(t, rss / 1024) for t, rss, _ in soak.samples if start <= t <= start + 120]))
+             for start in range(0, int(end), 120)]  # fmt: skip
     rss_mb = [rss / 2**20 for _, rss, _ in soak.samples]
     requests = len(soak.latencies)
     failures = {k: v for k, v in soak.statuses.items() if not k.startswith(("2", "3", "stream 2"))}
@@ -242,6 +247,9 @@ def run_soak(workdir: Path, minutes: float, backend: str) -> tuple[list[Row], di
         "p50_ms": round(percentile(soak.latencies, 50) * 1000, 1),
         "p99_ms": round(percentile(soak.latencies, 99) * 1000, 1),
         "rss_slope_kb_per_min": round(slope, 1),
+        "rss_slope_last_5min_kb_per_min": round(tail, 1),
+        "rss_slope_kb_per_min_by_2min": {f"{s // 60}-{s // 60 + 2}": round(v, 1) for s, v in steps},
+        "rss_mb_first": round(soak.samples[0][1] / 2**20, 1) if soak.samples else None,
         "fd_slope_per_min": round(slope_per_minute(fds), 2),
         "rss_mb_first_after_warmup": round(after[0][1] / 1024, 1) if after else None,
         "rss_mb_last": round(rss_mb[-1], 1),
@@ -257,7 +265,8 @@ def run_soak(workdir: Path, minutes: float, backend: str) -> tuple[list[Row], di
         backend,
         f"{requests} requests ({detail['requests_per_second']}/s, p50 {detail['p50_ms']} ms, p99 {detail['p99_ms']} "
         f"ms), {soak.visitors} visitors, {soak.events} stream events; failures: {failures or 'none'}",
-        f"RSS slope after {warmup:.0f} s warm-up: {slope:+.1f} KB/min ({detail['rss_mb_first_after_warmup']} → "
+        f"RSS slope after {warmup:.0f} s warm-up: {slope:+.1f} KB/min, last 5 min {tail:+.1f} KB/min "
+        f"({detail['rss_mb_first']} at the start, {detail['rss_mb_first_after_warmup']} → "
         f"{detail['rss_mb_last']} MB, max {detail['rss_mb_max']}); open fds {detail['fd_slope_per_min']:+.2f}/min",
         flat,
     )

@@ -202,4 +202,6 @@ def test_the_soak_benchmark_still_runs(tmp_path):
     assert soak["requests"] > 50 and soak["visitors"] >= 10 and soak["stream_events"] > 0, soak
     assert set(soak["statuses"]) <= {"200", "303", "stream 200"}, soak["statuses"]
     assert len(soak["samples"]) >= 2 and soak["server_alive"] and soak["ready_after"] == 200
+    # The tail slope is what tells caches filling (it levels off) from a leak (it keeps climbing).
+    assert "rss_slope_last_5min_kb_per_min" in soak and soak["rss_slope_kb_per_min_by_2min"], soak.keys()
     assert "| soak 0.25 min" in done.stdout

@@ -95,6 +95,8 @@ class SweepingMemoryStore(MemoryStore):
     client address that never comes back stayed in memory for good (a slow leak, one entry per visitor). This one
     also sweeps out every expired key, at most once per `sweep_seconds`, on a write."""
 
+    # No __len__ here: Litestar's StoreRegistry replaces a store that is falsy (an empty one, with __len__) by a
+    # new one on every lookup, and each request would count in a store of its own.
     def __init__(self, sweep_seconds: float = 60.0) -> None:
         super().__init__()
         self.sweep_seconds = sweep_seconds
@@ -105,9 +107,6 @@ class SweepingMemoryStore(MemoryStore):
         if now() >= self.next_sweep:
             self.next_sweep = now() + self.sweep_seconds
             await self.delete_expired()
-
-    def __len__(self) -> int:
-        return len(self._store)
 
 
 class SlidingWindowLimiter:

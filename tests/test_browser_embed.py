@@ -159,7 +159,8 @@ def stranger_site() -> Iterator[HostSite]:
 
 @pytest.fixture(scope="module")
 def sohbet(make_server: Callable[..., Server], host_site: HostSite, stranger_site: HostSite) -> Server:
-    server = make_server("embed-browser", EMBED_ORIGINS=host_site.url)
+    # sohbet.test: the second name the cookie-fallback test reaches this server by (ALLOWED_HOSTS refuses others).
+    server = make_server("embed-browser", EMBED_ORIGINS=host_site.url, ALLOWED_HOSTS="127.0.0.1,localhost,sohbet.test")
     host_site.sohbet = stranger_site.sohbet = server.url
     return server
 

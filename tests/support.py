@@ -15,14 +15,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 from cryptography.fernet import Fernet
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = os.environ.get("SOHBET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("SOHBET_TEST_DB", "sqlite")
@@ -52,6 +55,17 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
 # -- databases ---------------------------------------------------------------------------------------------
 
 
+def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`asyncio.run(make())`, in a thread of its own when this thread already runs an event loop (Playwright's sync
+    API does, so a test that starts a server after opening a browser needs this)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def create_database(tmp_path: Path, backend: str = BACKEND) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / f'sohbet-{secrets.token_hex(4)}.sqlite3'}"
@@ -64,7 +78,7 @@ def create_database(tmp_path: Path, backend: str = BACKEND) -> str:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    run_coroutine(create)
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     return f"{base}/{name}"
 
@@ -105,7 +119,7 @@ def drop_database(url: str) -> None:
             await conn.close()
 
     with contextlib.suppress(Exception):
-        asyncio.run(drop())
+        run_coroutine(drop)
 
 
 def migrate(url: str, env: dict[str, str]) -> None:
@@ -370,7 +384,7 @@ def sql(url: str, query: str, *args: object) -> list[tuple]:
         finally:
             await conn.close()
 
-    return asyncio.run(run())
+    return run_coroutine(run)
 
 
 def tables(url: str) -> set[str]:

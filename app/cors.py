@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 API_PATHS = ("/api/", "/admin/login", "/admin/verify-otp")
 ALLOWED_HEADERS = ["content-type", "x-csrftoken", "authorization", "idempotency-key"]
@@ -41,7 +42,7 @@ class ApiCORSMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"origin"), None)
-        if scope["type"] != "http" or origin is None or not is_api_path(scope.get("path", "")):
+        if scope["type"] != ScopeType.HTTP or origin is None or not is_api_path(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         allowed = self.config.is_origin_allowed(origin)
@@ -69,5 +70,6 @@ class ApiCORSMiddleware:
             status = 204
             headers = [(k.lower().encode(), v.encode()) for k, v in self.config.preflight_headers.items()]
             headers.append((b"access-control-allow-origin", origin.encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

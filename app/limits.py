@@ -15,11 +15,10 @@ The 413 is raised as an HTTPException, so `error_response` renders it as the cli
 
 from __future__ import annotations
 
-from typing import Any
-
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 BODY_MAX = 64 * 1024
 FORM_FIELDS_MAX = 256
@@ -55,7 +54,7 @@ class BodyLimitMiddleware:
         self.upload_max = upload_max
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in BODYLESS:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") in BODYLESS:
             await self.app(scope, receive, send)
             return
         is_form = header(scope, b"content-type").split(";", 1)[0].strip().lower() == (
@@ -68,9 +67,9 @@ class BodyLimitMiddleware:
         received = 0
         fields = 1
 
-        async def counted() -> Message:
+        async def counted() -> ReceiveMessage:
             nonlocal received, fields
-            message: Any = await receive()
+            message = await receive()
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 received += len(body)
@@ -80,6 +79,6 @@ class BodyLimitMiddleware:
                     fields += body.count(b"&")
                     if fields > FORM_FIELDS_MAX:
                         raise BodyTooLarge("too many form fields")
-            return message  # type: ignore[no-any-return]
+            return message
 
         await self.app(scope, counted, send)

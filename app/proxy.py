@@ -122,7 +122,8 @@ class ProxyHeadersMiddleware:
                     proto = value.decode("latin-1").rsplit(",", 1)[-1].strip().lower()
                 elif name == b"host":
                     host = value.decode("latin-1")
-            peer = scope["client"][0] if scope.get("client") else None
+            address = scope.get("client")
+            peer = address[0] if address else None
             if peer and self.proxies.trusts_peer(peer):
                 client = self.proxies.client(peer, forwarded_for)
                 if client and client != peer:

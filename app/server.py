@@ -62,6 +62,8 @@ class HeaderDeadline:
             self.transport.close()
 
 
+# The `type: ignore[override]` below: uvicorn's own connection_made takes an asyncio.Transport where asyncio's
+# protocol says BaseTransport; an override with uvicorn's signature inherits the mismatch.
 class H11HeaderTimeout(HeaderDeadline, H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -85,7 +87,7 @@ class H11HeaderTimeout(HeaderDeadline, H11Protocol):
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # httptools is optional: h11 then serves every connection
-    HttpToolsHeaderTimeout: type | None = None
+    HttpToolsHeaderTimeout: type | None = None  # the class below redefines the name when httptools is there
 else:
 
     class HttpToolsHeaderTimeout(HeaderDeadline, HttpToolsProtocol):  # type: ignore[no-redef]

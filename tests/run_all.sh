@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs, then runs all of it: lint, then pytest on SQLite and on PostgreSQL.
+# Installs everything the test suite needs, then runs all of it: lint and types, then pytest on SQLite and on PostgreSQL.
 # Usage: bash tests/run_all.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,9 @@ fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+echo "== mypy"
+.venv/bin/mypy app
 
 status=0
 echo "== pytest on SQLite"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import shutil
@@ -165,3 +166,37 @@ def test_the_tables_match_the_migrations(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "No changes detected" in done.stdout, done.stdout[-3000:]
+
+
+def _app_imports(module: str) -> set[str]:
+    """The app.* modules `module` imports anywhere in its source (at the top or inside functions)."""
+    path = ROOT / module.replace(".", "/")
+    source = (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.startswith("app.") and _is_module(name)}
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT / name.replace(".", "/")
+    return path.is_dir() or path.with_suffix(".py").is_file()
+
+
+def test_piccolo_conf_does_not_import_the_module_that_imports_it():
+    """app/models/db.py imports the Piccolo configuration (to run migrations); the configuration builds its engine
+    without reaching back into db.py (no import cycle)."""
+    seen: set[str] = set()
+    todo = ["app.models.piccolo_conf"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_app_imports(module))
+    assert "app.models.engine" in seen
+    assert "app.models.db" not in seen
+    assert "app.models.piccolo_conf" in _app_imports("app.models.db")

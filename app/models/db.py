@@ -1,11 +1,12 @@
-"""Database engines: one choice point for SQLite or PostgreSQL, write transactions, migrations."""
+"""Database engines at run time: binding the tables, opening and closing, write transactions, migrations, and
+telling an outage from a bug. `make_engine` (the one choice point for SQLite or PostgreSQL) lives in
+app/models/engine.py, which Piccolo's configuration imports without this module."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any
 
 from asyncpg.exceptions import (
@@ -19,21 +20,19 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from app.models.engine import make_engine
 from app.models.sqlite import PooledSQLiteEngine
-from app.private_files import private_dir, touch_private
 
-
-def make_engine(database_url: str, *, pooled: bool = True) -> Engine:
-    """An SQLite engine for `sqlite:///path` (long-lived connections unless `pooled` is False: Piccolo's stock
-    engine, for migrations and the piccolo CLI), PostgresEngine for `postgres(ql)://...`."""
-    if database_url.startswith("sqlite:///"):
-        path = Path(database_url.removeprefix("sqlite:///"))
-        private_dir(path.parent)
-        touch_private(path)  # before SQLite creates it 0644 (its -wal and -shm files copy the database's mode)
-        if pooled:
-            return PooledSQLiteEngine(path=str(path), timeout=30)
-        return SQLiteEngine(path=str(path), timeout=30)
-    return PostgresEngine(config={"dsn": database_url}, log_queries=False)
+__all__ = [
+    "bind_tables",
+    "close_engine",
+    "database_unavailable",
+    "is_sqlite",
+    "make_engine",
+    "migrate",
+    "open_engine",
+    "write_transaction",
+]
 
 
 # SQLite primary result codes (the low byte of the extended code) that say "not now", not "bad query": busy,
@@ -92,7 +91,7 @@ async def open_engine(engine: Engine, *, pool_size: int = 10) -> None:
     if isinstance(engine, SQLiteEngine):
         # WAL is persistent in the file (synchronous=NORMAL is set per connection, see app.models.sqlite).
         await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
-    else:
+    elif isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=pool_size)
 
 

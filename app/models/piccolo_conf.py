@@ -10,7 +10,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppRegistry
 
-from app.models.db import make_engine
+from app.models.engine import make_engine
 from app.settings import DEFAULT_DATA_DIR, read_dotenv
 
 _url = os.environ.get("DATABASE_URL") or read_dotenv(Path.cwd() / ".env").get("DATABASE_URL", "")

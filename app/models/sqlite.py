@@ -67,6 +67,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def _open(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
+        # aiosqlite types row_factory as `type | None`; sqlite3 takes any (cursor, row) callable.
         connection.row_factory = dict_factory  # type: ignore[assignment]
         # Per connection, not per statement (Piccolo repeats foreign_keys before every query). synchronous=NORMAL
         # is safe with WAL: a crash of the process loses nothing committed; a power cut can lose the last commits.

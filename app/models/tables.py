@@ -8,6 +8,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -17,6 +18,8 @@ from piccolo.table import Table
 
 class Conversation(Table):
     """One visitor's chat. `last_seq` numbers its events (messages and clears) gap-free, in commit order."""
+
+    id: Serial
 
     visitor_token_hash = Varchar(length=64, unique=True, index=True)
     display_name = Varchar(length=50)
@@ -39,6 +42,8 @@ class Message(Table):
     """A message; `body` is a Fernet token. (conversation, seq) is unique, and so is (conversation, client_msg_id):
     the sender's own id for the post, which makes a retried post a no-op (see the migrations)."""
 
+    id: Serial
+
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     seq = Integer()
     sender = Varchar(length=10)
@@ -50,6 +55,8 @@ class Message(Table):
 class AdminSession(Table):
     """A logged-in admin browser. The cookie holds a random token; only its hash is stored."""
 
+    id: Serial
+
     token_hash = Varchar(length=64, unique=True, index=True)
     username = Varchar(length=100)
     created_at = DoublePrecision()
@@ -58,6 +65,8 @@ class AdminSession(Table):
 
 class LoginAttempt(Table):
     """Password accepted, code pending. Bound to the browser by a cookie token (hash stored)."""
+
+    id: Serial
 
     token_hash = Varchar(length=64, unique=True, index=True)
     username = Varchar(length=100)
@@ -80,6 +89,8 @@ class KeyValue(Table):
 class Presence(Table):
     """Who has a stream open where: one row per (server process, subject); subject is `admin` or `c:<id>`."""
 
+    id: Serial
+
     process_id = Varchar(length=40, index=True)
     subject = Varchar(length=40, index=True)
     expires_at = DoublePrecision()
@@ -87,6 +98,8 @@ class Presence(Table):
 
 class Attachment(Table):
     """An image or audio file sent with a message. `public_id` (random) is the only id that appears in URLs."""
+
+    id: Serial
 
     public_id = Varchar(length=40, unique=True, index=True)
     # Both empty while an upload made through the JSON API waits for the message that will carry it.
@@ -106,6 +119,8 @@ class Attachment(Table):
 class FileDeletion(Table):
     """Stored files whose rows are gone: deleted in the background, retried until they are, never forgotten."""
 
+    id: Serial
+
     backend = Varchar(length=12)
     storage_key = Varchar(length=300)
     attempts = Integer(default=0)
@@ -119,6 +134,8 @@ class TelegramOutbox(Table):
     Delivered strictly in id order; an undelivered row stays (with its error and next try) until it goes through.
     `kind`: `new` (the conversation's first delivery: announced as new) or `message`. A row Telegram refuses for
     good (not for a reason that would refuse every row) is set aside with `failed_at` so the rest can go."""
+
+    id: Serial
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
@@ -136,6 +153,8 @@ class TelegramOutbox(Table):
 class TelegramLink(Table):
     """Which conversation a message the bot sent belongs to (for routing the admin's replies)."""
 
+    id: Serial
+
     chat_id = Varchar(length=64)
     telegram_message_id = BigInt(index=True)
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
@@ -144,6 +163,8 @@ class TelegramLink(Table):
 
 class TelegramTopic(Table):
     """The forum topic of a conversation, when the admin chat is a forum supergroup."""
+
+    id: Serial
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, unique=True, index=True)
     chat_id = Varchar(length=64)
@@ -155,6 +176,8 @@ class TelegramUpdate(Table):
     """Every Telegram update handled, by `update_id`: one that arrives again (a retry, a crash before the offset
     moved) is recognised and skipped. Written in the transaction that stores what the update brought."""
 
+    id: Serial
+
     update_id = BigInt(unique=True, index=True)
     outcome = Varchar(length=20, default="")
     processed_at = DoublePrecision(default=0.0)
@@ -165,8 +188,12 @@ class Counter(Table):
     rate-limit windows and consecutive failed password checks per account and per IP. A row means nothing
     after `expires_at`; `blocked_until` is a lockout's end."""
 
+    id: Serial
+
     key = Varchar(length=200, unique=True, index=True)
-    count = Integer(default=0)
+    # Shadows Piccolo's Table.count() query (never called on this table); the column keeps the name its migration
+    # gave it.
+    count = Integer(default=0)  # type: ignore[assignment]
     expires_at = DoublePrecision(default=0.0, index=True)
     blocked_until = DoublePrecision(default=0.0)
 
@@ -174,6 +201,8 @@ class Counter(Table):
 class Lease(Table):
     """A job only one server process may run at a time (Telegram polling): held until `expires_at`, renewed by
     its holder."""
+
+    id: Serial
 
     name = Varchar(length=40, unique=True, index=True)
     holder = Varchar(length=40)

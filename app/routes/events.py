@@ -21,6 +21,7 @@ from litestar.types import ASGIApp
 from sse_starlette import ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
 
+from app.clock import now
 from app.i18n import translator
 from app.services.presence import ADMIN, conversation_subject
 from app.services.realtime import (
@@ -30,7 +31,6 @@ from app.services.realtime import (
     StreamSlot,
     Subscription,
     conversation_topic,
-    now,
     session_topic,
     visitor_topic,
 )

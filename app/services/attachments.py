@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import anyio
 
+from app.clock import now
 from app.models import FileDeletion
 from app.services.background import BackgroundTask
-from app.services.realtime import now
 from app.services.storage import Storage, StorageUnavailable
 from app.services.uploads import CheckedFile, ImageBudget, PendingImage, inspect, reencode
 

@@ -22,14 +22,15 @@ import os
 import secrets
 import sys
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
+from app.clock import now
 from app.models import AdminSession, LoginAttempt
 from app.services.crypto import new_token, token_hash
 from app.services.login_guard import LoginGuard
-from app.services.realtime import Broker, now, publish_now, revocation, session_topic
+from app.services.realtime import Broker, publish_now, revocation, session_topic
 
 log = logging.getLogger("sohbet.auth")
 
@@ -253,8 +254,8 @@ class AuthService:
         log.info(json.dumps({"event": "login.success", "username": username}))
         return token
 
-    def _deadline(self, row: dict[str, object]) -> float:
-        created, seen = float(row["created_at"]), float(row["last_seen_at"])  # type: ignore[arg-type]
+    def _deadline(self, row: dict[str, Any]) -> float:
+        created, seen = float(row["created_at"]), float(row["last_seen_at"])
         return min(created + self._absolute, seen + self._idle)
 
     async def session_identity(self, token: str | None) -> AdminIdentity | None:

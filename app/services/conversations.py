@@ -390,9 +390,9 @@ class ConversationService:
                 view = self._attachment(claimed[0])
             if on_stored is not None:
                 await on_stored(message_id)
-            queued = self._outbox is not None and sender == "visitor"
-            if queued:  # never lost: the delivery row commits with the message or not at all
-                await self._outbox.enqueue(conversation_id, message_id)  # type: ignore[union-attr]
+            queued = self._outbox if sender == "visitor" else None
+            if queued is not None:  # never lost: the delivery row commits with the message or not at all
+                await queued.enqueue(conversation_id, message_id)
             stored = MessageView(message_id, conversation_id, seq, sender, text, moment, view)
             # Stamped just before COMMIT: delivery latency (metrics) is measured from here, in every process.
             events = [Event("msg", conversation_id, seq, sender, at=time.time(), message=stored)]
@@ -401,8 +401,8 @@ class ConversationService:
         # the commit and this dispatch: events reach the hub in commit order.
         self._broker.after_commit(events)
         self._metrics.message_stored(sender)
-        if queued:
-            self._outbox.kick()  # type: ignore[union-attr]
+        if queued is not None:
+            queued.kick()
         return stored
 
     async def stage(self, stored: StoredFile) -> AttachmentView:
@@ -413,7 +413,7 @@ class ConversationService:
         self, stored: StoredFile, moment: datetime, conversation_id: int | None, message_id: int | None
     ) -> AttachmentView:
         checked = stored.checked
-        row = {
+        row: dict[str, Any] = {
             "public_id": stored.public_id,
             "kind": checked.kind,
             "content_type": checked.content_type,

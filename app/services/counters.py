@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.clock import now
 from app.models import Counter
-from app.services.realtime import now
 
 # Every expression on the right of SET reads the row as it was before the statement, on both databases.
 _UPSERT = """

@@ -11,10 +11,10 @@ import json
 import logging
 from typing import Any
 
+from app.clock import now
 from app.models.db import write_transaction
 from app.services import counters
 from app.services.background import BackgroundTask
-from app.services.realtime import now
 from app.services.telegram import pruning
 
 log = logging.getLogger("sohbet.housekeeping")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 
+from app.clock import now
 from app.models import Lease as LeaseRow
-from app.services.realtime import now
 
 
 class Lease:

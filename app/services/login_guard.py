@@ -16,8 +16,8 @@ import hashlib
 import hmac
 import math
 
+from app.clock import now
 from app.services import counters
-from app.services.realtime import now
 
 THRESHOLD = 10
 MAX_DELAY = 3600

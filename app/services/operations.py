@@ -809,10 +809,10 @@ async def _orphans(settings: Settings, moment: float) -> list[Path]:
 async def cleanup(settings: Settings, *, dry_run: bool = False) -> CleanupReport:
     """One round of housekeeping (see the module docstring). A dry run counts what would go and changes
     nothing: the database work runs in a transaction that is rolled back, and no file is touched."""
+    from app.clock import now
     from app.models import FileDeletion
     from app.models.db import bind_tables, close_engine, make_engine, open_engine, write_transaction
     from app.services.attachments import AttachmentService
-    from app.services.realtime import now
     from app.services.storage import make_storage
 
     if not settings.is_postgres and not settings.sqlite_path.is_file():
@@ -976,9 +976,9 @@ def healthcheck(url: str, *, timeout: float = 5.0, ready: bool = False, token: s
 
 async def database_round_trip(settings: Settings) -> str:
     """Write a row, read it back and delete it (key_value), and read the conversation table."""
+    from app.clock import now
     from app.models import Conversation, KeyValue
     from app.models.db import bind_tables, close_engine, make_engine, open_engine
-    from app.services.realtime import now
 
     engine = make_engine(settings.database_url)
     bind_tables(engine)

@@ -19,9 +19,10 @@ from collections import Counter
 from collections.abc import Coroutine
 from typing import Any
 
+from app.clock import now
 from app.models import Presence
 from app.services.background import BackgroundTask
-from app.services.realtime import Broker, Event, now, publish_now
+from app.services.realtime import Broker, Event, publish_now
 
 log = logging.getLogger("sohbet.presence")
 
@@ -122,12 +123,6 @@ class PresenceTracker:
             subject = ADMIN if mode == "online" else AWAY
             await Presence.insert(Presence(process_id=SET_BY_HAND, subject=subject, expires_at=now() + FOREVER))
         await self._announce(ADMIN)
-
-    async def availability(self) -> str:
-        row = await Presence.select(Presence.subject).where(Presence.process_id == SET_BY_HAND).first()
-        if row is None:
-            return "auto"
-        return "online" if row["subject"] == ADMIN else "offline"
 
     async def is_online(self, subject: str) -> bool:
         if subject == ADMIN and await Presence.exists().where(Presence.subject == AWAY):

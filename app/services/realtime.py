@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -215,9 +214,6 @@ class Hub:
     def stream_total(self) -> int:
         return len({id(s) for subs in self._subscribers.values() for s in subs})
 
-    def stream_count(self, topic: str) -> int:
-        return len(self._subscribers.get(topic, ()))
-
 
 class Broker(Protocol):
     """Moves events from the process that stored something to every process's hub."""
@@ -346,10 +342,6 @@ class PostgresBroker:
                 return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 3.0)
-
-
-def now() -> float:
-    return time.time()
 
 
 async def publish_now(broker: Broker, events: list[Event]) -> None:

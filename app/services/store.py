@@ -13,9 +13,9 @@ from datetime import timedelta
 from litestar.stores.base import NamespacedStore, Store
 from litestar.stores.memory import MemoryStore
 
+from app.clock import now
 from app.models import KeyValue
 from app.services import counters
-from app.services.realtime import now
 
 
 def _seconds(value: int | timedelta | None) -> float | None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.clock import now
 from app.services.attachments import AttachmentService
 from app.services.conversations import ConversationService
 from app.services.presence import PresenceTracker
-from app.services.realtime import now
 from app.services.telegram.client import TelegramClient, TelegramCodeSender, TelegramError
 from app.services.telegram.inbound import UpdateProcessor
 from app.services.telegram.outbox import TelegramOutbox

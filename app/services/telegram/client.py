@@ -116,18 +116,20 @@ class TelegramClient:
             self._on_call(method, False)
             raise TelegramError(method, type(exc).__name__, retryable=True) from None
         try:
-            body = response.json()
+            decoded = response.json()
         except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            body = {}
+            decoded = None
+        body: dict[str, Any] = decoded if isinstance(decoded, dict) else {}
         ok = response.status_code == 200 and body.get("ok") is True
         self._on_call(method, ok)
         if ok:
             return body.get("result")
-        code = body.get("error_code") if isinstance(body.get("error_code"), int) else response.status_code
-        parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
-        retry_after = parameters.get("retry_after") if isinstance(parameters.get("retry_after"), int) else None
+        error_code = body.get("error_code")
+        code = error_code if isinstance(error_code, int) else response.status_code
+        parameters = body.get("parameters")
+        retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+        if not isinstance(retry_after, int):
+            retry_after = None
         raise TelegramError(
             method,
             str(body.get("description") or f"HTTP {response.status_code}")[:200],

@@ -23,12 +23,12 @@ import logging
 import re
 from typing import Any
 
+from app.clock import now
 from app.i18n import translator
 from app.models import TelegramOutbox, TelegramUpdate
 from app.services.attachments import AttachmentService, StoredFile
 from app.services.conversations import ConversationNotFound, ConversationService
 from app.services.presence import ADMIN, PresenceTracker, conversation_subject
-from app.services.realtime import now
 from app.services.telegram import mapping
 from app.services.telegram.client import DOWNLOAD_LIMIT, TelegramClient, TelegramError
 from app.services.text import TextError, clean_message

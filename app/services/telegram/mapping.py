@@ -3,8 +3,8 @@ every server process routes the admin's replies the same way and a restart forge
 
 from __future__ import annotations
 
+from app.clock import now
 from app.models import TelegramLink, TelegramTopic
-from app.services.realtime import now
 
 
 async def link(chat_id: str, telegram_message_id: int, conversation_id: int) -> None:

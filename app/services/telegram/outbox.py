@@ -24,12 +24,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.clock import now
 from app.models import Attachment, Conversation, Message, TelegramLink
 from app.models import TelegramOutbox as OutboxRow
 from app.models.db import write_transaction
 from app.services.background import BackgroundTask
 from app.services.crypto import Cipher
-from app.services.realtime import now
 from app.services.telegram import mapping
 from app.services.telegram.client import TelegramClient, TelegramError
 

@@ -18,10 +18,10 @@ import logging
 from collections import Counter
 from typing import Any
 
+from app.clock import now
 from app.models import TelegramUpdate
 from app.services.background import BackgroundTask
 from app.services.lease import Lease
-from app.services.realtime import now
 from app.services.telegram.client import TelegramClient, TelegramError
 from app.services.telegram.inbound import UpdateProcessor
 
@@ -106,7 +106,8 @@ class Poller:
         try:
             outcome = await self._processor.handle(update)
             log.info(json.dumps({"event": "telegram.update", "update_id": update_id, "outcome": outcome}))
-            self._failures.pop(update_id, None)  # type: ignore[arg-type]
+            if isinstance(update_id, int):
+                self._failures.pop(update_id, None)
         except Exception as exc:
             if not isinstance(update_id, int):
                 raise

@@ -22,8 +22,8 @@ from app.settings import CloudinaryConfig, Settings, SettingsError, parse_cloudi
 from app.web import security_headers
 from tests import media_files
 from tests.fake_cloudinary import FakeCloudinary
+from tests.server.test_uploads import upload, uploads_dir
 from tests.support import find_thread, login_admin, start_visitor, wait_until
-from tests.test_uploads import upload, uploads_dir
 
 SECRET = "s3cr3t-API_secret-value"
 

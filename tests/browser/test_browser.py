@@ -27,7 +27,7 @@ from tests.browser import (
     unread_in_title,
     wait_for_thread,
 )
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.support import Browser, login_admin, start_visitor, wait_until
 
 pytestmark = pytest.mark.browser

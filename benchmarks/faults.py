@@ -5,7 +5,7 @@
 Scenarios (NAME): sigkill (the server SIGKILLed 5 times during a burst of posts, on SQLite and on PostgreSQL),
 pg_outage (a private PostgreSQL stopped for 10 s during a burst), disk_full (SQLite on a small tmpfs filled up),
 soak (10 minutes of mixed load in the style of scripts/locustfile.py at about 20 requests/s against one server,
-sampling its memory every 10 s). The first three are tests/faults.py's scenarios, which tests/test_faults.py runs
+sampling its memory every 10 s). The first three are tests/faults.py's scenarios, which tests/server/test_faults.py runs
 shorter in CI; the soak lives only here. Loopback only; every server is a fresh subprocess on a fresh database.
 """
 

@@ -1,18 +1,28 @@
-"""Fixtures: a fresh database per module (SQLite or PostgreSQL, from SOHBET_TEST_DB) and real servers."""
+"""Fixtures for every test folder: a fresh database (SQLite or PostgreSQL, from SOHBET_TEST_DB) migrated in this
+process for service tests (`database`), and real servers with databases of their own (`make_server`, `server`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from piccolo.engine.base import Engine
 
+from tests.inprocess import fresh_database
 from tests.support import BACKEND, Server, base_env, create_database, drop_database, migrate
 
 
 @pytest.fixture(scope="session")
 def backend() -> str:
     return BACKEND
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Engine]:
+    """A fresh, migrated database with every table bound to its open engine (yielded), for calling services."""
+    async with fresh_database(tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="module")

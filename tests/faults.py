@@ -1,4 +1,4 @@
-"""Fault scenarios shared by tests/test_faults.py (short, in CI) and benchmarks/faults.py (long, published).
+"""Fault scenarios shared by tests/server/test_faults.py (short, in CI) and benchmarks/faults.py (long, published).
 
 Each scenario runs real uvicorn servers on loopback, drives them with posting visitors that record every answer
 (303 = acknowledged), injects one fault — SIGKILL of the server, PostgreSQL stopped, SQLite's disk full — and

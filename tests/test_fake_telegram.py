@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.media_files import image, ogg_opus
 
 OTHER_POLL = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import Route, expect, sync_playwright
+from playwright.sync_api import Route, expect
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     BrowserSession,
     assert_not_reloaded,
     login_admin_page,
@@ -34,18 +32,9 @@ LOST_ANSWER_CONSOLE_ERRORS = (
 )
 
 
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[PlaywrightBrowser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
 def browsers(chromium_browser: PlaywrightBrowser) -> Iterator[BrowserSession]:
+    """conftest.py's session without its automatic `assert_clean()`: these tests provoke and check errors."""
     session = BrowserSession(chromium_browser)
     try:
         yield session

@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from app.settings import Settings, derive_webhook_secret
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.support import wait_until
 
 PUBLIC_URL = "https://chat.example.com"

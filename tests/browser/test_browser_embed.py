@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import Frame, Page, Request, expect, sync_playwright
+from playwright.sync_api import Frame, Page, Request, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, BrowserSession
+from tests.browser import TIMEOUT_MS, BrowserSession
 from tests.support import Browser, Server, find_thread, login_admin, wait_until
 
 pytestmark = pytest.mark.browser
@@ -163,30 +162,6 @@ def sohbet(make_server: Callable[..., Server], host_site: HostSite, stranger_sit
     server = make_server("embed-browser", EMBED_ORIGINS=host_site.url, ALLOWED_HOSTS="127.0.0.1,localhost,sohbet.test")
     host_site.sohbet = stranger_site.sohbet = server.url
     return server
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[PlaywrightBrowser]:
-    # sohbet.test is a second name for loopback that Chromium does *not* count as secure (the fallback test).
-    args = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP sohbet.test 127.0.0.1"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def browsers(chromium_browser: PlaywrightBrowser, request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
-    session = BrowserSession(chromium_browser)
-    failed_before = request.session.testsfailed
-    try:
-        yield session
-        if not session.checked and request.session.testsfailed == failed_before:
-            session.assert_clean()
-    finally:
-        session.close()
 
 
 def outside_playwright(function: Callable[..., T], *args: Any) -> T:

@@ -1,4 +1,5 @@
-"""Browser-test helpers: Debian's Chromium driven by Playwright (never `playwright install`), a per-test session
+"""Real-browser tests (Playwright), and their helpers here: Debian's Chromium driven by Playwright (never
+`playwright install`; `launch_chromium`, and the one `chromium_browser` fixture in conftest.py), a per-test session
 that records every console message, page error and CSP violation of every page it opens, the admin's real
 login through the forms, DOM probes for the chat, and a gateway proxy that answers 502 while the app is down."""
 
@@ -8,11 +9,12 @@ import asyncio
 import contextlib
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, expect, sync_playwright
 
 from tests.support import ADMIN_PASSWORD, Server, wait_until
 
@@ -51,6 +53,18 @@ EVENTSOURCE_PROBE = """
   };
 })();
 """
+
+
+@contextlib.contextmanager
+def launch_chromium(*extra_args: str) -> Iterator[PlaywrightBrowser]:
+    """Headless Chromium with CHROMIUM_ARGS (and `extra_args`), closed on the way out."""
+    with sync_playwright() as playwright:
+        args = [*CHROMIUM_ARGS, *extra_args]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A real server (uvicorn subprocess, migrated database) serves `/schema/openapi.json`; schemathesis generates
 requests for every operation in it and sends them with an admin session (cookie) and the CSRF header
-(`x-csrftoken`), as a script using the API would (tests/test_api.py). Every response must: not be a 5xx, use a
+(`x-csrftoken`), as a script using the API would (tests/server/test_api.py). Every response must: not be a 5xx, use a
 documented status code, carry the documented content type, and match the documented body schema.
 
 Bounded: at most MAX_EXAMPLES generated cases per operation, derandomized (the same cases every run), no

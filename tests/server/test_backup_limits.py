@@ -17,8 +17,8 @@ import pytest
 from app.services.archive_limits import RestoreLimits
 from app.services.backup import BackupError, validate_backup
 from app.settings import Settings
+from tests.server.test_cli import rewrite
 from tests.support import ROOT, base_env, create_database, drop_database, sohbet, start_visitor, tables
-from tests.test_cli import rewrite
 
 PEAK_RUNNER = (
     "import resource, subprocess, sys\n"

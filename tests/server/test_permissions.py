@@ -12,8 +12,8 @@ import pytest
 
 from app.settings import Settings
 from tests import media_files
+from tests.server.test_uploads import upload
 from tests.support import BACKEND, base_env, create_database, drop_database, migrate, sohbet, start_visitor
-from tests.test_uploads import upload
 
 
 @pytest.fixture

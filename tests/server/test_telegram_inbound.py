@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.media_files import image, ogg_opus
 from tests.streams import open_reader
 from tests.support import BACKEND, ROOT, Browser, find_thread, login_admin, start_visitor, wait_until

@@ -11,14 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import Page, Request, expect, sync_playwright
+from playwright.sync_api import Page, Request, expect
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     TIMEOUT_MS,
-    BrowserSession,
     Gateway,
     assert_not_reloaded,
     login_admin_page,
@@ -31,7 +27,7 @@ from tests.browser import (
     unread_in_title,
     wait_for_thread,
 )
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.support import Browser, login_admin, start_visitor, wait_until
 
 pytestmark = pytest.mark.browser
@@ -48,29 +44,6 @@ OUTAGE_CONSOLE_ERRORS = (
     # went down: the request fails; the next hint after the restart refreshes the list.
     r"^htmx:(sendError|afterRequest), \[object HTMLUListElement\]$",
 )
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[PlaywrightBrowser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def browsers(chromium_browser: PlaywrightBrowser, request: pytest.FixtureRequest) -> Iterator[BrowserSession]:
-    """Contexts for one test. A test that passes without calling `assert_clean()` is still checked here."""
-    session = BrowserSession(chromium_browser)
-    failed_before = request.session.testsfailed
-    try:
-        yield session
-        if not session.checked and request.session.testsfailed == failed_before:
-            session.assert_clean()
-    finally:
-        session.close()
 
 
 def outside_playwright(function: Callable[..., T], *args: Any) -> T:

@@ -15,8 +15,8 @@ from PIL import Image
 
 from app.services.uploads import ImageBudget, UploadRejected, check, inspect
 from tests import media_files
+from tests.server.test_uploads import media_ids, upload
 from tests.support import start_visitor
-from tests.test_uploads import media_ids, upload
 
 LIMITS = {"max_image_bytes": 5 * 1024 * 1024, "max_audio_bytes": 10 * 1024 * 1024}
 

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests import media_files
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     BrowserSession,
+    launch_chromium,
     login_admin_page,
     start_chat_page,
     wait_for_thread,
@@ -25,14 +24,8 @@ FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-medi
 
 @pytest.fixture(scope="module")
 def media_browser() -> Iterator[PlaywrightBrowser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS + FAKE_MICROPHONE, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium(*FAKE_MICROPHONE) as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Attachments stored at Cloudinary, against a fake Cloudinary on loopback (tests/fake_cloudinary.py) that checks
+"""Attachments stored at Cloudinary, against a fake Cloudinary on loopback (tests/fakes/cloudinary.py) that checks
 every signature: settings, signed uploads with the right resource type, delivery URLs, access-checked redirects,
 deletion with the conversation, and what happens when Cloudinary is down, refuses us or loses an answer."""
 
@@ -21,9 +21,9 @@ from PIL import Image
 from app.settings import CloudinaryConfig, Settings, SettingsError, parse_cloudinary
 from app.web import security_headers
 from tests import media_files
-from tests.fake_cloudinary import FakeCloudinary
+from tests.fakes.cloudinary import FakeCloudinary
+from tests.server.test_uploads import upload, uploads_dir
 from tests.support import find_thread, login_admin, start_visitor, wait_until
-from tests.test_uploads import upload, uploads_dir
 
 SECRET = "s3cr3t-API_secret-value"
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.media_files import image
 from tests.support import ADMIN_PASSWORD, Browser, find_thread, start_visitor, wait_until
 

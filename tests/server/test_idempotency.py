@@ -10,8 +10,8 @@ import re
 import httpx
 
 from tests import media_files
+from tests.server.test_api import api_login
 from tests.support import Browser, login_admin, sql, start_visitor
-from tests.test_api import api_login
 
 ID_RE = re.compile(r'name="client_msg_id" value="([^"]+)"')
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from app.ops.findings import FAIL, INFO, PASS, WARN, Finding, failed, mask_url
 from app.ops.settings_report import configured_settings, secret_findings, server_settings, setting_lines
-from app.settings import Settings
+from app.settings import ENV_NAMES, Settings
 
 DATABASE_TIMEOUT = 5.0
 
@@ -128,14 +128,15 @@ async def database_findings(settings: Settings, seconds: float = DATABASE_TIMEOU
 
 def directory_findings(settings: Settings) -> list[Finding]:
     findings = []
-    for name, path in (("DATA_DIR", settings.data_dir), ("UPLOAD_DIR", settings.upload_dir)):
+    for attribute in ("data_dir", "upload_dir"):
+        name, path = ENV_NAMES[attribute], getattr(settings, attribute)
         problem = directory_problem(path)
         if problem is None:
             state = "writable" if path.exists() else "will be created (its parent is writable)"
             findings.append(Finding(PASS, name, f"{path} {state}"))
         else:
             # With Cloudinary, UPLOAD_DIR only holds older local files (served, deleted, restored).
-            level = WARN if name == "UPLOAD_DIR" and settings.cloudinary_configured else FAIL
+            level = WARN if attribute == "upload_dir" and settings.cloudinary_configured else FAIL
             findings.append(
                 Finding(level, name, problem, f"make {path} writable by this user or point {name} elsewhere")
             )

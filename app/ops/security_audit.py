@@ -193,7 +193,7 @@ def security_audit(settings: Settings) -> list[Finding]:
     private = dict(security_headers(settings, frameable=False))
     findings += _csp_findings(settings, headers, private)
     findings += _hsts_findings(settings, headers)
-    findings += _origin_findings("CORS_ORIGINS", settings.cors_origins)
+    findings += _origin_findings(ENV_NAMES["cors_origins"], settings.cors_origins)
     if LITESTAR_DEBUG:
         findings.append(Finding(FAIL, "debug", "Litestar debug is on (tracebacks reach the browser)", "fix create_app"))
     else:

@@ -7,6 +7,8 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from app.settings import Settings, SettingsError
 
@@ -158,34 +160,40 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
+def _archive_job(command: str, job: Any, args: argparse.Namespace) -> tuple[Any, str] | None:
+    """Run `create_backup` or `restore_backup` on FILE: (its summary, the rows per table as text), or None once
+    the refusal or failure is said."""
     from pathlib import Path
 
-    from app.services.backup import BackupError, create_backup
+    from app.backup.format import BackupError
 
     settings = _settings()
     try:
-        summary = asyncio.run(create_backup(settings, Path(args.file), force=args.force, report=_say, warn=_complain))
+        summary = asyncio.run(job(settings, Path(args.file), force=args.force, report=_say, warn=_complain))
     except BackupError as error:
-        _complain(f"sohbet: backup: {error}")
+        _complain(f"sohbet: {command}: {error}")
+        return None
+    return summary, ", ".join(f"{name}: {count}" for name, count in summary.rows.items())
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app.backup.dump import create_backup
+
+    done = _archive_job("backup", create_backup, args)
+    if done is None:
         return 1
-    rows = ", ".join(f"{name}: {count}" for name, count in summary.rows.items())
+    summary, rows = done
     _say(f"backup: wrote {summary.path} ({summary.size} bytes; rows: {rows}; attachment files: {summary.files})")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from app.backup.restore import restore_backup
 
-    from app.services.backup import BackupError, restore_backup
-
-    settings = _settings()
-    try:
-        summary = asyncio.run(restore_backup(settings, Path(args.file), force=args.force, report=_say, warn=_complain))
-    except BackupError as error:
-        _complain(f"sohbet: restore: {error}")
+    done = _archive_job("restore", restore_backup, args)
+    if done is None:
         return 1
-    rows = ", ".join(f"{name}: {count}" for name, count in summary.rows.items())
+    summary, rows = done
     made = f"made {summary.manifest.get('created_at')} by Sohbet {summary.manifest.get('app_version')}"
     replaced = " (the previous data was replaced)" if summary.replaced else ""
     _say(f"restore: done{replaced}: {args.file} ({made}); rows: {rows}; attachment files: {summary.files}")
@@ -193,10 +201,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_check_env(args: argparse.Namespace) -> int:
-    from app.services import operations
+    from app.ops.check_env import check_env
+    from app.ops.findings import WARN, failed
 
     try:
-        report = asyncio.run(operations.check_env(db_seconds=args.db_timeout))
+        report = asyncio.run(check_env(db_seconds=args.db_timeout))
     except SettingsError as error:
         _complain(f"sohbet: configuration error: {error}")
         return 2
@@ -207,8 +216,8 @@ def cmd_check_env(args: argparse.Namespace) -> int:
         _say(f"  {name:<{width}}  {value}")
     for finding in report.findings:
         _say(str(finding))
-    problems = operations.failed(report.findings)
-    warnings = sum(1 for finding in report.findings if finding.level == operations.WARN)
+    problems = failed(report.findings)
+    warnings = sum(1 for finding in report.findings if finding.level == WARN)
     if problems:
         _say(f"check-env: {len(problems)} error(s), {warnings} warning(s)")
         return 1
@@ -217,37 +226,40 @@ def cmd_check_env(args: argparse.Namespace) -> int:
 
 
 def cmd_security_check(_: argparse.Namespace) -> int:
-    from app.services import operations
+    from app.ops.findings import failed
+    from app.ops.security_audit import security_audit
+    from app.ops.settings_report import configured_settings
 
     try:
-        settings = operations.configured_settings()
+        settings = configured_settings()
     except SettingsError as error:
         _complain(f"sohbet: configuration error: {error}")
         return 2
-    findings = operations.security_audit(settings)
+    findings = security_audit(settings)
     for finding in findings:
         _say(str(finding))
-    problems = operations.failed(findings)
+    problems = failed(findings)
     _say(f"security-check: {len(problems)} finding(s)" if problems else "security-check: no findings")
     return 1 if problems else 0
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from app.services import operations
+    from app.ops.cleanup import CLEANUP_KINDS, CleanupError, cleanup
+    from app.ops.findings import mask_url
 
     settings = _settings()
     try:
-        report = asyncio.run(operations.cleanup(settings, dry_run=args.dry_run))
-    except operations.CleanupError as error:
+        report = asyncio.run(cleanup(settings, dry_run=args.dry_run))
+    except CleanupError as error:
         _complain(f"sohbet: cleanup: {error}")
         return 1
     except Exception as error:  # the database is away or not migrated: one clear line, no traceback
-        reason = operations.mask_url(settings.database_url)
+        reason = mask_url(settings.database_url)
         _complain(f"sohbet: cleanup: failed ({type(error).__name__}: {str(error)[:300]}) on {reason}")
         return 1
     _say("cleanup: dry run, nothing deleted; would delete:" if report.dry_run else "cleanup: deleted:")
     for kind, count in report.counts.items():
-        _say(f"  {kind}: {count} - {operations.CLEANUP_KINDS[kind]}")
+        _say(f"  {kind}: {count} - {CLEANUP_KINDS[kind]}")
     for note in report.notes:
         _say(f"cleanup: note: {note}")
     for failure in report.failures:
@@ -267,13 +279,14 @@ def _timeout(value: str) -> float:
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
-    from app.services import operations
+    from app.ops.healthcheck import BadURL, healthcheck
+    from app.settings import ENV_NAMES
 
     try:
         # METRICS_TOKEN from the environment, when set, shows the details from another host too.
-        token = os.environ.get("METRICS_TOKEN", "").strip()
-        result = operations.healthcheck(args.url, timeout=args.timeout, ready=args.ready, token=token)
-    except operations.BadURL as error:
+        token = os.environ.get(ENV_NAMES["metrics_token"], "").strip()
+        result = healthcheck(args.url, timeout=args.timeout, ready=args.ready, token=token)
+    except BadURL as error:
         _complain(f"sohbet: healthcheck: {error}")
         return 2
     for line in result.lines:
@@ -282,16 +295,36 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_predeploy(_: argparse.Namespace) -> int:
-    from app.services import operations
+    from app.ops.predeploy import predeploy
 
-    return operations.predeploy(_say)
+    return predeploy(_say)
+
+
+def _command(
+    commands: Any,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    help: str,
+    description: str = "",
+    *,
+    wrap: bool = False,
+) -> argparse.ArgumentParser:
+    """A subcommand running `func`; its `description` keeps its line breaks unless `wrap`."""
+    options: dict[str, Any] = {"help": help}
+    if description:
+        options["description"] = description
+        if not wrap:
+            options["formatter_class"] = argparse.RawDescriptionHelpFormatter
+    parser: argparse.ArgumentParser = commands.add_parser(name, **options)
+    parser.set_defaults(func=func)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sohbet", description="Sohbet live chat")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run migrations, then serve HTTP with uvicorn")
+    serve = _command(commands, "serve", cmd_serve, help="run migrations, then serve HTTP with uvicorn")
     serve.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only for > 1)")
@@ -300,32 +333,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         help="proxies whose X-Forwarded-For is believed: IPs, CIDR networks or * (default: FORWARDED_ALLOW_IPS)",
     )
-    serve.set_defaults(func=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="apply database migrations")
-    migrate.set_defaults(func=cmd_migrate)
+    _command(commands, "migrate", cmd_migrate, help="apply database migrations")
 
-    genkey = commands.add_parser("genkey", help="print a new Fernet key for ENCRYPTION_KEYS")
-    genkey.set_defaults(func=cmd_genkey)
+    _command(commands, "genkey", cmd_genkey, help="print a new Fernet key for ENCRYPTION_KEYS")
 
-    hashpw = commands.add_parser("hash-password", help="print an ADMIN_PASSWORD_HASH for a password")
+    hashpw = _command(commands, "hash-password", cmd_hash_password, help="print an ADMIN_PASSWORD_HASH for a password")
     hashpw.add_argument("--password", help="the password (prompted when omitted)")
-    hashpw.set_defaults(func=cmd_hash_password)
 
-    telegram_test = commands.add_parser(
+    telegram_test = _command(
+        commands,
         "telegram-test",
+        cmd_telegram_test,
         help="check the Telegram bot: token, chat, mode and webhook, then send a test message",
         description="Checks TELEGRAM_BOT_TOKEN (getMe), TELEGRAM_CHAT_ID (getChat), TELEGRAM_MODE and the webhook "
         "against the Bot API, then sends a test message to the chat. Exits 1 when something is wrong, 2 when "
         "Telegram is not configured.",
+        wrap=True,
     )
     telegram_test.add_argument("--no-send", action="store_true", help="check only; send no test message")
-    telegram_test.set_defaults(func=cmd_telegram_test)
 
-    rotate = commands.add_parser(
+    rotate = _command(
+        commands,
         "rotate-keys",
+        cmd_rotate_keys,
         help="re-encrypt every stored message under the first ENCRYPTION_KEYS key",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Re-encrypts every encrypted value (message bodies, conversation previews) under the FIRST key\n"
         "of ENCRYPTION_KEYS, so that an older key can then be removed from the list.\n\n"
         "  1. put the new key first: ENCRYPTION_KEYS=NEW,OLD (make one with `sohbet genkey`), restart the servers\n"
@@ -345,12 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="sleep between batches, to leave room for a busy live server (default: 0)",
     )
-    rotate.set_defaults(func=cmd_rotate_keys)
 
-    backup = commands.add_parser(
+    backup = _command(
+        commands,
         "backup",
+        cmd_backup,
         help="write a portable backup (database + local attachment files) to FILE",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Writes one zip file holding every conversation, message and attachment (with its file when\n"
         "it is stored on local disk; Cloudinary files stay at Cloudinary) and the Telegram state, as JSON lines\n"
         "with a checksummed manifest. It restores into SQLite or PostgreSQL (`sohbet restore FILE`).\n"
@@ -360,12 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("file", metavar="FILE", help="where to write the backup (e.g. sohbet-2026-01-31.zip)")
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    backup.set_defaults(func=cmd_backup)
 
-    restore = commands.add_parser(
+    restore = _command(
+        commands,
         "restore",
+        cmd_restore,
         help="load a backup made by `sohbet backup` into the configured database",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Checks the whole backup first (manifest, checksums, every row, and that the configured\n"
         "ENCRYPTION_KEYS decrypt its messages) and writes nothing if anything is wrong. Then runs the\n"
         "migrations, copies the attachment files into UPLOAD_DIR and inserts every row, ids kept, in one\n"
@@ -376,11 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--force", action="store_true", help="replace the data of a non-empty database (sessions are kept)"
     )
-    restore.set_defaults(func=cmd_restore)
-    check_env = commands.add_parser(
+    check_env = _command(
+        commands,
         "check-env",
+        cmd_check_env,
         help="print every setting (secrets masked) and check the configuration, database and directories",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Builds the settings from the environment (and .env) as the server does and prints each one\n"
         "with its effective value (secrets only as 'set (N characters)'). Then checks: weak or missing secrets\n"
         "(errors in production, warnings in development, where missing ones are generated), DATABASE_URL\n"
@@ -395,12 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for the database (default: 5)",
     )
-    check_env.set_defaults(func=cmd_check_env)
 
-    security_check = commands.add_parser(
+    _command(
+        commands,
         "security-check",
+        cmd_security_check,
         help="audit the configuration for production; exits 1 on any finding",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A configuration audit, one PASS/WARN/FAIL line per check with how to fix it: ENVIRONMENT is\n"
         "production; secrets are strong; PUBLIC_URL is https; cookies are Secure, HttpOnly and SameSite as the\n"
         "app sets them; the Content-Security-Policy the app sends is strict (frame-ancestors: 'self' and https\n"
@@ -409,12 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Nothing is contacted (no database, no Telegram).\n\n"
         "Exit status: 0 no FAIL (WARN lines are advice), 1 any FAIL, 2 a malformed setting.",
     )
-    security_check.set_defaults(func=cmd_security_check)
 
-    cleanup = commands.add_parser(
+    cleanup = _command(
+        commands,
         "cleanup",
+        cmd_cleanup,
         help="one round of housekeeping: retention, expired sessions and keys, old Telegram rows, orphan files",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deletes, once: messages and idle conversations older than MESSAGE_RETENTION (when set) and\n"
         "API uploads never sent after a day (as the servers' own retention does); expired admin sessions and\n"
         "old login attempts; expired rate-limit keys; telegram_update rows older than 30 days (the newest is\n"
@@ -425,12 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status: 0 done, 1 the database is unreachable or a file could not be deleted.",
     )
     cleanup.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
-    cleanup.set_defaults(func=cmd_cleanup)
 
-    healthcheck = commands.add_parser(
+    healthcheck = _command(
+        commands,
         "healthcheck",
+        cmd_healthcheck,
         help="GET URL/health of a running server (for container HEALTHCHECK and cron)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Requests URL/health (or URL/health/ready with --ready) and prints the status and a short\n"
         "summary of its checks; degraded checks are listed.\n\n"
         "Exit status: 0 ok or degraded, 1 unavailable, an HTTP error, refused or timed out, 2 a bad URL.\n"
@@ -441,19 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_timeout, default=5.0, metavar="SECONDS", help="give up after this long (default: 5)"
     )
     healthcheck.add_argument("--ready", action="store_true", help="ask /health/ready (database and broker only)")
-    healthcheck.set_defaults(func=cmd_healthcheck)
 
-    predeploy = commands.add_parser(
+    _command(
+        commands,
         "predeploy",
+        cmd_predeploy,
         help="before a deploy: check-env, migrate, security-check (production), a database round-trip",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Runs, in order, stopping at the first failure: check-env (errors stop, warnings do not),\n"
         "migrate, security-check (in production only; any finding stops), then a database round-trip (a row\n"
         "written, read back and deleted). One PASS/FAIL/SKIP line per step. Railway runs it as the\n"
         "pre-deploy command.\n\n"
         "Exit status: 0 ready, 1 a step failed, 2 a malformed setting.",
     )
-    predeploy.set_defaults(func=cmd_predeploy)
     return parser
 
 

@@ -1,12 +1,17 @@
 """How one environment value is read: rates (`10/minute`), durations (`30d`), sizes (`5MB`), counts, seconds,
-delay lists, and the `.env` file. Each parser names the setting in its error; `app.settings` puts them together."""
+delay lists, the `.env` file; the Cloudinary configuration and the derived webhook secret. Each parser names the
+setting in its error; `app.settings` puts them together."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+CLOUDINARY_API = "https://api.cloudinary.com"  # the SDK's default upload_prefix
 RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 
@@ -94,3 +99,41 @@ def parse_delays(name: str, value: str) -> tuple[int, ...]:
     if not delays or min(delays) < 1:
         raise SettingsError(f"{name} must be durations of at least 1s separated by commas, got {value!r}")
     return delays
+
+
+WEBHOOK_SECRET_LABEL = b"sohbet/telegram-webhook-secret/v1"
+
+
+def derive_webhook_secret(secret_key: str) -> str:
+    """The Telegram webhook secret when TELEGRAM_WEBHOOK_SECRET is unset in production: HMAC-SHA256 of a fixed
+    label under SECRET_KEY, base64url without padding — 43 characters of Telegram's alphabet (A-Za-z0-9_-), the
+    same in every process."""
+    digest = hmac.new(secret_key.encode(), WEBHOOK_SECRET_LABEL, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class CloudinaryConfig:
+    """Where attachments go when Cloudinary is configured. Built from CLOUDINARY_URL or the three parts.
+
+    `upload_prefix` is the API base the SDK posts to (a loopback fake in tests); delivery URLs are
+    `https://<secure_distribution>/...`, `secure_distribution` defaulting to Cloudinary's shared CDN.
+    """
+
+    cloud_name: str
+    api_key: str
+    api_secret: str = field(repr=False)
+    upload_prefix: str = CLOUDINARY_API
+    secure_distribution: str = ""  # host[:port]; "" = res.cloudinary.com (or <cloud>-res... with a private CDN)
+    private_cdn: bool = False
+
+    @property
+    def delivery_host(self) -> str:
+        if self.secure_distribution:
+            return self.secure_distribution
+        return f"{self.cloud_name}-res.cloudinary.com" if self.private_cdn else "res.cloudinary.com"
+
+    @property
+    def delivery_origin(self) -> str:
+        """The origin every delivery URL starts with (for the CSP)."""
+        return f"https://{self.delivery_host}"

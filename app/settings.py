@@ -7,24 +7,25 @@ weak secret stops start-up with a message that names it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
 import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote
 
 from cryptography.fernet import Fernet
 
 from app.setting_values import (
+    CLOUDINARY_API,
     RATE_UNITS,
+    CloudinaryConfig,
     RateLimit,
     SettingsError,
+    derive_webhook_secret,
     parse_count,
     parse_delays,
     parse_duration,
@@ -33,26 +34,23 @@ from app.setting_values import (
     read_dotenv,
 )
 
-__all__ = ["RATE_UNITS", "RateLimit", "Settings", "SettingsError", "parse_duration", "read_dotenv"]
+__all__ = [
+    "RATE_UNITS",
+    "CloudinaryConfig",
+    "RateLimit",
+    "Settings",
+    "SettingsError",
+    "derive_webhook_secret",
+    "parse_duration",
+    "read_dotenv",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A checkout keeps its data beside the code; an installed package keeps it in the working directory.
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd() / "data"
 
 
-WEBHOOK_SECRET_LABEL = b"sohbet/telegram-webhook-secret/v1"
 _WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
-
-
-def derive_webhook_secret(secret_key: str) -> str:
-    """The Telegram webhook secret when TELEGRAM_WEBHOOK_SECRET is unset in production: HMAC-SHA256 of a fixed
-    label under SECRET_KEY, base64url without padding — 43 characters of Telegram's alphabet (A-Za-z0-9_-), the
-    same in every process."""
-    digest = hmac.new(secret_key.encode(), WEBHOOK_SECRET_LABEL, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-CLOUDINARY_API = "https://api.cloudinary.com"  # the SDK's default upload_prefix
 _CLOUDINARY_URL_RE = re.compile(
     r"cloudinary://(?P<key>[A-Za-z0-9_-]+):(?P<secret>[^\s:@/?#]+)@(?P<cloud>[A-Za-z0-9_-]+)"
     r"(?:/(?P<distribution>[A-Za-z0-9.-]+(?::\d{1,5})?))?/?",
@@ -63,33 +61,6 @@ _API_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _API_SECRET_RE = re.compile(r"[^\s:@/?#]{1,200}")
 _HOST_RE = re.compile(r"[A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
 _LOOPBACK_RE = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?")
-
-
-@dataclass(frozen=True)
-class CloudinaryConfig:
-    """Where attachments go when Cloudinary is configured. Built from CLOUDINARY_URL or the three parts.
-
-    `upload_prefix` is the API base the SDK posts to (a loopback fake in tests); delivery URLs are
-    `https://<secure_distribution>/...`, `secure_distribution` defaulting to Cloudinary's shared CDN.
-    """
-
-    cloud_name: str
-    api_key: str
-    api_secret: str = field(repr=False)
-    upload_prefix: str = CLOUDINARY_API
-    secure_distribution: str = ""  # host[:port]; "" = res.cloudinary.com (or <cloud>-res... with a private CDN)
-    private_cdn: bool = False
-
-    @property
-    def delivery_host(self) -> str:
-        if self.secure_distribution:
-            return self.secure_distribution
-        return f"{self.cloud_name}-res.cloudinary.com" if self.private_cdn else "res.cloudinary.com"
-
-    @property
-    def delivery_origin(self) -> str:
-        """The origin every delivery URL starts with (for the CSP)."""
-        return f"https://{self.delivery_host}"
 
 
 def parse_cloudinary(env: dict[str, str], *, production: bool) -> CloudinaryConfig | None:
@@ -144,63 +115,84 @@ def parse_cloudinary(env: dict[str, str], *, production: bool) -> CloudinaryConf
     return CloudinaryConfig(cloud_name, api_key, api_secret, upload_prefix, distribution, private_cdn)
 
 
+_T = TypeVar("_T")
+
 WEAK_SECRETS = {"", "secret", "changeme", "change-me", "password", "admin", "123456", "dev", "test"}
+
+
+def setting(env: str, default: _T) -> _T:
+    """A field set by the environment variable `env`: its one declaration (from_env, check-env and the docs
+    read it from here)."""
+    return field(default=default, metadata={"env": env})  # type: ignore[no-any-return]
+
+
+def built_in(default: _T) -> _T:
+    """A field no environment variable sets (tuned in code and by tests)."""
+    return field(default=default, metadata={"env": None})  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
 class Settings:
-    environment: str = "development"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    database_url: str = ""
-    data_dir: Path = DEFAULT_DATA_DIR
-    secret_key: str = ""
-    encryption_keys: tuple[str, ...] = ()
-    admin_username: str = "admin"
-    admin_password: str = ""
-    admin_password_hash: str = ""
-    telegram_bot_token: str = ""
-    telegram_chat_id: str = ""
-    telegram_mode: str = "polling"
-    telegram_webhook_secret: str = ""
-    telegram_api_base: str = "https://api.telegram.org"
-    public_url: str = ""
-    metrics_token: str = ""  # Bearer token for /metrics (and the detailed /health) from non-loopback clients
-    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")  # proxies whose X-Forwarded-For is believed
-    allowed_hosts: tuple[str, ...] = ()  # Host header names served; () = PUBLIC_URL's host and loopback
-    max_connections: int = 10_000  # `sohbet serve`: open connections (SSE streams included) before 503
-    header_timeout_seconds: float = 10.0  # `sohbet serve`: a request head must arrive within this
-    shutdown_timeout_seconds: int = 10  # `sohbet serve`: graceful shutdown, then open connections are cut
-    cloudinary: CloudinaryConfig | None = None  # None: attachments stay on local disk (UPLOAD_DIR)
-    upload_dir: Path = DEFAULT_DATA_DIR / "uploads"
-    max_image_bytes: int = 5 * 1024 * 1024
-    max_audio_bytes: int = 10 * 1024 * 1024
-    max_image_pixels: int = 4096 * 4096  # uploads.ImageBudget: every 12-16 Mpx phone photo fits
-    message_retention_seconds: int = 0
-    embed_origins: tuple[str, ...] = ()
-    cors_origins: tuple[str, ...] = ()
-    log_level: str = "INFO"
-    rate_limit_messages: RateLimit = RateLimit(10, "minute")
-    rate_limit_uploads: RateLimit = RateLimit(5, "minute")
-    rate_limit_login: RateLimit = RateLimit(5, "minute")
-    rate_limit_api: RateLimit = RateLimit(100, "minute")
+    environment: str = setting("ENVIRONMENT", "development")
+    host: str = setting("HOST", "127.0.0.1")
+    port: int = setting("PORT", 8000)
+    database_url: str = setting("DATABASE_URL", "")
+    data_dir: Path = setting("DATA_DIR", DEFAULT_DATA_DIR)  # noqa: RUF009 - a field()
+    secret_key: str = setting("SECRET_KEY", "")
+    encryption_keys: tuple[str, ...] = setting("ENCRYPTION_KEYS", ())
+    admin_username: str = setting("ADMIN_USERNAME", "admin")
+    admin_password: str = setting("ADMIN_PASSWORD", "")
+    admin_password_hash: str = setting("ADMIN_PASSWORD_HASH", "")
+    telegram_bot_token: str = setting("TELEGRAM_BOT_TOKEN", "")
+    telegram_chat_id: str = setting("TELEGRAM_CHAT_ID", "")
+    telegram_mode: str = setting("TELEGRAM_MODE", "polling")
+    telegram_webhook_secret: str = setting("TELEGRAM_WEBHOOK_SECRET", "")
+    telegram_api_base: str = setting("TELEGRAM_API_BASE", "https://api.telegram.org")
+    public_url: str = setting("PUBLIC_URL", "")
+    # Bearer token for /metrics (and the detailed /health) from non-loopback clients
+    metrics_token: str = setting("METRICS_TOKEN", "")
+    # proxies whose X-Forwarded-For is believed
+    forwarded_allow_ips: tuple[str, ...] = setting("FORWARDED_ALLOW_IPS", ("127.0.0.1", "::1"))
+    allowed_hosts: tuple[str, ...] = setting("ALLOWED_HOSTS", ())  # () = PUBLIC_URL's host and loopback
+    # `sohbet serve`: open connections (SSE streams included) before 503
+    max_connections: int = setting("MAX_CONNECTIONS", 10_000)
+    header_timeout_seconds: float = setting("HEADER_TIMEOUT", 10.0)  # `sohbet serve`: a request head's deadline
+    # `sohbet serve`: graceful shutdown, then open connections are cut
+    shutdown_timeout_seconds: int = setting("SHUTDOWN_TIMEOUT", 10)
+    # None: attachments stay on local disk (UPLOAD_DIR). Also CLOUDINARY_CLOUD_NAME/_API_KEY/_API_SECRET.
+    cloudinary: CloudinaryConfig | None = setting("CLOUDINARY_URL", None)  # noqa: RUF009 - a field()
+    upload_dir: Path = setting("UPLOAD_DIR", DEFAULT_DATA_DIR / "uploads")  # noqa: RUF009 - a field()
+    max_image_bytes: int = setting("MAX_IMAGE_SIZE", 5 * 1024 * 1024)
+    max_audio_bytes: int = setting("MAX_AUDIO_SIZE", 10 * 1024 * 1024)
+    max_image_pixels: int = built_in(4096 * 4096)  # uploads.ImageBudget: every 12-16 Mpx phone photo fits
+    message_retention_seconds: int = setting("MESSAGE_RETENTION", 0)
+    embed_origins: tuple[str, ...] = setting("EMBED_ORIGINS", ())
+    cors_origins: tuple[str, ...] = setting("CORS_ORIGINS", ())
+    log_level: str = setting("LOG_LEVEL", "INFO")
+    rate_limit_messages: RateLimit = setting("RATE_LIMIT_MESSAGES", RateLimit(10, "minute"))
+    rate_limit_uploads: RateLimit = setting("RATE_LIMIT_UPLOADS", RateLimit(5, "minute"))
+    rate_limit_login: RateLimit = setting("RATE_LIMIT_LOGIN", RateLimit(5, "minute"))
+    rate_limit_api: RateLimit = setting("RATE_LIMIT_API", RateLimit(100, "minute"))
     # Not in SPEC §5 but tunable for tests and operators.
-    session_idle_seconds: int = 30 * 60
-    session_absolute_seconds: int = 12 * 3600
-    login_code_seconds: int = 300
-    login_lockout_seconds: int = 60  # the first lockout after 10 failed password checks; doubles up to 1 h
-    sse_ping_seconds: float = 15.0
+    session_idle_seconds: int = setting("SESSION_IDLE_TIMEOUT", 30 * 60)
+    session_absolute_seconds: int = setting("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)
+    login_code_seconds: int = setting("LOGIN_CODE_TTL", 300)
+    # the first lockout after 10 failed password checks; doubles up to 1 h
+    login_lockout_seconds: int = setting("LOGIN_LOCKOUT", 60)
+    sse_ping_seconds: float = setting("SSE_PING_SECONDS", 15.0)
     # Open event streams at once, per server process (SPEC §13): 429 beyond.
-    max_streams_per_conversation: int = 5
-    max_streams_per_ip: int = 50
-    max_streams_per_session: int = 10
-    presence_heartbeat_seconds: float = 10.0
-    page_size: int = 50
-    file_delete_retry_seconds: tuple[int, ...] = (5, 30, 120, 600, 3600)
-    telegram_timeout_seconds: float = 10.0  # per Bot API request
-    telegram_retry_seconds: tuple[int, ...] = (2, 5, 15, 60, 300)  # outbox backoff on 5xx/timeouts (last repeats)
-    telegram_poll_seconds: int = 25  # getUpdates long-poll wait
-    admin_password_generated: bool = False  # True when it lives in data/secrets.json, not the environment
+    max_streams_per_conversation: int = setting("MAX_STREAMS_PER_CONVERSATION", 5)
+    max_streams_per_ip: int = setting("MAX_STREAMS_PER_IP", 50)
+    max_streams_per_session: int = setting("MAX_STREAMS_PER_SESSION", 10)
+    presence_heartbeat_seconds: float = built_in(10.0)
+    page_size: int = built_in(50)
+    file_delete_retry_seconds: tuple[int, ...] = setting("FILE_DELETE_RETRY_SECONDS", (5, 30, 120, 600, 3600))
+    telegram_timeout_seconds: float = setting("TELEGRAM_TIMEOUT", 10.0)  # per Bot API request
+    # outbox backoff on 5xx/timeouts (the last repeats)
+    telegram_retry_seconds: tuple[int, ...] = setting("TELEGRAM_RETRY_SECONDS", (2, 5, 15, 60, 300))
+    telegram_poll_seconds: int = setting("TELEGRAM_POLL_SECONDS", 25)  # getUpdates long-poll wait
+    # True when it lives in data/secrets.json, not the environment
+    admin_password_generated: bool = built_in(False)
 
     @property
     def is_production(self) -> bool:
@@ -252,108 +244,117 @@ class Settings:
         else:
             env.update(environ)
 
-        def get(name: str, default: str = "") -> str:
-            return env.get(name, default).strip()
+        def read(attribute: str, default: str = "") -> tuple[str, str]:
+            """(the field's variable name, its value; `default` when the variable is unset)."""
+            name = ENV_NAMES[attribute]
+            return name, env.get(name, default).strip()
 
-        environment = get("ENVIRONMENT", "development").lower()
+        def filled(attribute: str, default: str) -> tuple[str, str]:
+            """Like `read`, with `default` for a blank value too."""
+            name, value = read(attribute)
+            return name, value or default
+
+        def text(attribute: str, default: str = "") -> str:
+            return read(attribute, default)[1]
+
+        name, environment = read("environment", "development")
+        environment = environment.lower()
         if environment not in {"development", "production"}:
-            raise SettingsError(f"ENVIRONMENT must be 'development' or 'production', got {environment!r}")
-        data_dir = Path(get("DATA_DIR") or DEFAULT_DATA_DIR)
-        database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'sohbet.sqlite3'}"
+            raise SettingsError(f"{name} must be 'development' or 'production', got {environment!r}")
+        data_dir = Path(text("data_dir") or DEFAULT_DATA_DIR)
+        name, database_url = filled("database_url", f"sqlite:///{data_dir / 'sohbet.sqlite3'}")
         if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
-            raise SettingsError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
+            raise SettingsError(f"{name} must start with sqlite:///, postgres:// or postgresql://")
+        name, raw_port = read("port", "8000")
         try:
-            port = int(get("PORT", "8000"))
+            port = int(raw_port)
         except ValueError as exc:
-            raise SettingsError(f"PORT must be a number, got {get('PORT')!r}") from exc
-        telegram_mode = get("TELEGRAM_MODE", "polling").lower()
+            raise SettingsError(f"{name} must be a number, got {text('port')!r}") from exc
+        name, telegram_mode = read("telegram_mode", "polling")
+        telegram_mode = telegram_mode.lower()
         if telegram_mode not in {"webhook", "polling"}:
-            raise SettingsError(f"TELEGRAM_MODE must be 'webhook' or 'polling', got {telegram_mode!r}")
+            raise SettingsError(f"{name} must be 'webhook' or 'polling', got {telegram_mode!r}")
 
-        def origins(name: str) -> tuple[str, ...]:
-            items = tuple(o.strip().rstrip("/") for o in get(name).split(",") if o.strip())
+        def origins(attribute: str) -> tuple[str, ...]:
+            name, value = read(attribute)
+            items = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
             for origin in items:
                 if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin):
                     raise SettingsError(f"{name}: {origin!r} is not an origin like https://example.com")
             return items
 
-        def listed(name: str, default: str = "") -> tuple[str, ...]:
-            return tuple(item.strip().lower() for item in get(name, default).split(",") if item.strip())
+        def listed(attribute: str, default: str = "") -> tuple[str, ...]:
+            return tuple(item.strip().lower() for item in text(attribute, default).split(",") if item.strip())
 
-        forwarded_allow_ips = listed("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+        forwarded_allow_ips = listed("forwarded_allow_ips", "127.0.0.1,::1")
         for item in forwarded_allow_ips:
             try:
                 item == "*" or ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise SettingsError(
-                    f"FORWARDED_ALLOW_IPS: {item!r} is not an IP address, a network (CIDR) or *"
+                    f"{ENV_NAMES['forwarded_allow_ips']}: {item!r} is not an IP address, a network (CIDR) or *"
                 ) from None
-        allowed_hosts = listed("ALLOWED_HOSTS")
+        allowed_hosts = listed("allowed_hosts")
         for host in allowed_hosts:
             if host != "*" and not re.fullmatch(r"(\*\.)?[a-z0-9.-]+|\[[0-9a-f:.]+\]", host):
                 raise SettingsError(
-                    f"ALLOWED_HOSTS: {host!r} is not a host name like chat.example.com or *.example.com"
+                    f"{ENV_NAMES['allowed_hosts']}: {host!r} is not a host name like chat.example.com or *.example.com"
                 )
+        name, raw_connections = filled("max_connections", "10000")
         try:
-            max_connections = int(get("MAX_CONNECTIONS") or "10000")
+            max_connections = int(raw_connections)
         except ValueError:
             max_connections = 0
         if max_connections < 10:
-            raise SettingsError(f"MAX_CONNECTIONS must be a number of at least 10, got {get('MAX_CONNECTIONS')!r}")
+            raise SettingsError(f"{name} must be a number of at least 10, got {text('max_connections')!r}")
 
         settings = cls(
             environment=environment,
-            host=get("HOST", "127.0.0.1"),
+            host=text("host", "127.0.0.1"),
             port=port,
             database_url=database_url,
             data_dir=data_dir,
-            secret_key=get("SECRET_KEY"),
-            encryption_keys=tuple(k.strip() for k in get("ENCRYPTION_KEYS").split(",") if k.strip()),
-            admin_username=get("ADMIN_USERNAME", "admin") or "admin",
-            admin_password=get("ADMIN_PASSWORD"),
-            admin_password_hash=get("ADMIN_PASSWORD_HASH"),
-            telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
-            telegram_chat_id=get("TELEGRAM_CHAT_ID"),
+            secret_key=text("secret_key"),
+            encryption_keys=tuple(k.strip() for k in text("encryption_keys").split(",") if k.strip()),
+            admin_username=text("admin_username", "admin") or "admin",
+            admin_password=text("admin_password"),
+            admin_password_hash=text("admin_password_hash"),
+            telegram_bot_token=text("telegram_bot_token"),
+            telegram_chat_id=text("telegram_chat_id"),
             telegram_mode=telegram_mode,
-            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
-            telegram_api_base=(get("TELEGRAM_API_BASE") or "https://api.telegram.org").rstrip("/"),
-            public_url=get("PUBLIC_URL").rstrip("/"),
-            metrics_token=get("METRICS_TOKEN"),
+            telegram_webhook_secret=text("telegram_webhook_secret"),
+            telegram_api_base=filled("telegram_api_base", "https://api.telegram.org")[1].rstrip("/"),
+            public_url=text("public_url").rstrip("/"),
+            metrics_token=text("metrics_token"),
             forwarded_allow_ips=forwarded_allow_ips,
             allowed_hosts=allowed_hosts,
             max_connections=max_connections,
-            header_timeout_seconds=parse_seconds("HEADER_TIMEOUT", get("HEADER_TIMEOUT") or "10"),
-            shutdown_timeout_seconds=int(parse_seconds("SHUTDOWN_TIMEOUT", get("SHUTDOWN_TIMEOUT") or "10")),
+            header_timeout_seconds=parse_seconds(*filled("header_timeout_seconds", "10")),
+            shutdown_timeout_seconds=int(parse_seconds(*filled("shutdown_timeout_seconds", "10"))),
             cloudinary=parse_cloudinary(env, production=environment == "production"),
-            upload_dir=Path(get("UPLOAD_DIR") or data_dir / "uploads"),
-            max_image_bytes=parse_size("MAX_IMAGE_SIZE", get("MAX_IMAGE_SIZE", "5MB")),
-            max_audio_bytes=parse_size("MAX_AUDIO_SIZE", get("MAX_AUDIO_SIZE", "10MB")),
-            message_retention_seconds=parse_duration("MESSAGE_RETENTION", get("MESSAGE_RETENTION", "0")),
-            embed_origins=origins("EMBED_ORIGINS"),
-            cors_origins=origins("CORS_ORIGINS"),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
-            rate_limit_messages=RateLimit.parse("RATE_LIMIT_MESSAGES", get("RATE_LIMIT_MESSAGES", "10/minute")),
-            rate_limit_uploads=RateLimit.parse("RATE_LIMIT_UPLOADS", get("RATE_LIMIT_UPLOADS", "5/minute")),
-            rate_limit_login=RateLimit.parse("RATE_LIMIT_LOGIN", get("RATE_LIMIT_LOGIN", "5/minute")),
-            rate_limit_api=RateLimit.parse("RATE_LIMIT_API", get("RATE_LIMIT_API", "100/minute")),
-            session_idle_seconds=parse_duration("SESSION_IDLE_TIMEOUT", get("SESSION_IDLE_TIMEOUT", "30m")),
-            session_absolute_seconds=parse_duration("SESSION_ABSOLUTE_TIMEOUT", get("SESSION_ABSOLUTE_TIMEOUT", "12h")),
-            login_code_seconds=parse_duration("LOGIN_CODE_TTL", get("LOGIN_CODE_TTL", "5m")),
-            login_lockout_seconds=parse_duration("LOGIN_LOCKOUT", get("LOGIN_LOCKOUT", "1m")),
-            sse_ping_seconds=parse_seconds("SSE_PING_SECONDS", get("SSE_PING_SECONDS") or "15"),
-            max_streams_per_conversation=parse_count(
-                "MAX_STREAMS_PER_CONVERSATION", get("MAX_STREAMS_PER_CONVERSATION") or "5"
-            ),
-            max_streams_per_ip=parse_count("MAX_STREAMS_PER_IP", get("MAX_STREAMS_PER_IP") or "50"),
-            max_streams_per_session=parse_count("MAX_STREAMS_PER_SESSION", get("MAX_STREAMS_PER_SESSION") or "10"),
-            file_delete_retry_seconds=parse_delays(
-                "FILE_DELETE_RETRY_SECONDS", get("FILE_DELETE_RETRY_SECONDS") or "5s,30s,2m,10m,1h"
-            ),
-            telegram_timeout_seconds=parse_seconds("TELEGRAM_TIMEOUT", get("TELEGRAM_TIMEOUT") or "10"),
-            telegram_retry_seconds=parse_delays(
-                "TELEGRAM_RETRY_SECONDS", get("TELEGRAM_RETRY_SECONDS") or "2s,5s,15s,1m,5m"
-            ),
-            telegram_poll_seconds=int(parse_seconds("TELEGRAM_POLL_SECONDS", get("TELEGRAM_POLL_SECONDS") or "25")),
+            upload_dir=Path(text("upload_dir") or data_dir / "uploads"),
+            max_image_bytes=parse_size(*read("max_image_bytes", "5MB")),
+            max_audio_bytes=parse_size(*read("max_audio_bytes", "10MB")),
+            message_retention_seconds=parse_duration(*read("message_retention_seconds", "0")),
+            embed_origins=origins("embed_origins"),
+            cors_origins=origins("cors_origins"),
+            log_level=text("log_level", "INFO").upper(),
+            rate_limit_messages=RateLimit.parse(*read("rate_limit_messages", "10/minute")),
+            rate_limit_uploads=RateLimit.parse(*read("rate_limit_uploads", "5/minute")),
+            rate_limit_login=RateLimit.parse(*read("rate_limit_login", "5/minute")),
+            rate_limit_api=RateLimit.parse(*read("rate_limit_api", "100/minute")),
+            session_idle_seconds=parse_duration(*read("session_idle_seconds", "30m")),
+            session_absolute_seconds=parse_duration(*read("session_absolute_seconds", "12h")),
+            login_code_seconds=parse_duration(*read("login_code_seconds", "5m")),
+            login_lockout_seconds=parse_duration(*read("login_lockout_seconds", "1m")),
+            sse_ping_seconds=parse_seconds(*filled("sse_ping_seconds", "15")),
+            max_streams_per_conversation=parse_count(*filled("max_streams_per_conversation", "5")),
+            max_streams_per_ip=parse_count(*filled("max_streams_per_ip", "50")),
+            max_streams_per_session=parse_count(*filled("max_streams_per_session", "10")),
+            file_delete_retry_seconds=parse_delays(*filled("file_delete_retry_seconds", "5s,30s,2m,10m,1h")),
+            telegram_timeout_seconds=parse_seconds(*filled("telegram_timeout_seconds", "10")),
+            telegram_retry_seconds=parse_delays(*filled("telegram_retry_seconds", "2s,5s,15s,1m,5m")),
+            telegram_poll_seconds=int(parse_seconds(*filled("telegram_poll_seconds", "25"))),
         )
         if not 1 <= settings.login_lockout_seconds <= 3600:
             raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")
@@ -414,27 +415,54 @@ class Settings:
 
     def secret_problems(self) -> list[str]:
         """Every missing or weak secret, by setting name."""
-        problems: list[str] = []
+        return [problem for _, problem in self.weak_secrets()]
+
+    def weak_secrets(self) -> list[tuple[str, str]]:
+        """(Settings attribute, message naming its variable) for every missing or weak secret."""
+        problems: list[tuple[str, str]] = []
         if len(self.secret_key) < 32 or self.secret_key.lower() in WEAK_SECRETS:
-            problems.append("SECRET_KEY is missing or shorter than 32 characters")
+            problems.append(("secret_key", "SECRET_KEY is missing or shorter than 32 characters"))
         if not self.encryption_keys:
-            problems.append("ENCRYPTION_KEYS is missing (generate one with `sohbet genkey`)")
+            problems.append(("encryption_keys", "ENCRYPTION_KEYS is missing (generate one with `sohbet genkey`)"))
         for index, key in enumerate(self.encryption_keys):
             try:
                 Fernet(key.encode())
             except (ValueError, TypeError):
-                problems.append(f"ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key")
+                problems.append(("encryption_keys", f"ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key"))
         if self.admin_password_hash:
             if not self.admin_password_hash.startswith("scrypt$"):
-                problems.append("ADMIN_PASSWORD_HASH is not a hash made by `sohbet hash-password`")
+                problems.append(
+                    ("admin_password_hash", "ADMIN_PASSWORD_HASH is not a hash made by `sohbet hash-password`")
+                )
         elif len(self.admin_password) < 12 or self.admin_password.lower() in WEAK_SECRETS:
-            problems.append("ADMIN_PASSWORD is missing or shorter than 12 characters")
+            problems.append(("admin_password", "ADMIN_PASSWORD is missing or shorter than 12 characters"))
         if self.telegram_webhook_secret and not _WEBHOOK_SECRET_RE.fullmatch(self.telegram_webhook_secret):
-            problems.append("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+            problems.append(
+                ("telegram_webhook_secret", "TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+            )
         if self.metrics_token and (len(self.metrics_token) < 16 or self.metrics_token.lower() in WEAK_SECRETS):
-            problems.append("METRICS_TOKEN, when set, must be at least 16 characters")
+            problems.append(("metrics_token", "METRICS_TOKEN, when set, must be at least 16 characters"))
         if self.is_production and not self.metrics_token:
-            problems.append("METRICS_TOKEN is missing (/metrics and the detailed /health need it from outside)")
+            problems.append(
+                ("metrics_token", "METRICS_TOKEN is missing (/metrics and the detailed /health need it from outside)")
+            )
         if self.is_production and not self.public_host:
-            problems.append("PUBLIC_URL is missing (the https address visitors use; it decides trusted origins)")
+            problems.append(
+                ("public_url", "PUBLIC_URL is missing (the https address visitors use; it decides trusted origins)")
+            )
         return problems
+
+
+# The environment variable of each Settings attribute that has one (declared by `setting()` above).
+ENV_NAMES: dict[str, str] = {item.name: item.metadata["env"] for item in fields(Settings) if item.metadata.get("env")}
+
+# create_app never runs Litestar in debug mode (tracebacks would reach the browser), in any environment.
+LITESTAR_DEBUG = False
+
+
+def login_code_channel(settings: Settings) -> str:
+    """Where admin login codes go: "telegram" when it is configured, else "console" in development (printed on
+    the server's console), else "" (production without Telegram: no channel, so nobody can log in)."""
+    if settings.telegram_configured:
+        return "telegram"
+    return "" if settings.is_production else "console"

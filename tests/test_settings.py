@@ -93,3 +93,99 @@ def test_webhook_mode_needs_a_public_url_and_a_strong_secret():
     for secret in ("short", "has spaces in it!!", "x" * 257):
         with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET"):
             Settings.from_env({**telegram, "PUBLIC_URL": "https://chat.example.com", "TELEGRAM_WEBHOOK_SECRET": secret})
+
+
+# -- every setting's environment variable, declared once ---------------------------------------------------
+
+
+def every_variable(tmp_path: Path) -> dict[str, str]:
+    """A non-default value for every environment variable a Settings field declares."""
+    return {
+        "ENVIRONMENT": "production",
+        "HOST": "0.0.0.0",
+        "PORT": "9000",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}",
+        "DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "k" * 40,
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ADMIN_USERNAME": "boss",
+        "ADMIN_PASSWORD": "a-long-admin-password",
+        "ADMIN_PASSWORD_HASH": "scrypt$a$b",
+        "TELEGRAM_BOT_TOKEN": "123:token",
+        "TELEGRAM_CHAT_ID": "42",
+        "TELEGRAM_MODE": "webhook",
+        "TELEGRAM_WEBHOOK_SECRET": "w" * 20,
+        "TELEGRAM_API_BASE": "https://telegram.example.com",
+        "PUBLIC_URL": "https://chat.example.com",
+        "METRICS_TOKEN": "m" * 20,
+        "FORWARDED_ALLOW_IPS": "10.0.0.0/8",
+        "ALLOWED_HOSTS": "chat.example.com",
+        "MAX_CONNECTIONS": "500",
+        "HEADER_TIMEOUT": "5",
+        "SHUTDOWN_TIMEOUT": "20",
+        "CLOUDINARY_URL": "cloudinary://key:secret@cloud",
+        "UPLOAD_DIR": str(tmp_path / "files"),
+        "MAX_IMAGE_SIZE": "1MB",
+        "MAX_AUDIO_SIZE": "2MB",
+        "MESSAGE_RETENTION": "30d",
+        "EMBED_ORIGINS": "https://shop.example.com",
+        "CORS_ORIGINS": "https://app.example.com",
+        "LOG_LEVEL": "DEBUG",
+        "RATE_LIMIT_MESSAGES": "11/minute",
+        "RATE_LIMIT_UPLOADS": "6/minute",
+        "RATE_LIMIT_LOGIN": "7/minute",
+        "RATE_LIMIT_API": "101/minute",
+        "SESSION_IDLE_TIMEOUT": "10m",
+        "SESSION_ABSOLUTE_TIMEOUT": "2h",
+        "LOGIN_CODE_TTL": "3m",
+        "LOGIN_LOCKOUT": "2m",
+        "SSE_PING_SECONDS": "20",
+        "MAX_STREAMS_PER_CONVERSATION": "6",
+        "MAX_STREAMS_PER_IP": "51",
+        "MAX_STREAMS_PER_SESSION": "11",
+        "FILE_DELETE_RETRY_SECONDS": "1s,2s",
+        "TELEGRAM_TIMEOUT": "3",
+        "TELEGRAM_RETRY_SECONDS": "1s,3s",
+        "TELEGRAM_POLL_SECONDS": "30",
+    }
+
+
+def test_every_field_declares_one_environment_variable_and_from_env_reads_it(tmp_path):
+    from dataclasses import fields
+
+    from app.settings import ENV_NAMES
+
+    for item in fields(Settings):  # declared with setting("NAME", default) or built_in(default), nothing else
+        assert "env" in item.metadata, f"Settings.{item.name} is declared with neither setting() nor built_in()"
+    names = list(ENV_NAMES.values())
+    assert len(names) == len(set(names)), "two fields declare the same environment variable"
+    assert {"port", "database_url", "max_image_bytes"} <= set(ENV_NAMES)
+    assert "page_size" not in ENV_NAMES and "admin_password_generated" not in ENV_NAMES  # built in
+
+    values = every_variable(tmp_path)
+    assert set(values) == set(names), "every_variable() must give every declared variable a value"
+    settings = Settings.from_env(values)
+    defaults = Settings()
+    unread = [
+        name for attribute, name in ENV_NAMES.items() if getattr(settings, attribute) == getattr(defaults, attribute)
+    ]
+    assert not unread, f"Settings.from_env() does not read {unread}"
+    assert settings.port == 9000 and settings.rate_limit_api == RateLimit(101, "minute")
+    assert settings.cloudinary is not None and settings.cloudinary.cloud_name == "cloud"
+
+
+@pytest.mark.parametrize("attribute", ["port", "max_connections", "max_image_bytes", "sse_ping_seconds", "log_level"])
+def test_a_malformed_value_is_refused_by_its_declared_name(attribute, tmp_path):
+    from app.settings import ENV_NAMES
+
+    name = ENV_NAMES[attribute]
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({"DATA_DIR": str(tmp_path), name: "not-a-value"})
+
+
+def test_weak_secrets_name_the_attribute():
+    settings = Settings(environment="production", secret_key="short", metrics_token="tiny")
+    problems = dict(settings.weak_secrets())
+    assert {"secret_key", "encryption_keys", "admin_password", "metrics_token", "public_url"} <= set(problems)
+    assert problems["secret_key"].startswith("SECRET_KEY ")
+    assert settings.secret_problems() == [problem for _, problem in settings.weak_secrets()]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from app.services.archive_limits import RestoreLimits
-from app.services.backup import BackupError, validate_backup
+from app.backup.format import BackupError
+from app.backup.limits import RestoreLimits
+from app.backup.validate import validate_backup
 from app.settings import Settings
 from tests.server.test_cli import rewrite
 from tests.support import ROOT, base_env, create_database, drop_database, sohbet, start_visitor, tables

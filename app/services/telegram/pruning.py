@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.models import TelegramOutbox, TelegramUpdate
 
-KEEP_SECONDS = 30 * 86400  # the same as `sohbet cleanup` (operations.TELEGRAM_KEEP_SECONDS)
+KEEP_SECONDS = 30 * 86400  # the same as `sohbet cleanup` (app.ops.cleanup.TELEGRAM_KEEP_SECONDS)
 
 
 async def prune(cutoff: float) -> dict[str, int]:

@@ -4,6 +4,7 @@ and the real services on it, without a server."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,15 +21,21 @@ from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker
 from app.services.streams import Fragments, StreamServices
-from tests.support import create_database, drop_database, run_coroutine
+from tests.support import ROOT, create_database, drop_database, run_coroutine
 
 SECRET = "s" * 40
+MIGRATIONS = ROOT / "app" / "models" / "migrations"
 
 
 def migrated_database(tmp_path: Path) -> str:
     """A new database with every migration applied, in this process (what `sohbet migrate` does)."""
     url = create_database(tmp_path)
     saved = {key: os.environ.get(key) for key in ("DATABASE_URL", "PICCOLO_CONF")}
+    # A migration module binds its raw-SQL table to the engine of the first migration run in this process: import
+    # them again, so this run's raw statements reach this database.
+    for name, module in list(sys.modules.items()):
+        if Path(getattr(module, "__file__", None) or "/").parent == MIGRATIONS:
+            del sys.modules[name]
     try:
         run_coroutine(lambda: migrate(url))
     finally:  # migrate() points the environment at this database: leave it as it was for other tests

@@ -3,7 +3,7 @@
 - every environment variable `app/settings.py` reads has a row in the settings table of
   SYSTEM_DOCS/03_DEPLOYMENT.md and a line (`NAME=` or `# NAME=`) in .env.example;
 - every HTTP route of `create_app(...)` (path + method) has a row in SYSTEM_DOCS/04_API_REFERENCE.md;
-- every SSE event name emitted by app/routes/events.py has a row in 04's server-sent events table;
+- every SSE event name emitted by app/services/streams.py has a row in 04's server-sent events table;
 - every `sohbet` subcommand of `app.cli.build_parser()` has a row in 03's commands table;
 - SYSTEM_DOCS/README.md links every file in SYSTEM_DOCS, and VERSION_INFO.md names app/version.py's version;
 - railway.json is what 03_DEPLOYMENT.md says it is.
@@ -192,12 +192,12 @@ def test_every_http_route_is_in_the_api_reference():
 
 
 def test_every_sse_event_is_in_the_api_reference():
-    names = sse_event_names((ROOT / "app" / "routes" / "events.py").read_text(encoding="utf-8"))
+    names = sse_event_names((ROOT / "app" / "services" / "streams.py").read_text(encoding="utf-8"))
     assert {"message", "control"} <= names
     table = section(API_REFERENCE.read_text(encoding="utf-8"), "Server-sent events")
     in_table = {cell.strip().strip("`") for cell in first_cells(table)}
     missing = sorted(names - in_table)
-    assert not missing, f"SSE events emitted by app/routes/events.py but not in 04's SSE table: {missing}"
+    assert not missing, f"SSE events emitted by app/services/streams.py but not in 04's SSE table: {missing}"
 
 
 def test_every_cli_command_is_in_the_deployment_guide():

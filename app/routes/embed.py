@@ -25,16 +25,14 @@ from litestar.response import Redirect, Template
 
 from app.assets import compact_js
 from app.i18n import LANGUAGES, translator
-from app.routes.visitor import VISITOR_COOKIE_AGE, chat_context, retention_notice, source_context, visitor_conversation
-from app.services.presence import ADMIN
+from app.routes._common import source_context, visitor_conversation, visitor_page_response
+from app.services.visitor_page import VISITOR_COOKIE_AGE
 from app.web import (
     LANG_COOKIE,
     PROBE_COOKIE,
-    VISITOR_COOKIE,
     admin_guard,
     allowed_embed_origins,
     cookie,
-    expired_cookie,
     language,
     origin_of,
     page,
@@ -99,43 +97,31 @@ def embedding_origin(request: Request[Any, Any, Any]) -> str | None:
     return None
 
 
+def language_from_host(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], list[Cookie]]:
+    """The host site's language (`lang`, its data-lang), unless the visitor chose one in the widget before: the
+    page's language and the cookie that keeps it."""
+    wanted = request.query_params.get("lang")
+    if wanted not in LANGUAGES or request.cookies.get(LANG_COOKIE):
+        return {}, []
+    settings = sohbet(request).settings
+    return {"lang": wanted, "t": translator(wanted)}, [cookie(settings, LANG_COOKIE, wanted, max_age=365 * 86400)]
+
+
 @get("/embed", include_in_schema=False)
 async def embed_page(request: Request[Any, Any, Any]) -> Template:
     """The visitor page, compact, for the widget's iframe. Query: `origin` (the host page's origin), `url` and
     `ref` (the host page and its referrer: visitor context for a new conversation), `lang` (en|tr)."""
-    app = sohbet(request)
-    query = request.query_params
     embedder = embedding_origin(request)
     if embedder is not None and embedder not in allowed_embed_origins(request):
         log.info(json.dumps({"event": "embed.refused", "origin": embedder}))
         t = translator(language(request))
         return page(request, "error.html", status_code=403, status=403, message=t("error.embed_forbidden"))
-
-    context: dict[str, Any] = {}
-    cookies: list[Cookie] = []
-    wanted = query.get("lang")
-    if wanted in LANGUAGES and not request.cookies.get(LANG_COOKIE):
-        # The host site's language (data-lang), unless the visitor chose one in the widget before.
-        context.update(lang=wanted, t=translator(wanted))
-        cookies.append(cookie(app.settings, LANG_COOKIE, wanted, max_age=365 * 86400))
-
+    context, cookies = language_from_host(request)
     conversation = await visitor_conversation(request)
-    source = source_context(request, query.get("url"), query.get("ref"))
+    source = source_context(request, request.query_params.get("url"), request.query_params.get("ref"))
     fallback = {"src": "embed", "url": source["source_url"], "ref": source["source_referrer"]}
-    context["fallback_url"] = "/?" + urlencode({k: v for k, v in fallback.items() if v})
-    if conversation is None:
-        response = page(
-            request,
-            "visitor/index.html",
-            support_online=await app.presence.is_online(ADMIN),
-            retention_notice=retention_notice(request),
-            **source,
-            **context,
-        )
-        if request.cookies.get(VISITOR_COOKIE):
-            cookies.append(expired_cookie(app.settings, VISITOR_COOKIE))
-    else:
-        response = page(request, "visitor/index.html", **await chat_context(request, conversation), **context)
+    fallback_url = "/?" + urlencode({k: v for k, v in fallback.items() if v})
+    response = await visitor_page_response(request, conversation, source, fallback_url=fallback_url, **context)
     # Not HttpOnly: the page's script reads it back to learn whether this browser keeps cookies in the iframe.
     # (Every cookie set here becomes `SameSite=None; Secure; Partitioned` in app.web's before_send.)
     cookies.append(Cookie(key=PROBE_COOKIE, value="1", max_age=VISITOR_COOKIE_AGE, path="/", httponly=False))

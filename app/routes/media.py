@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect
 
-from app.routes.visitor import visitor_conversation
+from app.routes._common import visitor_conversation
 from app.web import ADMIN_COOKIE, sohbet
 
 

@@ -10,17 +10,22 @@ from litestar.response import Template
 
 from app.i18n import LANGUAGES, translator
 from app.limits import BODY_LIMIT, UPLOAD
+from app.routes._common import (
+    source_context,
+    visitor_conversation,
+    visitor_page_response,
+    visitor_token,
+)
 from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import ADMIN
-from app.services.retention import describe
 from app.services.text import TextError, clean_display_name
+from app.services.visitor_page import VISITOR_COOKIE_AGE
+from app.services.visitor_page import chat_context as visitor_page_chat
 from app.web import (
     EMBED_PATH,
     LANG_COOKIE,
     VISITOR_COOKIE,
-    allowed_embed_origins,
-    clean_source_url,
     cookie,
     expired_cookie,
     in_embed,
@@ -30,35 +35,20 @@ from app.web import (
     page,
     see_other,
     sohbet,
-    thread_display_name,
 )
-
-VISITOR_COOKIE_AGE = 30 * 86400
-
-
-async def visitor_conversation(request: Request[Any, Any, Any]) -> ThreadView | None:
-    """The conversation this browser's signed cookie is bound to, if it still exists."""
-    app = sohbet(request)
-    token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
-    if token is None:
-        return None
-    return await app.conversations.by_visitor_token(token)
 
 
 async def chat_context(request: Request[Any, Any, Any], conversation: ThreadView) -> dict[str, Any]:
+    """The conversation part of the visitor page (visitor/_chat.html)."""
     app = sohbet(request)
-    messages, has_more = await app.conversations.page(conversation.id)
-    return {
-        "conversation": conversation,
-        "messages": messages,
-        "has_more": has_more,
-        "display_name": thread_display_name(conversation, language(request)),
-        "cursor": conversation.last_seq,
-        "support_online": await app.presence.is_online(ADMIN),
-        "viewer": "visitor",
-        "post_url": "/chat/messages" + ("?embed=1" if in_embed(request) else ""),
-        "retention_notice": retention_notice(request),
-    }
+    return await visitor_page_chat(
+        app.conversations,
+        app.presence,
+        conversation,
+        language(request),
+        embed=in_embed(request),
+        retention_seconds=app.settings.message_retention_seconds,
+    )
 
 
 def home_url(request: Request[Any, Any, Any]) -> str:
@@ -66,49 +56,23 @@ def home_url(request: Request[Any, Any, Any]) -> str:
     return EMBED_PATH if in_embed(request) else "/"
 
 
-def source_context(
-    request: Request[Any, Any, Any], url: str | None, referrer: str | None, *, allowed: list[str] | None = None
-) -> dict[str, str | None]:
-    """Visitor context for a new conversation: the host page (its origin must be allowed to embed us) and that
-    page's referrer (any http(s) URL). Anything else is dropped, never stored; the referrer only with a page."""
-    page_url = clean_source_url(url, allowed if allowed is not None else allowed_embed_origins(request))
-    return {"source_url": page_url, "source_referrer": clean_source_url(referrer, None) if page_url else None}
-
-
-def retention_notice(request: Request[Any, Any, Any]) -> str:
-    """'Messages are deleted after 30 days.' when MESSAGE_RETENTION is on, else ''."""
-    seconds = sohbet(request).settings.message_retention_seconds
-    if not seconds:
-        return ""
-    t = translator(language(request))
-    return t("retention.notice").format(duration=describe(seconds, t))
+def link_source(request: Request[Any, Any, Any]) -> dict[str, str | None]:
+    """The widget's link (no JavaScript, or cookies blocked in the iframe): embed.js passes `url`/`ref`; a plain
+    click only has the Referer, which counts when it is one of EMBED_ORIGINS."""
+    query = request.query_params
+    if query.get("src") != "embed":
+        return {}
+    if query.get("url"):
+        return source_context(request, query.get("url"), query.get("ref"))
+    embedders = [o for o in (origin_of(x) for x in sohbet(request).settings.embed_origins) if o]
+    return source_context(request, request.headers.get("referer"), None, allowed=embedders)
 
 
 @get("/", include_in_schema=False)
 async def index(request: Request[Any, Any, Any]) -> Template:
     conversation = await visitor_conversation(request)
-    if conversation is None:
-        source: dict[str, str | None] = {}
-        if request.query_params.get("src") == "embed":
-            # The widget's link (no JavaScript, or cookies blocked in the iframe): embed.js passes `url`/`ref`;
-            # a plain click only has the Referer, which counts when it is one of EMBED_ORIGINS.
-            query = request.query_params
-            if query.get("url"):
-                source = source_context(request, query.get("url"), query.get("ref"))
-            else:
-                embedders = [o for o in (origin_of(x) for x in sohbet(request).settings.embed_origins) if o]
-                source = source_context(request, request.headers.get("referer"), None, allowed=embedders)
-        response = page(
-            request,
-            "visitor/index.html",
-            support_online=await sohbet(request).presence.is_online(ADMIN),
-            retention_notice=retention_notice(request),
-            **source,
-        )
-        if request.cookies.get(VISITOR_COOKIE):
-            response.cookies.append(expired_cookie(sohbet(request).settings, VISITOR_COOKIE))
-        return response
-    return page(request, "visitor/index.html", **await chat_context(request, conversation))
+    source = link_source(request) if conversation is None else None
+    return await visitor_page_response(request, conversation, source)
 
 
 @post("/chat/start", include_in_schema=False, status_code=303)
@@ -177,7 +141,7 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
 @post("/chat/end", include_in_schema=False, status_code=303)
 async def end_chat(request: Request[Any, Any, Any]) -> Response[Any]:
     app = sohbet(request)
-    token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+    token = visitor_token(request)
     conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
     if conversation_id is not None:
         # Revokes this cookie's token. System messages store an i18n key; each viewer reads it in their language.
@@ -197,6 +161,3 @@ async def switch_language(
     if code in LANGUAGES:
         response.cookies.append(cookie(sohbet(request).settings, LANG_COOKIE, code, max_age=365 * 86400))
     return response
-
-
-ROUTES = [index, start_chat, send_message, end_chat, switch_language]

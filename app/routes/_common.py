@@ -1,0 +1,131 @@
+"""Private helpers shared by the route modules (no handlers here): what several routes read from a request the
+same way, and the HTTP side of answers they share. A route module imports no other route module, only this one."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, cast
+
+from litestar import Request
+from litestar.response import Template
+from litestar.types import ASGIApp
+from sse_starlette import ServerSentEvent
+from starlette.responses import Response as PlainASGIResponse
+
+from app.i18n import translator
+from app.services.conversations import ThreadView
+from app.services.realtime import StreamSlot
+from app.services.streams import Fragments, StreamEvent, StreamServices
+from app.services.visitor_page import visitor_conversation as conversation_for_token
+from app.services.visitor_page import visitor_page
+from app.sse import PING, EventStream
+from app.web import (
+    VISITOR_COOKIE,
+    Sohbet,
+    allowed_embed_origins,
+    clean_source_url,
+    expired_cookie,
+    in_embed,
+    language,
+    page,
+    sohbet,
+)
+
+# -- the visitor's conversation, the visitor page, the event streams ------------------------------------------
+
+log_events = logging.getLogger("sohbet.events")
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+STREAM_RETRY_SECONDS = 10  # Retry-After of a stream refused by the caps
+# 204 tells EventSource to stop reconnecting: there is nothing for this browser to follow. (Starlette's responses
+# are ASGI apps whose signature is looser than Litestar's ASGIApp type.)
+NOTHING_TO_FOLLOW = cast(ASGIApp, PlainASGIResponse(status_code=204, headers={"Cache-Control": "no-store"}))
+
+
+def visitor_token(request: Request[Any, Any, Any]) -> str | None:
+    """The visitor's bearer token, from its signed cookie (None when absent or tampered with)."""
+    return sohbet(request).visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+
+
+async def visitor_conversation(request: Request[Any, Any, Any]) -> ThreadView | None:
+    """The conversation this browser's signed cookie is bound to, if it still exists."""
+    return await conversation_for_token(sohbet(request).conversations, visitor_token(request))
+
+
+def source_context(
+    request: Request[Any, Any, Any], url: str | None, referrer: str | None, *, allowed: list[str] | None = None
+) -> dict[str, str | None]:
+    """Visitor context for a new conversation: the host page (its origin must be allowed to embed us) and that
+    page's referrer (any http(s) URL). Anything else is dropped, never stored; the referrer only with a page."""
+    page_url = clean_source_url(url, allowed if allowed is not None else allowed_embed_origins(request))
+    return {"source_url": page_url, "source_referrer": clean_source_url(referrer, None) if page_url else None}
+
+
+def stream_services(app: Sohbet) -> StreamServices:
+    return StreamServices(
+        conversations=app.conversations,
+        presence=app.presence,
+        hub=app.hub,
+        metrics=app.metrics,
+        auth=app.auth,
+        fragments=Fragments(app.jinja),
+        ping_seconds=app.settings.sse_ping_seconds,
+    )
+
+
+def last_event_id(request: Request[Any, Any, Any]) -> int:
+    raw = request.headers.get("last-event-id", "")
+    return int(raw) if raw.isdigit() and len(raw) < 18 else 0
+
+
+def event_stream(events: AsyncGenerator[StreamEvent | None, None], slot: StreamSlot) -> EventStream:
+    """The server-sent events response for a stream. On server shutdown the lifespan wakes every stream with
+    SHUTDOWN, so each generator returns and its response ends properly. The slot in the stream caps is given back
+    however the response ends."""
+
+    async def encoded() -> AsyncIterator[ServerSentEvent]:
+        async with aclosing(events):  # the stream's own clean-up (presence, subscription) runs when this one's does
+            async for event in events:
+                yield PING if event is None else ServerSentEvent(data=event.data, event=event.event, id=event.id)
+
+    return EventStream(encoded(), SSE_HEADERS, send_timeout=30, on_close=slot.release)
+
+
+def too_many_streams(request: Request[Any, Any, Any], limits: dict[str, int]) -> ASGIApp:
+    """429 when a cap of open streams is reached (SPEC §13). EventSource gives up on it; htmx-ext-sse tries again
+    later, with a growing delay."""
+    log_events.info(json.dumps({"event": "stream.refused", "path": request.url.path, "caps": sorted(limits.values())}))
+    message = translator(language(request))("error.too_many_streams")
+    refusal = PlainASGIResponse(
+        message + "\n",
+        status_code=429,
+        media_type="text/plain",
+        headers={"Cache-Control": "no-store", "Retry-After": str(STREAM_RETRY_SECONDS)},
+    )
+    return cast(ASGIApp, refusal)
+
+
+async def visitor_page_response(
+    request: Request[Any, Any, Any],
+    conversation: ThreadView | None,
+    source: dict[str, str | None] | None = None,
+    **extra: Any,
+) -> Template:
+    """visitor/index.html, at `/` or in the widget (`/embed`): the conversation, or the start form carrying
+    `source`. A visitor cookie whose conversation is gone is dropped."""
+    app = sohbet(request)
+    context = await visitor_page(
+        app.conversations,
+        app.presence,
+        conversation,
+        language(request),
+        embed=in_embed(request),
+        retention_seconds=app.settings.message_retention_seconds,
+        source=source,
+    )
+    response = page(request, "visitor/index.html", **context, **extra)
+    if conversation is None and request.cookies.get(VISITOR_COOKIE):
+        response.cookies.append(expired_cookie(app.settings, VISITOR_COOKIE))
+    return response

@@ -1,0 +1,80 @@
+"""The visitor page (app/services/visitor_page.py), in process on a temporary database: a visitor's token finds its
+conversation until the visitor leaves; the page is the start form (with the host page's context) or the
+conversation (newest messages, the stream's cursor, support's presence, the retention notice)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.presence import ADMIN
+from app.services.visitor_page import retention_notice, visitor_conversation, visitor_page
+from tests.in_process import migrated_database, remove_database, services
+
+DAY = 86400
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    url = migrated_database(tmp_path_factory.mktemp("visitor_page"))
+    yield url
+    remove_database(url)
+
+
+async def test_a_token_finds_its_conversation_until_the_visitor_leaves(database):
+    async with services(database) as s:
+        thread, token = await s.conversations.start("Ayşe", "tr")
+        found = await visitor_conversation(s.conversations, token)
+        assert found is not None and found.id == thread.id
+        assert await visitor_conversation(s.conversations, None) is None
+        assert await visitor_conversation(s.conversations, "not-a-token") is None
+        await s.conversations.leave(thread.id, "chat.ended_note")
+        assert await visitor_conversation(s.conversations, token) is None  # revoked
+
+
+def test_the_retention_notice_only_when_messages_expire():
+    assert retention_notice(0, "en") == ""
+    english = retention_notice(30 * DAY, "en")
+    assert "30" in english
+    assert retention_notice(30 * DAY, "tr") not in ("", english)
+
+
+async def test_without_a_conversation_the_page_is_the_start_form(database):
+    async with services(database) as s:
+        source = {"source_url": "https://shop.example/cart", "source_referrer": None}
+        context = await visitor_page(
+            s.conversations, s.presence, None, "en", embed=True, retention_seconds=7 * DAY, source=source
+        )
+        assert context == {
+            "support_online": False,
+            "retention_notice": retention_notice(7 * DAY, "en"),
+            **source,
+        }
+        bare = await visitor_page(s.conversations, s.presence, None, "en", embed=False, retention_seconds=0)
+        assert bare == {"support_online": False, "retention_notice": ""}
+
+
+async def test_with_a_conversation_the_page_shows_it(database):
+    async with services(database) as s:
+        thread, token = await s.conversations.start("", "en")
+        await s.conversations.post(thread.id, "visitor", "hello")
+        await s.conversations.post(thread.id, "admin", "hi there")
+        conversation = await visitor_conversation(s.conversations, token)
+        assert conversation is not None
+        await s.presence.enter(ADMIN)
+        try:
+            context = await visitor_page(
+                s.conversations, s.presence, conversation, "tr", embed=True, retention_seconds=0, source={"x": "y"}
+            )
+        finally:
+            await s.presence.leave(ADMIN)
+        assert [m.text for m in context["messages"]] == ["hello", "hi there"]
+        assert context["has_more"] is False
+        assert context["cursor"] == conversation.last_seq == 2  # the page's stream continues from here
+        assert context["conversation"] is conversation and context["viewer"] == "visitor"
+        assert context["display_name"] == "Ziyaretçi"  # no name given: the default, in the page's language
+        assert context["support_online"] is True
+        assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
+        assert context["retention_notice"] == ""
+        assert "x" not in context  # the host page's context is for a new conversation only
+        page = await visitor_page(s.conversations, s.presence, conversation, "en", embed=False, retention_seconds=0)
+        assert page["post_url"] == "/chat/messages" and page["display_name"] == "Visitor"

@@ -4,13 +4,16 @@ directly. SQLite or PostgreSQL, from SOHBET_TEST_DB like every other test."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from app.models.db import bind_tables, close_engine, make_engine, migrate, open_engine
-from tests.support import create_database, drop_database
+from tests.support import ROOT, create_database, drop_database
+
+MIGRATIONS = ROOT / "app" / "models" / "migrations"
 
 
 @asynccontextmanager
@@ -18,6 +21,11 @@ async def migrated_engine(tmp_path: Path) -> AsyncIterator[Any]:
     """As `sohbet migrate` does it (app.models.db.migrate), then every table bound to a pooled engine."""
     url = create_database(tmp_path)
     saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "PICCOLO_CONF")}
+    # A migration module's own tables keep the engine of the first run in this process: imported afresh, they
+    # find this database's.
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(MIGRATIONS)):
+            del sys.modules[name]
     try:
         await migrate(url)
     finally:

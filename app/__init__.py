@@ -46,6 +46,7 @@ from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer, token_hash
 from app.services.housekeeping import Housekeeping
 from app.services.idempotency import new_client_msg_id
+from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Hub, MemoryBroker, PostgresBroker
@@ -206,6 +207,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         outbox=telegram_outbox,
         metrics=metrics,
     )
+
+    def make_store(name: str) -> Store:
+        """Rate-limit counts: in the database on PostgreSQL, where every server process must count together; in
+        memory on SQLite, which runs in one process (a database write per request would cost more than the
+        request)."""
+        return DatabaseStore(name) if settings.is_postgres else SweepingMemoryStore()
+
+    uploads = settings.rate_limit_uploads
+    upload_limiter = SlidingWindowLimiter(make_store("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit])
+    messaging = MessageSender(conversations, attachments, upload_limiter)
     telegram: TelegramBridge | None = None
     if telegram_client is not None and telegram_outbox is not None:
         telegram = make_bridge(
@@ -215,15 +226,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             conversations=conversations,
             attachments=attachments,
             presence=presence,
+            messaging=messaging,
         )
 
-    def make_store(name: str) -> Store:
-        """Rate-limit counts: in the database on PostgreSQL, where every server process must count together; in
-        memory on SQLite, which runs in one process (a database write per request would cost more than the
-        request)."""
-        return DatabaseStore(name) if settings.is_postgres else SweepingMemoryStore()
-
-    uploads = settings.rate_limit_uploads
     housekeeping = Housekeeping(engine)
     state = Sohbet(
         settings=settings,
@@ -249,7 +254,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         retention=Retention(engine, broker, settings.message_retention_seconds, attachments.kick),
         local_storage=local_storage,
         metrics=metrics,
-        upload_limiter=SlidingWindowLimiter(make_store("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit]),
+        upload_limiter=upload_limiter,
+        messaging=messaging,
         telegram=telegram,
     )
 

@@ -29,6 +29,7 @@ from app.services.attachments import AttachmentService
 from app.services.auth import AdminIdentity, AuthService
 from app.services.conversations import ConversationService, MessageView, ThreadView
 from app.services.crypto import Signer
+from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub
@@ -77,6 +78,7 @@ class Sohbet:
     attachments: AttachmentService
     local_storage: LocalStorage
     upload_limiter: SlidingWindowLimiter
+    messaging: MessageSender
     retention: Retention
     metrics: Metrics
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are

@@ -11,10 +11,10 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
-from app.routes.composer import respond, submit
+from app.routes._common import respond, submit_composer
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
-from app.services.threads import THREADS_PAGE, ThreadCursor
+from app.services.threads import threads_page
 from app.web import (
     OptionalQuerySeq,
     PathId,
@@ -29,41 +29,28 @@ from app.web import (
     thread_display_name,
 )
 
-
-def thread_cursor(before: str | None) -> ThreadCursor | None:
-    """The `before` of a conversation-list page (400 when it is not one of ours)."""
-    try:
-        return ThreadCursor.parse(before) if before else None
-    except ValueError:
-        raise ValidationException("before is not a conversation-list cursor") from None
-
-
 ThreadsBefore = FromQuery[str | None]
 
 
 async def threads_context(
-    request: Request[Any, Any, Any], open_id: int | None, before: str | None = None, limit: int = THREADS_PAGE
+    request: Request[Any, Any, Any], open_id: int | None, before: str | None = None
 ) -> dict[str, Any]:
-    """A page of the conversation list (the newest unless `before`, a cursor from the previous page)."""
+    """A page of the conversation list for the templates (the newest unless `before`, a cursor from the previous
+    page; 400 when it is not one)."""
     app = sohbet(request)
-    threads, next_page = await app.conversations.threads(thread_cursor(before), limit)
-    online = await app.presence.online_subjects([conversation_subject(t.id) for t in threads])
-    threads = [_with_online(t, conversation_subject(t.id) in online) for t in threads]
     outbox = app.telegram.outbox if app.telegram is not None else None
+    try:
+        listed = await threads_page(app.conversations, app.presence, outbox, before)
+    except ValueError:
+        raise ValidationException("before is not a conversation-list cursor") from None
     return {
-        "threads": threads,
+        "threads": listed.threads,
         "open_id": open_id,
         "threads_before": before,
-        "threads_next": str(next_page) if next_page else None,
-        "total_unread": await app.conversations.total_unread(),
-        "telegram_backlog": await outbox.backlog() if outbox is not None else None,
+        "threads_next": listed.next_before,
+        "total_unread": listed.total_unread,
+        "telegram_backlog": listed.telegram_backlog,
     }
-
-
-def _with_online(thread: ThreadView, online: bool) -> ThreadView:
-    from dataclasses import replace
-
-    return replace(thread, online=online)
 
 
 async def open_thread(request: Request[Any, Any, Any], thread_id: int) -> ThreadView:
@@ -127,7 +114,7 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: PathId, bef
 @post("/admin/threads/{thread_id:int}/messages", status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
-    refusal = await submit(request, thread.id, "admin", limiter_key=f"admin:{current_admin(request).username}")
+    refusal = await submit_composer(request, thread.id, "admin", f"admin:{current_admin(request).username}")
 
     async def full_context() -> dict[str, Any]:
         return {**await threads_context(request, thread.id), **await thread_context(request, thread)}

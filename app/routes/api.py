@@ -12,22 +12,19 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, HeaderParameter, JSONBody, MultipartBody
 from msgspec import Meta
 
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
-from app.routes.admin import threads_context
-from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
-from app.services.conversations import MessageView, StagedUploadNotFound, ThreadView
+from app.services import login
+from app.services.conversations import MessageView, ThreadView
 from app.services.idempotency import CLIENT_MSG_ID, valid_client_msg_id
-from app.services.login_guard import LoginThrottled
-from app.services.storage import StorageUnavailable
-from app.services.text import TextError, clean_message
-from app.services.threads import THREADS_PAGE
-from app.services.uploads import UploadRejected
+from app.services.login import LoginRefused
+from app.services.messaging import SendRefused, Staged
+from app.services.threads import THREADS_PAGE, threads_page
 from app.web import (
     ADMIN_COOKIE,
     DB_INT_MAX,
@@ -192,6 +189,24 @@ def refuse(status: int, message: str) -> ApiError:
     return ApiError(detail=message, status_code=status)
 
 
+# The API's own words for a send it refuses (every other refusal: its `error.<code>` message from app.i18n).
+SEND_MESSAGES = {
+    "staged_required": "file_url from /api/upload/image or /api/upload/audio is required",
+    "staged_unusable": "file_url is not an unused upload of that type",
+}
+
+
+def send_refusal(request: Request[Any, Any, Any], refused: SendRefused) -> ApiError:
+    message = SEND_MESSAGES.get(refused.code) or translator(language(request))(f"error.{refused.code}")
+    return refuse(refused.status, message)
+
+
+def login_refusal(request: Request[Any, Any, Any], refused: LoginRefused) -> ApiError:
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after is not None else None
+    message = translator(language(request))(refused.message_key)
+    return ApiError(detail=message, status_code=refused.status, headers=headers)
+
+
 def message_out(message: MessageView) -> MessageOut:
     attachment = message.attachment
     kind: Any = attachment.kind if attachment else "text"
@@ -232,21 +247,10 @@ def thread_out(thread: ThreadView) -> ThreadOut:
 async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> Response[LoginResponse]:
     """Check username and password; on success a one-time code is sent to the admin channel."""
     app = sohbet(request)
-    t = translator(language(request))
     try:
-        attempt = await app.auth.start_login(data.username[:100], data.password, client_ip(request))
-    except WrongPassword:
-        raise refuse(401, t("login.wrong")) from None
-    except LoginThrottled as throttled:
-        raise ApiError(
-            detail=t("login.locked_out"), status_code=429, headers={"Retry-After": str(throttled.retry_after)}
-        ) from None
-    except CodeNotDelivered:
-        raise refuse(503, t("login.code_not_delivered")) from None
-    except LoginUnavailable:
-        raise refuse(503, t("login.unavailable")) from None
-    except CodeRejected:
-        raise refuse(429, t("login.code_locked")) from None
+        attempt = await login.start(app.auth, data.username, data.password, client_ip(request))
+    except LoginRefused as refused:
+        raise login_refusal(request, refused) from None
     return Response(
         LoginResponse(success=True, otp_sent=True),
         cookies=[
@@ -261,14 +265,13 @@ async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest
 async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyRequest]) -> Response[SuccessResponse]:
     """Complete the login with the code; answers with the session cookie."""
     app = sohbet(request)
-    t = translator(language(request))
+    cookies = request.cookies
     try:
-        username = await app.auth.verify_code(request.cookies.get(LOGIN_COOKIE), data.otp[:20], client_ip(request))
-    except CodeRejected as rejected:
-        key = {"wrong": "login.code_wrong", "locked": "login.code_locked"}.get(rejected.reason, "login.code_expired")
-        raise refuse(429 if rejected.reason == "locked" else 401, t(key)) from None
-    await app.auth.end_session(request.cookies.get(ADMIN_COOKIE))
-    token = await app.auth.create_session(username)
+        token = await login.finish(
+            app.auth, cookies.get(LOGIN_COOKIE), data.otp, client_ip(request), cookies.get(ADMIN_COOKIE)
+        )
+    except LoginRefused as refused:
+        raise login_refusal(request, refused) from None
     return Response(
         SuccessResponse(success=True),
         cookies=[cookie(app.settings, ADMIN_COOKIE, token, max_age=app.settings.session_absolute_seconds)],
@@ -283,15 +286,17 @@ async def list_threads(
     (the `next_before` of the previous page)."""
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
+    app = sohbet(request)
+    outbox = app.telegram.outbox if app.telegram is not None else None
     try:
-        context = await threads_context(request, None, before, limit)
-    except ValidationException:
+        listed = await threads_page(app.conversations, app.presence, outbox, before, limit)
+    except ValueError:
         raise refuse(400, "before must be the next_before of a previous page") from None
     return ThreadsResponse(
         success=True,
-        threads=[thread_out(thread) for thread in context["threads"]],
-        has_more=context["threads_next"] is not None,
-        next_before=context["threads_next"],
+        threads=[thread_out(thread) for thread in listed.threads],
+        has_more=listed.next_before is not None,
+        next_before=listed.next_before,
     )
 
 
@@ -325,32 +330,22 @@ async def send_message(
     """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*. Idempotent with an
     `Idempotency-Key` header: a retry after a lost answer never stores the message twice."""
     app = sohbet(request)
-    t = translator(language(request))
     if idempotency_key is not None and not valid_client_msg_id(idempotency_key):
         raise refuse(400, "Idempotency-Key must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -")
     if await app.conversations.get(data.thread_id) is None:
         raise NotFoundException("no such conversation")
-    staged_id = None
+    file_url = data.file_url or ""
+    staged = Staged(file_url.removeprefix("/media/") if file_url.startswith("/media/") else None, data.type)
     try:
-        if data.type == "text":
-            text = clean_message(data.text)
-        else:
-            text = clean_message(data.text) if data.text.strip() else ""
-            if not data.file_url or not data.file_url.startswith("/media/"):
-                raise refuse(422, "file_url from /api/upload/image or /api/upload/audio is required")
-            staged_id = data.file_url.removeprefix("/media/")
-    except TextError as error:
-        raise refuse(422, t(f"error.{error.code}")) from None
-    if staged_id is not None:
-        found = await app.conversations.attachment(staged_id)
-        if found is None or found[1].kind != data.type:
-            raise refuse(422, "file_url is not an unused upload of that type")
-    try:
-        message = await app.conversations.post(
-            data.thread_id, "admin", text, staged_id=staged_id, client_msg_id=idempotency_key
+        message = await app.messaging.send(
+            data.thread_id,
+            "admin",
+            data.text,
+            staged=staged if data.type != "text" else None,
+            client_msg_id=idempotency_key,
         )
-    except StagedUploadNotFound:
-        raise refuse(422, "file_url is not an unused upload of that type") from None
+    except SendRefused as refused:
+        raise send_refusal(request, refused) from None
     return SendResponse(
         success=True, message_id=message.id, thread_id=message.conversation_id, message=message_out(message)
     )
@@ -367,25 +362,11 @@ async def clear_messages(request: Request[Any, Any, Any], data: JSONBody[ClearRe
 
 
 async def _upload(request: Request[Any, Any, Any], upload: UploadFile, kind: str) -> UploadResponse:
-    app = sohbet(request)
-    t = translator(language(request))
-    if not await app.upload_limiter.allow(f"admin:{current_admin(request).username}"):
-        raise refuse(429, t("error.rate_limited"))
-    data = await upload.read()
+    limiter_key = f"admin:{current_admin(request).username}"
     try:
-        stored = await app.attachments.accept(data, upload.filename)
-    except UploadRejected as rejected:
-        raise refuse(rejected.status, t(f"error.{rejected.code}")) from None
-    except StorageUnavailable:
-        raise refuse(503, t("error.storage_unavailable")) from None
-    if stored.checked.kind != kind:
-        await app.attachments.discard(stored)
-        raise refuse(415, t("error.upload.type"))
-    try:
-        view = await app.conversations.stage(stored)
-    except BaseException:
-        await app.attachments.discard(stored)
-        raise
+        view = await sohbet(request).messaging.stage(upload, kind, limiter_key=limiter_key)
+    except SendRefused as refused:
+        raise send_refusal(request, refused) from None
     return UploadResponse(success=True, file_url=f"/media/{view.public_id}")
 
 

@@ -9,8 +9,8 @@ from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
-from app.services.auth import CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
-from app.services.login_guard import LoginThrottled
+from app.services import login
+from app.services.login import USERNAME_MAX, LoginRefused
 from app.web import (
     ADMIN_COOKIE,
     LOGIN_COOKIE,
@@ -23,13 +23,8 @@ from app.web import (
     sohbet,
 )
 
-CODE_REASON_KEYS = {
-    "wrong": "login.code_wrong",
-    "expired": "login.code_expired",
-    "used": "login.code_expired",
-    "unknown": "login.code_expired",
-    "locked": "login.code_locked",
-}
+# The refusals after which the form keeps the username typed (the others start over).
+USERNAME_KEPT = frozenset({"login.wrong", "login.locked_out", "login.code_not_delivered"})
 
 
 def login_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
@@ -55,22 +50,20 @@ async def login_form(request: Request[Any, Any, Any]) -> Template:
 @post("/login", include_in_schema=False, status_code=200)
 async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Template:
     app = sohbet(request)
-    t = translator(language(request))
-    username = (data.get("username") or "")[:100]
+    username = (data.get("username") or "")[:USERNAME_MAX]
     try:
-        attempt_token = await app.auth.start_login(username, data.get("password") or "", client_ip(request))
-    except WrongPassword:
-        return login_page(request, status_code=401, error=t("login.wrong"), username=username)
-    except LoginThrottled as throttled:
-        response = login_page(request, status_code=429, error=t("login.locked_out"), username=username)
-        response.headers["Retry-After"] = str(throttled.retry_after)
+        attempt_token = await login.start(app.auth, username, data.get("password") or "", client_ip(request))
+    except LoginRefused as refused:
+        shown = username if refused.message_key in USERNAME_KEPT else None
+        response = login_page(
+            request,
+            status_code=refused.status,
+            error=translator(language(request))(refused.message_key),
+            username=shown,
+        )
+        if refused.retry_after is not None:
+            response.headers["Retry-After"] = str(refused.retry_after)
         return response
-    except CodeNotDelivered:
-        return login_page(request, status_code=503, error=t("login.code_not_delivered"), username=username)
-    except LoginUnavailable:
-        return login_page(request, status_code=503, error=t("login.unavailable"))
-    except CodeRejected as rejected:
-        return login_page(request, status_code=429, error=t(CODE_REASON_KEYS[rejected.reason]))
     response = login_page(request, step="code")
     response.cookies.append(
         cookie(app.settings, LOGIN_COOKIE, attempt_token, max_age=app.settings.login_code_seconds, path="/login")
@@ -83,22 +76,21 @@ async def login_verify(
     request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any] | Template:
     app = sohbet(request)
-    t = translator(language(request))
     try:
-        username = await app.auth.verify_code(
-            request.cookies.get(LOGIN_COOKIE), (data.get("code") or "")[:20], client_ip(request)
+        token = await login.finish(
+            app.auth,
+            request.cookies.get(LOGIN_COOKIE),
+            data.get("code") or "",
+            client_ip(request),
+            request.cookies.get(ADMIN_COOKIE),
         )
-    except CodeRejected as rejected:
-        retry = rejected.reason == "wrong"
+    except LoginRefused as refused:
         return login_page(
             request,
-            status_code=401 if rejected.reason != "locked" else 429,
-            step="code" if retry else None,
-            error=t(CODE_REASON_KEYS[rejected.reason]),
+            status_code=refused.status,
+            step="code" if refused.message_key == "login.code_wrong" else None,  # another try with the same code
+            error=translator(language(request))(refused.message_key),
         )
-    # Any session the browser had is dropped: the new session gets a new id.
-    await app.auth.end_session(request.cookies.get(ADMIN_COOKIE))
-    token = await app.auth.create_session(username)
     return see_other(
         "/admin",
         cookies=[
@@ -113,6 +105,3 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     app = sohbet(request)
     await app.auth.end_session(request.cookies.get(ADMIN_COOKIE))
     return see_other("/login", cookies=[expired_cookie(app.settings, ADMIN_COOKIE)])
-
-
-ROUTES = [login_form, login_submit, login_verify, logout]

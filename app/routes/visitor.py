@@ -11,12 +11,13 @@ from litestar.response import Template
 from app.i18n import LANGUAGES, translator
 from app.limits import BODY_LIMIT, UPLOAD
 from app.routes._common import (
+    respond,
     source_context,
+    submit_composer,
     visitor_conversation,
     visitor_page_response,
     visitor_token,
 )
-from app.routes.composer import respond, submit
 from app.services.conversations import ThreadView
 from app.services.presence import ADMIN
 from app.services.text import TextError, clean_display_name
@@ -112,7 +113,7 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
 
 @post("/chat/messages", include_in_schema=False, status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Template:
-    """Text and/or a file (multipart). The form is read by composer.submit(), after the rate limit."""
+    """Text and/or a file (multipart). The form is read by submit_composer(), after the rate limit."""
     app = sohbet(request)
     token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
     conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
@@ -127,7 +128,7 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
         assert conversation is not None
         return await chat_context(request, conversation)
 
-    refusal = await submit(request, conversation_id, "visitor", limiter_key=f"visitor:{conversation_id}")
+    refusal = await submit_composer(request, conversation_id, "visitor", f"visitor:{conversation_id}")
     return await respond(
         request,
         refusal,

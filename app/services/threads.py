@@ -9,11 +9,17 @@ query (the message index on `conversation` answers it), not a query per conversa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.models import Conversation
+from app.services.presence import conversation_subject
+
+if TYPE_CHECKING:  # conversations.py imports this module
+    from app.services.conversations import ConversationService, ThreadView
+    from app.services.presence import PresenceTracker
+    from app.services.telegram.outbox import TelegramOutbox
 
 THREADS_PAGE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,3 +64,32 @@ async def page_rows(before: ThreadCursor | None, limit: int) -> tuple[list[dict[
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], ThreadCursor(last["last_activity_at"], last["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadsPage:
+    """A page of the admin's conversation list, as the dashboard and GET /api/threads show it."""
+
+    threads: list[ThreadView]
+    next_before: str | None  # the cursor of the next page
+    total_unread: int
+    telegram_backlog: dict[str, Any] | None  # None without Telegram
+
+
+async def threads_page(
+    conversations: ConversationService,
+    presence: PresenceTracker,
+    outbox: TelegramOutbox | None,
+    before: str | None = None,
+    limit: int = THREADS_PAGE,
+) -> ThreadsPage:
+    """The newest page of the list, or the one after `before` (a cursor from the previous page: ValueError
+    when it is not one), each conversation marked online or not."""
+    threads, next_page = await conversations.threads(ThreadCursor.parse(before) if before else None, limit)
+    online = await presence.online_subjects([conversation_subject(t.id) for t in threads])
+    return ThreadsPage(
+        threads=[replace(t, online=conversation_subject(t.id) in online) for t in threads],
+        next_before=str(next_page) if next_page else None,
+        total_unread=await conversations.total_unread(),
+        telegram_backlog=await outbox.backlog() if outbox is not None else None,
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.clock import now
 from app.services.attachments import AttachmentService
 from app.services.conversations import ConversationService
+from app.services.messaging import MessageSender
 from app.services.presence import PresenceTracker
 from app.services.telegram.client import TelegramClient, TelegramCodeSender, TelegramError
 from app.services.telegram.inbound import UpdateProcessor
@@ -81,6 +82,7 @@ def make_bridge(
     conversations: ConversationService,
     attachments: AttachmentService,
     presence: PresenceTracker,
+    messaging: MessageSender,
 ) -> TelegramBridge:
     processor = UpdateProcessor(
         client,
@@ -89,6 +91,7 @@ def make_bridge(
         conversations=conversations,
         attachments=attachments,
         presence=presence,
+        messaging=messaging,
         is_forum=outbox.is_forum,
     )
     receiver: Poller | WebhookRegistrar

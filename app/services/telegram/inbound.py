@@ -21,17 +21,18 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from app.clock import now
 from app.i18n import translator
 from app.models import TelegramOutbox, TelegramUpdate
-from app.services.attachments import AttachmentService, StoredFile
+from app.services.attachments import AttachmentService
 from app.services.conversations import ConversationNotFound, ConversationService
+from app.services.messaging import MessageSender, SendRefused
 from app.services.presence import ADMIN, PresenceTracker, conversation_subject
 from app.services.telegram import mapping
 from app.services.telegram.client import DOWNLOAD_LIMIT, TelegramClient, TelegramError
-from app.services.text import TextError, clean_message
 from app.services.uploads import UploadRejected
 
 log = logging.getLogger("sohbet.telegram")
@@ -66,6 +67,24 @@ class AlreadyHandled(Exception):
     """Another request or process recorded this update first."""
 
 
+@dataclass
+class _TelegramFile:
+    """A file of a Telegram message, for MessageSender: downloaded only when the text has passed, and only when
+    the size Telegram announces fits."""
+
+    client: TelegramClient
+    file_id: str
+    filename: str
+    size: int
+    attachments: AttachmentService
+
+    async def read(self) -> bytes:
+        limit = max(self.attachments.max_image_bytes, self.attachments.max_audio_bytes, 0)
+        if self.size > limit or self.size > DOWNLOAD_LIMIT:
+            raise UploadRejected(413, "upload.too_large")
+        return await self.client.download(self.file_id, DOWNLOAD_LIMIT)
+
+
 class UpdateProcessor:
     def __init__(
         self,
@@ -76,6 +95,7 @@ class UpdateProcessor:
         conversations: ConversationService,
         attachments: AttachmentService,
         presence: PresenceTracker,
+        messaging: MessageSender,
         is_forum: Any,
     ) -> None:
         self._client = client
@@ -84,6 +104,7 @@ class UpdateProcessor:
         self._conversations = conversations
         self._attachments = attachments
         self._presence = presence
+        self._messaging = messaging
         self._is_forum = is_forum
         self._english = translator("en")
         self.last_update_at: float | None = None
@@ -195,35 +216,6 @@ class UpdateProcessor:
             outcome = await self._done(update_id, "unsupported")
             await self._answer(message, UNSUPPORTED)
             return outcome
-        try:
-            cleaned = clean_message(text) if text.strip() else ""
-        except TextError:
-            outcome = await self._done(update_id, "too_long")
-            await self._answer(message, "Too long for the chat: at most 4000 characters. Nothing was sent.")
-            return outcome
-        stored: StoredFile | None = None
-        if file is not None:
-            file_id, file_name, size = file
-            try:
-                if size > max(self._attachments.max_image_bytes, self._attachments.max_audio_bytes, 0) or (
-                    size > DOWNLOAD_LIMIT
-                ):
-                    raise UploadRejected(413, "upload.too_large")
-                data = await self._client.download(file_id, DOWNLOAD_LIMIT)
-                stored = await self._attachments.accept(data, file_name)
-            except UploadRejected as rejected:
-                outcome = await self._done(update_id, "file_refused")
-                reason = self._english(f"error.{rejected.code}")
-                await self._answer(
-                    message, f"Sorry, this file cannot be sent to the visitor: {reason} Nothing was sent."
-                )
-                return outcome
-            except TelegramError as exc:
-                if exc.retryable:
-                    raise
-                outcome = await self._done(update_id, "file_refused")
-                await self._answer(message, "Sorry, Telegram would not hand over this file. Nothing was sent.")
-                return outcome
         telegram_message_id = message.get("message_id")
 
         async def record(_: int) -> None:
@@ -231,17 +223,31 @@ class UpdateProcessor:
             if isinstance(telegram_message_id, int):  # replying to one's own reply routes too
                 await mapping.link(self._chat_id, telegram_message_id, conversation_id)
 
+        upload = _TelegramFile(self._client, *file, self._attachments) if file is not None else None
         try:
-            await self._conversations.post(conversation_id, "admin", cleaned, stored, on_stored=record)
+            await self._messaging.send(conversation_id, "admin", text, upload=upload, on_stored=record)
+        except SendRefused as refused:
+            if refused.status >= 500:  # storage away: the update is tried again later
+                raise refused.__cause__ or refused from None
+            if not refused.code.startswith("upload."):
+                outcome = await self._done(update_id, "too_long")
+                await self._answer(message, "Too long for the chat: at most 4000 characters. Nothing was sent.")
+                return outcome
+            outcome = await self._done(update_id, "file_refused")
+            reason = self._english(f"error.{refused.code}")
+            await self._answer(message, f"Sorry, this file cannot be sent to the visitor: {reason} Nothing was sent.")
+            return outcome
+        except TelegramError as exc:  # the download
+            if exc.retryable:
+                raise
+            outcome = await self._done(update_id, "file_refused")
+            await self._answer(message, "Sorry, Telegram would not hand over this file. Nothing was sent.")
+            return outcome
         except ConversationNotFound:
-            if stored is not None:
-                await self._attachments.discard(stored)
             outcome = await self._done(update_id, "gone")
             await self._answer(message, "That conversation no longer exists.")
             return outcome
         except Exception:
-            if stored is not None:
-                await self._attachments.discard(stored)
             if await TelegramUpdate.exists().where(TelegramUpdate.update_id == update_id):
                 raise AlreadyHandled from None  # the same update, stored meanwhile by another request or process
             raise

@@ -32,6 +32,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.logs import configure_logging
     from app.models.db import migrate
     from app.server import uvicorn_options
 
@@ -54,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.admin_password_generated:
             print(f"  Admin password: {settings.admin_password}  (kept in {settings.data_dir / 'secrets.json'})")
     sys.stdout.flush()
+    configure_logging(settings.log_level)  # this process's own lines; each worker's app_factory does the same
     uvicorn.run(
         "app.main:app_factory",
         factory=True,

@@ -19,6 +19,9 @@ from typing import Any
 from sse_starlette import ServerSentEvent
 from sse_starlette.sse import AppStatus
 
+from app.services.background import BackgroundTask
+from app.services.realtime import Hub
+
 PING = ServerSentEvent(comment="ping")
 EXIT_POLL_SECONDS = 0.5
 
@@ -98,3 +101,13 @@ async def server_exiting() -> None:
         if AppStatus.should_exit or (server is not None and server.should_exit):
             return
         await asyncio.sleep(EXIT_POLL_SECONDS)
+
+
+def streams_end_on_exit(hub: Hub) -> BackgroundTask:
+    """A worker for the app's lifespan: once uvicorn is asked to stop, every open stream ends (through `hub`)."""
+
+    async def end_streams_on_shutdown() -> None:
+        await server_exiting()
+        hub.shutdown()
+
+    return BackgroundTask("shutdown-watcher", end_streams_on_shutdown)

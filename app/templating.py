@@ -1,0 +1,43 @@
+"""The Jinja environment the pages and partials render with: its loader, filters and globals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.services.crypto import token_hash
+from app.services.idempotency import new_client_msg_id
+from app.services.text import render_message_html
+
+APP_DIR = Path(__file__).resolve().parent
+STATIC_DIR = APP_DIR / "static"
+TEMPLATES_DIR = APP_DIR / "templates"
+
+
+def hhmm(moment: object) -> str:
+    return moment.strftime("%H:%M") if isinstance(moment, datetime) else ""
+
+
+def iso(moment: object) -> str:
+    return moment.isoformat("T", "seconds") if isinstance(moment, datetime) else ""
+
+
+def make_jinja() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        auto_reload=False,
+    )
+    env.filters["message_html"] = render_message_html
+    env.filters["hhmm"] = hhmm
+    env.filters["iso"] = iso
+    env.globals["static_version"] = static_version()
+    env.globals["new_client_msg_id"] = new_client_msg_id
+    return env
+
+
+def static_version() -> str:
+    stamp = max((p.stat().st_mtime_ns for p in STATIC_DIR.iterdir()), default=0)
+    return token_hash(str(stamp))[:10]

@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=LITESTAR_DEBUG,
     )
     app.state.services = services
-    app.state.sohbet = services  # the old name, until every route reads `services`
     app.state.assets = services.assets
     return app
 

@@ -123,12 +123,12 @@ WEAK_SECRETS = {"", "secret", "changeme", "change-me", "password", "admin", "123
 def setting(env: str, default: _T) -> _T:
     """A field set by the environment variable `env`: its one declaration (from_env, check-env and the docs
     read it from here)."""
-    return field(default=default, metadata={"env": env})  # type: ignore[no-any-return]
+    return field(default=default, metadata={"env": env})
 
 
 def built_in(default: _T) -> _T:
     """A field no environment variable sets (tuned in code and by tests)."""
-    return field(default=default, metadata={"env": None})  # type: ignore[no-any-return]
+    return field(default=default, metadata={"env": None})
 
 
 @dataclass(frozen=True)

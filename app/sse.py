@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from sse_starlette import ServerSentEvent
@@ -33,7 +33,7 @@ class EventStream:
 
     def __init__(
         self,
-        events: AsyncIterator[ServerSentEvent],
+        events: AsyncGenerator[ServerSentEvent, None],
         headers: dict[str, str],
         *,
         send_timeout: float = 30,

@@ -35,6 +35,7 @@ from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.retention import Retention
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
+from app.services.streams import Fragments, StreamServices
 from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
 from app.settings import RATE_UNITS, Settings, login_code_channel
 from app.templating import make_jinja
@@ -78,6 +79,7 @@ class Services:
     messaging: MessageSender  # sending a message, whoever sends it (visitor, dashboard, JSON API, Telegram)
     retention: Retention
     housekeeping: Housekeeping
+    streams: StreamServices  # what the live streams read and follow
     metrics: Metrics
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
@@ -161,6 +163,26 @@ def build_services(settings: Settings) -> Services:
     workers: list[BackgroundWorker] = [database, broker, presence, attachments, retention, housekeeping]
     if telegram is not None:
         workers.append(telegram)
+    auth = AuthService(
+        username=settings.admin_username,
+        password_hash=settings.admin_password_hash or hash_password(settings.admin_password),
+        secret_key=settings.secret_key,
+        code_sender=code_sender,
+        code_seconds=settings.login_code_seconds,
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+        broker=broker,
+        lockout_seconds=settings.login_lockout_seconds,
+    )
+    streams = StreamServices(
+        conversations=conversations,
+        presence=presence,
+        hub=hub,
+        metrics=metrics,
+        auth=auth,
+        fragments=Fragments(jinja),
+        ping_seconds=settings.sse_ping_seconds,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -169,17 +191,7 @@ def build_services(settings: Settings) -> Services:
         broker=broker,
         presence=presence,
         conversations=conversations,
-        auth=AuthService(
-            username=settings.admin_username,
-            password_hash=settings.admin_password_hash or hash_password(settings.admin_password),
-            secret_key=settings.secret_key,
-            code_sender=code_sender,
-            code_seconds=settings.login_code_seconds,
-            idle_seconds=settings.session_idle_seconds,
-            absolute_seconds=settings.session_absolute_seconds,
-            broker=broker,
-            lockout_seconds=settings.login_lockout_seconds,
-        ),
+        auth=auth,
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
         assets=assets,
@@ -190,6 +202,7 @@ def build_services(settings: Settings) -> Services:
         messaging=messaging,
         retention=retention,
         housekeeping=housekeeping,
+        streams=streams,
         metrics=metrics,
         telegram=telegram,
         workers=workers,

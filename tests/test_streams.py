@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import replace
 
 import pytest
 
@@ -21,17 +22,18 @@ from app.services.streams import (
     admin_stream,
     visitor_stream,
 )
-from tests.in_process import Services, migrated_database, remove_database, services
-from tests.support import message_seq, message_text
+from app.wiring import Services
+from tests.inprocess import migrated_settings, running_services
+from tests.support import drop_database, message_seq, message_text
 
 CLEARED = '<div id="messages" hx-swap-oob="innerHTML"></div>'
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    url = migrated_database(tmp_path_factory.mktemp("streams"))
-    yield url
-    remove_database(url)
+def settings(tmp_path_factory):
+    settings = migrated_settings(tmp_path_factory.mktemp("streams"))
+    yield settings
+    drop_database(settings.database_url)
 
 
 async def conversation_with(s: Services, *texts: str, name: str = "Deniz") -> tuple[int, str]:
@@ -45,10 +47,10 @@ async def next_event(stream: AsyncGenerator[StreamEvent | None, None]) -> Stream
     return await asyncio.wait_for(anext(stream), timeout=5)
 
 
-async def test_catch_up_sends_what_follows_the_cursor(database):
-    async with services(database) as s:
+async def test_catch_up_sends_what_follows_the_cursor(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s, "one", "two", "three")
-        feed = ConversationFeed(s.streams(), conversation_id, 1, "en", "admin")
+        feed = ConversationFeed(s.streams, conversation_id, 1, "en", "admin")
         sent = await feed.catch_up()
         assert [(e.event, e.id) for e in sent] == [("message", "2"), ("message", "3")]
         assert [message_text(e.data) for e in sent] == ["two", "three"]
@@ -57,11 +59,11 @@ async def test_catch_up_sends_what_follows_the_cursor(database):
         assert await feed.catch_up() == []  # nothing twice
 
 
-async def test_live_messages_come_from_memory_and_are_rendered_once(database):
-    async with services(database) as s:
+async def test_live_messages_come_from_memory_and_are_rendered_once(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s, "one")
         subscription = s.hub.subscribe([conversation_topic(conversation_id)])
-        feed = ConversationFeed(s.streams(), conversation_id, 1, "en", "visitor")
+        feed = ConversationFeed(s.streams, conversation_id, 1, "en", "visitor")
         await s.conversations.post(conversation_id, "admin", "reply")
         events = await subscription.wait(timeout=5)
         assert feed.concerns_me(events)
@@ -74,10 +76,10 @@ async def test_live_messages_come_from_memory_and_are_rendered_once(database):
         s.hub.unsubscribe(subscription)
 
 
-async def test_a_gap_reads_the_missing_messages_from_the_database(database):
-    async with services(database) as s:
+async def test_a_gap_reads_the_missing_messages_from_the_database(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s, "one", "two", "three")
-        feed = ConversationFeed(s.streams(), conversation_id, 1, "en", "admin")
+        feed = ConversationFeed(s.streams, conversation_id, 1, "en", "admin")
         # Only seq 3 announced (2 was announced to a stream that was not listening), and without the message.
         sent = await feed.deliver([Event("msg", conversation_id, 3, sender="visitor")])
         assert [e.id for e in sent] == ["2", "3"]
@@ -85,30 +87,30 @@ async def test_a_gap_reads_the_missing_messages_from_the_database(database):
         assert not feed.concerns_me([Event("msg", conversation_id + 1000, 9), Event("msg", conversation_id, 2)])
 
 
-async def test_a_clear_is_replayed_before_what_came_after(database):
-    async with services(database) as s:
+async def test_a_clear_is_replayed_before_what_came_after(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s, "one", "two")
         await s.conversations.clear(conversation_id)  # takes seq 3
         await s.conversations.post(conversation_id, "visitor", "four")
-        feed = ConversationFeed(s.streams(), conversation_id, 2, "en", "visitor")
+        feed = ConversationFeed(s.streams, conversation_id, 2, "en", "visitor")
         sent = await feed.catch_up()
         assert [(e.event, e.id) for e in sent] == [("control", "3"), ("message", "4")]
         assert sent[0].data == CLEARED
 
 
-async def test_a_deleted_conversation_ends_the_feed(database):
-    async with services(database) as s:
+async def test_a_deleted_conversation_ends_the_feed(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s, "one")
-        feed = ConversationFeed(s.streams(), conversation_id, 1, "en", "admin")
+        feed = ConversationFeed(s.streams, conversation_id, 1, "en", "admin")
         await s.conversations.clear_all()
         assert await feed.deliver([Event("clear_all")]) == []
         assert not feed.exists
 
 
-async def test_delivery_time_is_measured_for_messages_sent_live(database):
-    async with services(database) as s:
+async def test_delivery_time_is_measured_for_messages_sent_live(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s)
-        feed = ConversationFeed(s.streams(), conversation_id, 0, "en", "admin")
+        feed = ConversationFeed(s.streams, conversation_id, 0, "en", "admin")
         feed.note([Event("msg", conversation_id, 1, at=1.0), Event("msg", conversation_id + 1000, 1, at=1.0)])
         assert feed.stored_at == {1: 1.0}
         feed.sent(StreamEvent(event="message", data="", id="1"))
@@ -134,10 +136,10 @@ def test_hints_go_at_once_after_a_quiet_spell_then_at_most_every_interval():
     assert not hints.owed  # nothing happened: nothing owed
 
 
-async def test_visitor_stream_catches_up_then_ends_when_the_visitor_leaves(database):
-    async with services(database) as s:
+async def test_visitor_stream_catches_up_then_ends_when_the_visitor_leaves(settings):
+    async with running_services(settings) as s:
         conversation_id, token = await conversation_with(s, "one", "two")
-        async with aclosing(visitor_stream(s.streams(), conversation_id, token, 1, "en", embed=True)) as stream:
+        async with aclosing(visitor_stream(s.streams, conversation_id, token, 1, "en", embed=True)) as stream:
             status = await next_event(stream)
             assert status is not None and status.event == "control" and 'id="support-status"' in status.data
             message = await next_event(stream)
@@ -152,11 +154,11 @@ async def test_visitor_stream_catches_up_then_ends_when_the_visitor_leaves(datab
             assert not await s.presence.is_online(conversation_subject(conversation_id))
 
 
-async def test_visitor_stream_with_a_revoked_token_ends_at_once(database):
-    async with services(database) as s:
+async def test_visitor_stream_with_a_revoked_token_ends_at_once(settings):
+    async with running_services(settings) as s:
         conversation_id, token = await conversation_with(s, "one")
         await s.conversations.leave(conversation_id, "chat.ended_note")
-        async with aclosing(visitor_stream(s.streams(), conversation_id, token, 0, "en", embed=False)) as stream:
+        async with aclosing(visitor_stream(s.streams, conversation_id, token, 0, "en", embed=False)) as stream:
             await next_event(stream)  # support's status
             gone = await next_event(stream)
             assert gone is not None and gone.event == "control" and 'href="/"' in gone.data
@@ -164,11 +166,11 @@ async def test_visitor_stream_with_a_revoked_token_ends_at_once(database):
                 await next_event(stream)
 
 
-async def test_visitor_stream_ends_when_support_deletes_the_conversation_and_pings_when_idle(database):
-    async with services(database) as s:
+async def test_visitor_stream_ends_when_support_deletes_the_conversation_and_pings_when_idle(settings):
+    async with running_services(settings) as s:
         conversation_id, token = await conversation_with(s, "one")
         async with aclosing(
-            visitor_stream(s.streams(ping_seconds=0.05), conversation_id, token, 1, "en", embed=False)
+            visitor_stream(replace(s.streams, ping_seconds=0.05), conversation_id, token, 1, "en", embed=False)
         ) as stream:
             await next_event(stream)  # support's status
             assert await next_event(stream) is None  # idle: a keep-alive is owed
@@ -179,24 +181,24 @@ async def test_visitor_stream_ends_when_support_deletes_the_conversation_and_pin
                 await next_event(stream)
 
 
-async def test_visitor_stream_ends_on_shutdown(database):
-    async with services(database) as s:
+async def test_visitor_stream_ends_on_shutdown(settings):
+    async with running_services(settings) as s:
         conversation_id, token = await conversation_with(s)
-        async with aclosing(visitor_stream(s.streams(), conversation_id, token, 0, "en", embed=False)) as stream:
+        async with aclosing(visitor_stream(s.streams, conversation_id, token, 0, "en", embed=False)) as stream:
             await next_event(stream)
             s.hub.shutdown()
             with pytest.raises(StopAsyncIteration):
                 await next_event(stream)
 
 
-async def test_admin_stream_hints_delivers_marks_read_and_ends_with_the_session(database):
-    async with services(database) as s:
+async def test_admin_stream_hints_delivers_marks_read_and_ends_with_the_session(settings):
+    async with running_services(settings) as s:
         conversation_id, _ = await conversation_with(s, "one")
         token = await s.auth.create_session("admin")
         identity = await s.auth.session_identity(token)
         assert identity is not None
         async with aclosing(
-            admin_stream(s.streams(), identity.session_token_hash, identity.expires_at, conversation_id, 0, "en")
+            admin_stream(s.streams, identity.session_token_hash, identity.expires_at, conversation_id, 0, "en")
         ) as stream:
             first = [await next_event(stream) for _ in range(2)]
             # On (re)connect: what the cursor misses, and a refresh of the list (it may have missed changes).

@@ -8,20 +8,21 @@ import pytest
 
 from app.services.presence import ADMIN
 from app.services.visitor_page import retention_notice, visitor_conversation, visitor_page
-from tests.in_process import migrated_database, remove_database, services
+from tests.inprocess import migrated_settings, running_services
+from tests.support import drop_database
 
 DAY = 86400
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    url = migrated_database(tmp_path_factory.mktemp("visitor_page"))
-    yield url
-    remove_database(url)
+def settings(tmp_path_factory):
+    settings = migrated_settings(tmp_path_factory.mktemp("visitor_page"))
+    yield settings
+    drop_database(settings.database_url)
 
 
-async def test_a_token_finds_its_conversation_until_the_visitor_leaves(database):
-    async with services(database) as s:
+async def test_a_token_finds_its_conversation_until_the_visitor_leaves(settings):
+    async with running_services(settings) as s:
         thread, token = await s.conversations.start("Ayşe", "tr")
         found = await visitor_conversation(s.conversations, token)
         assert found is not None and found.id == thread.id
@@ -38,8 +39,8 @@ def test_the_retention_notice_only_when_messages_expire():
     assert retention_notice(30 * DAY, "tr") not in ("", english)
 
 
-async def test_without_a_conversation_the_page_is_the_start_form(database):
-    async with services(database) as s:
+async def test_without_a_conversation_the_page_is_the_start_form(settings):
+    async with running_services(settings) as s:
         source = {"source_url": "https://shop.example/cart", "source_referrer": None}
         context = await visitor_page(
             s.conversations, s.presence, None, "en", embed=True, retention_seconds=7 * DAY, source=source
@@ -53,8 +54,8 @@ async def test_without_a_conversation_the_page_is_the_start_form(database):
         assert bare == {"support_online": False, "retention_notice": ""}
 
 
-async def test_with_a_conversation_the_page_shows_it(database):
-    async with services(database) as s:
+async def test_with_a_conversation_the_page_shows_it(settings):
+    async with running_services(settings) as s:
         thread, token = await s.conversations.start("", "en")
         await s.conversations.post(thread.id, "visitor", "hello")
         await s.conversations.post(thread.id, "admin", "hi there")

@@ -116,7 +116,6 @@ def test_building_the_app_leaves_our_logging_and_the_tables_alone(tmp_path):
     app = create_app(sqlite_settings(tmp_path))
     assert (list(ours.handlers), ours.level, ours.propagate) == before
     assert table_bindings() == bound
-    assert app.state.services is app.state.sohbet
     assert app.state.assets is app.state.services.assets
 
 

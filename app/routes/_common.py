@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,13 +21,12 @@ from app.i18n import translator
 from app.services.conversations import ThreadView
 from app.services.messaging import SendRefused
 from app.services.realtime import StreamSlot
-from app.services.streams import Fragments, StreamEvent, StreamServices
+from app.services.streams import StreamEvent
 from app.services.visitor_page import visitor_conversation as conversation_for_token
 from app.services.visitor_page import visitor_page
 from app.sse import PING, EventStream
 from app.web import (
     VISITOR_COOKIE,
-    Sohbet,
     allowed_embed_origins,
     clean_source_url,
     expired_cookie,
@@ -36,7 +35,7 @@ from app.web import (
     language,
     page,
     see_other,
-    sohbet,
+    services_of,
 )
 
 # -- the visitor's conversation, the visitor page, the event streams ------------------------------------------
@@ -51,12 +50,12 @@ NOTHING_TO_FOLLOW = cast(ASGIApp, PlainASGIResponse(status_code=204, headers={"C
 
 def visitor_token(request: Request[Any, Any, Any]) -> str | None:
     """The visitor's bearer token, from its signed cookie (None when absent or tampered with)."""
-    return sohbet(request).visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+    return services_of(request).visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
 
 
 async def visitor_conversation(request: Request[Any, Any, Any]) -> ThreadView | None:
     """The conversation this browser's signed cookie is bound to, if it still exists."""
-    return await conversation_for_token(sohbet(request).conversations, visitor_token(request))
+    return await conversation_for_token(services_of(request).conversations, visitor_token(request))
 
 
 def source_context(
@@ -66,18 +65,6 @@ def source_context(
     page's referrer (any http(s) URL). Anything else is dropped, never stored; the referrer only with a page."""
     page_url = clean_source_url(url, allowed if allowed is not None else allowed_embed_origins(request))
     return {"source_url": page_url, "source_referrer": clean_source_url(referrer, None) if page_url else None}
-
-
-def stream_services(app: Sohbet) -> StreamServices:
-    return StreamServices(
-        conversations=app.conversations,
-        presence=app.presence,
-        hub=app.hub,
-        metrics=app.metrics,
-        auth=app.auth,
-        fragments=Fragments(app.jinja),
-        ping_seconds=app.settings.sse_ping_seconds,
-    )
 
 
 def last_event_id(request: Request[Any, Any, Any]) -> int:
@@ -90,7 +77,7 @@ def event_stream(events: AsyncGenerator[StreamEvent | None, None], slot: StreamS
     SHUTDOWN, so each generator returns and its response ends properly. The slot in the stream caps is given back
     however the response ends."""
 
-    async def encoded() -> AsyncIterator[ServerSentEvent]:
+    async def encoded() -> AsyncGenerator[ServerSentEvent, None]:
         async with aclosing(events):  # the stream's own clean-up (presence, subscription) runs when this one's does
             async for event in events:
                 yield PING if event is None else ServerSentEvent(data=event.data, event=event.event, id=event.id)
@@ -120,19 +107,19 @@ async def visitor_page_response(
 ) -> Template:
     """visitor/index.html, at `/` or in the widget (`/embed`): the conversation, or the start form carrying
     `source`. A visitor cookie whose conversation is gone is dropped."""
-    app = sohbet(request)
+    services = services_of(request)
     context = await visitor_page(
-        app.conversations,
-        app.presence,
+        services.conversations,
+        services.presence,
         conversation,
         language(request),
         embed=in_embed(request),
-        retention_seconds=app.settings.message_retention_seconds,
+        retention_seconds=services.settings.message_retention_seconds,
         source=source,
     )
     response = page(request, "visitor/index.html", **context, **extra)
     if conversation is None and request.cookies.get(VISITOR_COOKIE):
-        response.cookies.append(expired_cookie(app.settings, VISITOR_COOKIE))
+        response.cookies.append(expired_cookie(services.settings, VISITOR_COOKIE))
     return response
 
 
@@ -160,7 +147,7 @@ async def submit_composer(
     # Two inputs may carry a file (the picker and, without a recorder, the voice-note capture): the first wins.
     uploads = [f for f in form.getall("file") if isinstance(f, UploadFile) and f.filename] if "file" in form else []
     try:
-        await sohbet(request).messaging.send(
+        await services_of(request).messaging.send(
             conversation_id,
             sender,
             text,

@@ -25,7 +25,7 @@ from app.web import (
     language,
     page,
     see_other,
-    sohbet,
+    services_of,
     thread_display_name,
 )
 
@@ -37,10 +37,10 @@ async def threads_context(
 ) -> dict[str, Any]:
     """A page of the conversation list for the templates (the newest unless `before`, a cursor from the previous
     page; 400 when it is not one)."""
-    app = sohbet(request)
-    outbox = app.telegram.outbox if app.telegram is not None else None
+    services = services_of(request)
+    outbox = services.telegram.outbox if services.telegram is not None else None
     try:
-        listed = await threads_page(app.conversations, app.presence, outbox, before)
+        listed = await threads_page(services.conversations, services.presence, outbox, before)
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
     return {
@@ -54,7 +54,7 @@ async def threads_context(
 
 
 async def open_thread(request: Request[Any, Any, Any], thread_id: int) -> ThreadView:
-    thread = await sohbet(request).conversations.get(thread_id)
+    thread = await services_of(request).conversations.get(thread_id)
     if thread is None:
         raise NotFoundException("no such conversation")
     return thread
@@ -63,8 +63,8 @@ async def open_thread(request: Request[Any, Any, Any], thread_id: int) -> Thread
 async def thread_context(
     request: Request[Any, Any, Any], thread: ThreadView, before: int | None = None
 ) -> dict[str, Any]:
-    app = sohbet(request)
-    messages, has_more = await app.conversations.page(thread.id, before)
+    services = services_of(request)
+    messages, has_more = await services.conversations.page(thread.id, before)
     return {
         "thread": thread,
         "messages": messages,
@@ -74,7 +74,7 @@ async def thread_context(
         "cursor": thread.last_seq,
         "viewer": "admin",
         "post_url": f"/admin/threads/{thread.id}/messages",
-        "thread_online": await app.presence.is_online(conversation_subject(thread.id)),
+        "thread_online": await services.presence.is_online(conversation_subject(thread.id)),
     }
 
 
@@ -96,10 +96,10 @@ async def threads_fragment(
 
 @get("/admin/threads/{thread_id:int}")
 async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before: OptionalQuerySeq = None) -> Template:
-    app = sohbet(request)
+    services = services_of(request)
     thread = await open_thread(request, thread_id)
     if before is None:
-        await app.conversations.mark_read(thread.id)
+        await services.conversations.mark_read(thread.id)
     context = await thread_context(request, thread, before)
     return page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context)
 
@@ -132,7 +132,7 @@ async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[
 @post("/admin/threads/{thread_id:int}/clear", status_code=303)
 async def clear_thread(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any]:
     thread = await open_thread(request, thread_id)
-    await sohbet(request).conversations.clear(thread.id)
+    await services_of(request).conversations.clear(thread.id)
     return see_other(f"/admin/threads/{thread.id}")
 
 
@@ -147,7 +147,7 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
             clear_all_error=t("admin.clear_all_needs_confirm"),
             **await threads_context(request, None),
         )
-    await sohbet(request).conversations.clear_all()
+    await services_of(request).conversations.clear_all()
     return see_other("/admin")
 
 

@@ -37,7 +37,7 @@ from app.web import (
     cookie,
     current_admin,
     language,
-    sohbet,
+    services_of,
 )
 
 API_LOGIN_COOKIE_PATH = "/admin/verify-otp"
@@ -246,16 +246,20 @@ def thread_out(thread: ThreadView) -> ThreadOut:
 @post("/admin/login", status_code=200, tags=["auth"], responses=errors(*COMMON_ERRORS, 503))
 async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> Response[LoginResponse]:
     """Check username and password; on success a one-time code is sent to the admin channel."""
-    app = sohbet(request)
+    services = services_of(request)
     try:
-        attempt = await login.start(app.auth, data.username, data.password, client_ip(request))
+        attempt = await login.start(services.auth, data.username, data.password, client_ip(request))
     except LoginRefused as refused:
         raise login_refusal(request, refused) from None
     return Response(
         LoginResponse(success=True, otp_sent=True),
         cookies=[
             cookie(
-                app.settings, LOGIN_COOKIE, attempt, max_age=app.settings.login_code_seconds, path=API_LOGIN_COOKIE_PATH
+                services.settings,
+                LOGIN_COOKIE,
+                attempt,
+                max_age=services.settings.login_code_seconds,
+                path=API_LOGIN_COOKIE_PATH,
             )
         ],
     )
@@ -264,17 +268,17 @@ async def api_login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest
 @post("/admin/verify-otp", status_code=200, tags=["auth"], responses=errors(*COMMON_ERRORS))
 async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyRequest]) -> Response[SuccessResponse]:
     """Complete the login with the code; answers with the session cookie."""
-    app = sohbet(request)
+    services = services_of(request)
     cookies = request.cookies
     try:
         token = await login.finish(
-            app.auth, cookies.get(LOGIN_COOKIE), data.otp, client_ip(request), cookies.get(ADMIN_COOKIE)
+            services.auth, cookies.get(LOGIN_COOKIE), data.otp, client_ip(request), cookies.get(ADMIN_COOKIE)
         )
     except LoginRefused as refused:
         raise login_refusal(request, refused) from None
     return Response(
         SuccessResponse(success=True),
-        cookies=[cookie(app.settings, ADMIN_COOKIE, token, max_age=app.settings.session_absolute_seconds)],
+        cookies=[cookie(services.settings, ADMIN_COOKIE, token, max_age=services.settings.session_absolute_seconds)],
     )
 
 
@@ -286,10 +290,10 @@ async def list_threads(
     (the `next_before` of the previous page)."""
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
-    app = sohbet(request)
-    outbox = app.telegram.outbox if app.telegram is not None else None
+    services = services_of(request)
+    outbox = services.telegram.outbox if services.telegram is not None else None
     try:
-        listed = await threads_page(app.conversations, app.presence, outbox, before, limit)
+        listed = await threads_page(services.conversations, services.presence, outbox, before, limit)
     except ValueError:
         raise refuse(400, "before must be the next_before of a previous page") from None
     return ThreadsResponse(
@@ -308,12 +312,12 @@ async def list_messages(
     limit: FromQuery[int] = 50,
 ) -> MessagesResponse:
     """A page of messages, oldest first: the newest `limit`, or those before sequence number `before`."""
-    app = sohbet(request)
-    if await app.conversations.get(thread_id) is None:
+    services = services_of(request)
+    if await services.conversations.get(thread_id) is None:
         raise NotFoundException("no such conversation")
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
-    messages, has_more = await app.conversations.page(thread_id, before, limit=limit)
+    messages, has_more = await services.conversations.page(thread_id, before, limit=limit)
     return MessagesResponse(
         success=True,
         thread_id=thread_id,
@@ -329,15 +333,15 @@ async def send_message(
 ) -> SendResponse:
     """Reply as the admin: text, or an image/audio uploaded first through /api/upload/*. Idempotent with an
     `Idempotency-Key` header: a retry after a lost answer never stores the message twice."""
-    app = sohbet(request)
+    services = services_of(request)
     if idempotency_key is not None and not valid_client_msg_id(idempotency_key):
         raise refuse(400, "Idempotency-Key must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -")
-    if await app.conversations.get(data.thread_id) is None:
+    if await services.conversations.get(data.thread_id) is None:
         raise NotFoundException("no such conversation")
     file_url = data.file_url or ""
     staged = Staged(file_url.removeprefix("/media/") if file_url.startswith("/media/") else None, data.type)
     try:
-        message = await app.messaging.send(
+        message = await services.messaging.send(
             data.thread_id,
             "admin",
             data.text,
@@ -354,17 +358,17 @@ async def send_message(
 @post("/api/messages/clear", status_code=200, tags=["messages"], responses=errors(*COMMON_ERRORS, 404))
 async def clear_messages(request: Request[Any, Any, Any], data: JSONBody[ClearRequest]) -> SuccessResponse:
     """Delete one conversation's messages (and their files)."""
-    app = sohbet(request)
-    if await app.conversations.get(data.thread_id) is None:
+    services = services_of(request)
+    if await services.conversations.get(data.thread_id) is None:
         raise NotFoundException("no such conversation")
-    await app.conversations.clear(data.thread_id)
+    await services.conversations.clear(data.thread_id)
     return SuccessResponse(success=True)
 
 
 async def _upload(request: Request[Any, Any, Any], upload: UploadFile, kind: str) -> UploadResponse:
     limiter_key = f"admin:{current_admin(request).username}"
     try:
-        view = await sohbet(request).messaging.stage(upload, kind, limiter_key=limiter_key)
+        view = await services_of(request).messaging.stage(upload, kind, limiter_key=limiter_key)
     except SendRefused as refused:
         raise send_refusal(request, refused) from None
     return UploadResponse(success=True, file_url=f"/media/{view.public_id}")

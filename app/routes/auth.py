@@ -20,7 +20,7 @@ from app.web import (
     language,
     page,
     see_other,
-    sohbet,
+    services_of,
 )
 
 # The refusals after which the form keeps the username typed (the others start over).
@@ -28,31 +28,31 @@ USERNAME_KEPT = frozenset({"login.wrong", "login.locked_out", "login.code_not_de
 
 
 def login_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
-    app = sohbet(request)
+    services = services_of(request)
     return page(
         request,
         "auth/login.html",
         status_code=status_code,
-        can_login=app.auth.can_deliver_codes,
-        console_codes=not app.settings.is_production and not app.settings.telegram_configured,
+        can_login=services.auth.can_deliver_codes,
+        console_codes=not services.settings.is_production and not services.settings.telegram_configured,
         **context,
     )
 
 
 @get("/login", include_in_schema=False)
 async def login_form(request: Request[Any, Any, Any]) -> Template:
-    app = sohbet(request)
-    if not app.auth.can_deliver_codes:
+    services = services_of(request)
+    if not services.auth.can_deliver_codes:
         return login_page(request, status_code=503, error=translator(language(request))("login.unavailable"))
     return login_page(request)
 
 
 @post("/login", include_in_schema=False, status_code=200)
 async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Template:
-    app = sohbet(request)
+    services = services_of(request)
     username = (data.get("username") or "")[:USERNAME_MAX]
     try:
-        attempt_token = await login.start(app.auth, username, data.get("password") or "", client_ip(request))
+        attempt_token = await login.start(services.auth, username, data.get("password") or "", client_ip(request))
     except LoginRefused as refused:
         shown = username if refused.message_key in USERNAME_KEPT else None
         response = login_page(
@@ -66,7 +66,9 @@ async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dic
         return response
     response = login_page(request, step="code")
     response.cookies.append(
-        cookie(app.settings, LOGIN_COOKIE, attempt_token, max_age=app.settings.login_code_seconds, path="/login")
+        cookie(
+            services.settings, LOGIN_COOKIE, attempt_token, max_age=services.settings.login_code_seconds, path="/login"
+        )
     )
     return response
 
@@ -75,10 +77,10 @@ async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dic
 async def login_verify(
     request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any] | Template:
-    app = sohbet(request)
+    services = services_of(request)
     try:
         token = await login.finish(
-            app.auth,
+            services.auth,
             request.cookies.get(LOGIN_COOKIE),
             data.get("code") or "",
             client_ip(request),
@@ -94,14 +96,14 @@ async def login_verify(
     return see_other(
         "/admin",
         cookies=[
-            cookie(app.settings, ADMIN_COOKIE, token, max_age=app.settings.session_absolute_seconds),
-            expired_cookie(app.settings, LOGIN_COOKIE, path="/login"),
+            cookie(services.settings, ADMIN_COOKIE, token, max_age=services.settings.session_absolute_seconds),
+            expired_cookie(services.settings, LOGIN_COOKIE, path="/login"),
         ],
     )
 
 
 @post("/logout", include_in_schema=False, status_code=303)
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
-    app = sohbet(request)
-    await app.auth.end_session(request.cookies.get(ADMIN_COOKIE))
-    return see_other("/login", cookies=[expired_cookie(app.settings, ADMIN_COOKIE)])
+    services = services_of(request)
+    await services.auth.end_session(request.cookies.get(ADMIN_COOKIE))
+    return see_other("/login", cookies=[expired_cookie(services.settings, ADMIN_COOKIE)])

@@ -36,7 +36,7 @@ from app.web import (
     language,
     origin_of,
     page,
-    sohbet,
+    services_of,
 )
 
 log = logging.getLogger("sohbet.embed")
@@ -103,7 +103,7 @@ def language_from_host(request: Request[Any, Any, Any]) -> tuple[dict[str, Any],
     wanted = request.query_params.get("lang")
     if wanted not in LANGUAGES or request.cookies.get(LANG_COOKIE):
         return {}, []
-    settings = sohbet(request).settings
+    settings = services_of(request).settings
     return {"lang": wanted, "t": translator(wanted)}, [cookie(settings, LANG_COOKIE, wanted, max_age=365 * 86400)]
 
 
@@ -132,7 +132,7 @@ async def embed_page(request: Request[Any, Any, Any]) -> Template:
 @get("/embed/demo", include_in_schema=False)
 async def demo(request: Request[Any, Any, Any]) -> Template:
     """A pretend host site with the snippet, to try the widget in development (404 in production)."""
-    if sohbet(request).settings.is_production:
+    if services_of(request).settings.is_production:
         raise NotFoundException("no demo in production")
     second = request.query_params.get("page") == "2"
     return page(request, "embed/demo.html", second=second)
@@ -141,7 +141,7 @@ async def demo(request: Request[Any, Any, Any]) -> Template:
 @get("/admin/embed", guards=[admin_guard], include_in_schema=False)
 async def admin_embed(request: Request[Any, Any, Any]) -> Template:
     """The snippet for site owners, with this installation's address filled in."""
-    settings = sohbet(request).settings
+    settings = services_of(request).settings
     base = settings.public_url or str(request.base_url).rstrip("/")
     link_text = translator(language(request))("embed.link_text")
     snippet = f'<a href="{base}/?src=embed" data-sohbet>{link_text}</a>\n<script src="{base}/embed.js" defer></script>'

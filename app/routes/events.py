@@ -17,48 +17,47 @@ from app.routes._common import (
     NOTHING_TO_FOLLOW,
     event_stream,
     last_event_id,
-    stream_services,
     too_many_streams,
     visitor_token,
 )
 from app.services.streams import admin_stream, visitor_stream
-from app.web import ADMIN_COOKIE, QueryId, QuerySeq, client_ip, in_embed, language, sohbet
+from app.web import ADMIN_COOKIE, QueryId, QuerySeq, client_ip, in_embed, language, services_of
 
 
 @get("/chat/events", include_in_schema=False)
 async def visitor_events(request: Request[Any, Any, Any], after: QuerySeq = 0) -> ASGIApp:
-    app = sohbet(request)
+    services = services_of(request)
     token = visitor_token(request)
-    conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
+    conversation_id = await services.conversations.id_for_visitor_token(token) if token else None
     if token is None or conversation_id is None:
         return NOTHING_TO_FOLLOW  # no conversation, or its token was revoked (the visitor ended it)
     limits = {
-        f"conversation:{conversation_id}": app.settings.max_streams_per_conversation,
-        f"ip:{client_ip(request)}": app.settings.max_streams_per_ip,
+        f"conversation:{conversation_id}": services.settings.max_streams_per_conversation,
+        f"ip:{client_ip(request)}": services.settings.max_streams_per_ip,
     }
-    slot = app.hub.admit(limits)
+    slot = services.hub.admit(limits)
     if slot is None:
         return too_many_streams(request, limits)
     cursor = max(after, last_event_id(request))
     events = visitor_stream(
-        stream_services(app), conversation_id, token, cursor, language(request), embed=in_embed(request)
+        services.streams, conversation_id, token, cursor, language(request), embed=in_embed(request)
     )
     return event_stream(events, slot)
 
 
 @get("/admin/events", include_in_schema=False)
 async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, after: QuerySeq = 0) -> ASGIApp:
-    app = sohbet(request)
-    identity = await app.auth.session_identity(request.cookies.get(ADMIN_COOKIE))
+    services = services_of(request)
+    identity = await services.auth.session_identity(request.cookies.get(ADMIN_COOKIE))
     if identity is None:
         return NOTHING_TO_FOLLOW
-    limits = {f"session:{identity.session_token_hash}": app.settings.max_streams_per_session}
-    slot = app.hub.admit(limits)
+    limits = {f"session:{identity.session_token_hash}": services.settings.max_streams_per_session}
+    slot = services.hub.admit(limits)
     if slot is None:
         return too_many_streams(request, limits)
     cursor = max(after, last_event_id(request))
     events = admin_stream(
-        stream_services(app), identity.session_token_hash, identity.expires_at, thread, cursor, language(request)
+        services.streams, identity.session_token_hash, identity.expires_at, thread, cursor, language(request)
     )
     return event_stream(events, slot)
 

@@ -26,7 +26,7 @@ from app.models.sqlite import PooledSQLiteEngine
 from app.services.metrics import CONTENT_TYPE
 from app.settings import Settings
 from app.version import VERSION
-from app.web import ADMIN_COOKIE, client_ip, language, sohbet
+from app.web import ADMIN_COOKIE, client_ip, language, services_of
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
 DATABASE_CHECK_SECONDS = 3.0  # a database host that drops packets must not hang the probe (asyncpg waits 60 s)
@@ -51,9 +51,9 @@ async def live() -> dict[str, str]:
 
 @get("/health/ready", include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    app = sohbet(request)
+    services = services_of(request)
     healthy, database = await database_ok()
-    checks = {"database": database, "broker": "ok" if app.broker.connected else "reconnecting"}
+    checks = {"database": database, "broker": "ok" if services.broker.connected else "reconnecting"}
     return Response(
         {"status": "ok" if healthy else "unavailable", "checks": checks}, status_code=200 if healthy else 503
     )
@@ -62,25 +62,25 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 @get("/health", include_in_schema=False)
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Everything an operator looks at first. 503 when the database is down; "degraded" for lesser trouble."""
-    app = sohbet(request)
-    settings = app.settings
+    services = services_of(request)
+    settings = services.settings
     healthy, database = await database_ok()
     checks: dict[str, Any] = {"database": database}
-    checks["broker"] = "ok" if app.broker.connected else "reconnecting"
+    checks["broker"] = "ok" if services.broker.connected else "reconnecting"
     checks["telegram"] = "not configured"
-    if app.telegram is not None:
+    if services.telegram is not None:
         checks["telegram"] = (
-            await app.telegram.health() if healthy else {"status": "unknown", "mode": app.telegram.mode}
+            await services.telegram.health() if healthy else {"status": "unknown", "mode": services.telegram.mode}
         )
     pending_deletions = await FileDeletion.count() if healthy else None
-    storage: dict[str, Any] = {"backend": app.attachments.storage.backend, "pending_deletions": pending_deletions}
+    storage: dict[str, Any] = {"backend": services.attachments.storage.backend, "pending_deletions": pending_deletions}
     checks["storage"] = storage
     usage = shutil.disk_usage(settings.data_dir if settings.data_dir.exists() else "/")
     checks["disk"] = {"free_bytes": usage.free, "total_bytes": usage.total, "low": usage.free < LOW_DISK_BYTES}
     checks["memory"] = {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
-    checks["streams"] = {"open": app.hub.stream_total()}
+    checks["streams"] = {"open": services.hub.stream_total()}
     telegram_failing = isinstance(checks["telegram"], dict) and checks["telegram"]["status"] in ("backlog", "error")
-    degraded = not app.broker.connected or checks["disk"]["low"] or bool(pending_deletions) or telegram_failing
+    degraded = not services.broker.connected or checks["disk"]["low"] or bool(pending_deletions) or telegram_failing
     status = "unavailable" if not healthy else ("degraded" if degraded else "ok")
     body: dict[str, Any] = {"status": status}
     if await operator(request, settings):
@@ -103,7 +103,7 @@ async def operator(request: Request[Any, Any, Any], settings: Settings) -> bool:
     """A loopback client, the METRICS_TOKEN bearer, or a live admin session."""
     if is_loopback(client_ip(request)) or has_token(request, settings):
         return True
-    return await sohbet(request).auth.session_identity(request.cookies.get(ADMIN_COOKIE)) is not None
+    return await services_of(request).auth.session_identity(request.cookies.get(ADMIN_COOKIE)) is not None
 
 
 def has_token(request: Request[Any, Any, Any], settings: Settings) -> bool:
@@ -114,12 +114,12 @@ def has_token(request: Request[Any, Any, Any], settings: Settings) -> bool:
 
 @get("/metrics", include_in_schema=False)
 async def metrics(request: Request[Any, Any, Any]) -> Response[Any]:
-    app = sohbet(request)
-    if not metrics_allowed(request, app.settings):
+    services = services_of(request)
+    if not metrics_allowed(request, services.settings):
         message = translator(language(request))("error.not_found")
         body = {"success": False, "error": message, "code": "not_found", "status": 404}
         return Response(body, status_code=404, media_type="application/json")
-    return Response(app.metrics.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 ROUTES = [live, ready, health, metrics]

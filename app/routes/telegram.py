@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Request, Response, post
 
 from app.limits import BODY_LIMIT
-from app.web import sohbet
+from app.web import services_of
 
 log = logging.getLogger("sohbet.telegram")
 
@@ -31,11 +31,11 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
     opt={BODY_LIMIT: MAX_UPDATE_BYTES},
 )
 async def webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    app = sohbet(request)
-    bridge = app.telegram
+    services = services_of(request)
+    bridge = services.telegram
     if bridge is None or bridge.mode != "webhook":
         return Response({"ok": False, "error": "not found"}, status_code=404)
-    expected = app.settings.telegram_webhook_secret.encode()
+    expected = services.settings.telegram_webhook_secret.encode()
     given = request.headers.get(SECRET_HEADER, "").encode()
     if not hmac.compare_digest(given, expected):
         log.warning(json.dumps({"event": "telegram.webhook_refused", "secret_present": bool(given)}))

@@ -35,20 +35,20 @@ from app.web import (
     origin_of,
     page,
     see_other,
-    sohbet,
+    services_of,
 )
 
 
 async def chat_context(request: Request[Any, Any, Any], conversation: ThreadView) -> dict[str, Any]:
     """The conversation part of the visitor page (visitor/_chat.html)."""
-    app = sohbet(request)
+    services = services_of(request)
     return await visitor_page_chat(
-        app.conversations,
-        app.presence,
+        services.conversations,
+        services.presence,
         conversation,
         language(request),
         embed=in_embed(request),
-        retention_seconds=app.settings.message_retention_seconds,
+        retention_seconds=services.settings.message_retention_seconds,
     )
 
 
@@ -65,7 +65,7 @@ def link_source(request: Request[Any, Any, Any]) -> dict[str, str | None]:
         return {}
     if query.get("url"):
         return source_context(request, query.get("url"), query.get("ref"))
-    embedders = [o for o in (origin_of(x) for x in sohbet(request).settings.embed_origins) if o]
+    embedders = [o for o in (origin_of(x) for x in services_of(request).settings.embed_origins) if o]
     return source_context(request, request.headers.get("referer"), None, allowed=embedders)
 
 
@@ -78,7 +78,7 @@ async def index(request: Request[Any, Any, Any]) -> Template:
 
 @post("/chat/start", include_in_schema=False, status_code=303)
 async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
-    app = sohbet(request)
+    services = services_of(request)
     lang = language(request)
     existing = await visitor_conversation(request)
     if existing is not None:  # a second tab or a double click: keep the one conversation
@@ -97,13 +97,15 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
             status_code=422,
             error=translator(lang)(f"error.{error.code}"),
             name_value=(data.get("display_name") or "")[:200],
-            support_online=await app.presence.is_online(ADMIN),
+            support_online=await services.presence.is_online(ADMIN),
             **source,
         )
-    conversation, token = await app.conversations.start(
+    conversation, token = await services.conversations.start(
         name or translator(lang)("visitor.default_name"), lang, **source
     )
-    visitor_cookie = cookie(app.settings, VISITOR_COOKIE, app.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE)
+    visitor_cookie = cookie(
+        services.settings, VISITOR_COOKIE, services.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE
+    )
     if is_htmx(request):
         response = page(request, "visitor/_chat.html", **await chat_context(request, conversation))
         response.cookies.append(visitor_cookie)
@@ -114,9 +116,9 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
 @post("/chat/messages", include_in_schema=False, status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Template:
     """Text and/or a file (multipart). The form is read by submit_composer(), after the rate limit."""
-    app = sohbet(request)
-    token = app.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
-    conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
+    services = services_of(request)
+    token = services.visitor_signer.unsign(request.cookies.get(VISITOR_COOKIE))
+    conversation_id = await services.conversations.id_for_visitor_token(token) if token else None
     if conversation_id is None:
         if is_htmx(request):
             t = translator(language(request))
@@ -124,7 +126,7 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
         return see_other(home_url(request))
 
     async def full_context() -> dict[str, Any]:  # only to show the whole page again with an error (no JS)
-        conversation = await app.conversations.get(conversation_id)
+        conversation = await services.conversations.get(conversation_id)
         assert conversation is not None
         return await chat_context(request, conversation)
 
@@ -141,13 +143,13 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
 
 @post("/chat/end", include_in_schema=False, status_code=303)
 async def end_chat(request: Request[Any, Any, Any]) -> Response[Any]:
-    app = sohbet(request)
+    services = services_of(request)
     token = visitor_token(request)
-    conversation_id = await app.conversations.id_for_visitor_token(token) if token else None
+    conversation_id = await services.conversations.id_for_visitor_token(token) if token else None
     if conversation_id is not None:
         # Revokes this cookie's token. System messages store an i18n key; each viewer reads it in their language.
-        await app.conversations.leave(conversation_id, "chat.ended_note")
-    return see_other(home_url(request), cookies=[expired_cookie(app.settings, VISITOR_COOKIE)])
+        await services.conversations.leave(conversation_id, "chat.ended_note")
+    return see_other(home_url(request), cookies=[expired_cookie(services.settings, VISITOR_COOKIE)])
 
 
 @get("/lang/{code:str}", include_in_schema=False)
@@ -160,5 +162,5 @@ async def switch_language(
     target = next_path if safe else "/"
     response = see_other(target)
     if code in LANGUAGES:
-        response.cookies.append(cookie(sohbet(request).settings, LANG_COOKIE, code, max_age=365 * 86400))
+        response.cookies.append(cookie(services_of(request).settings, LANG_COOKIE, code, max_age=365 * 86400))
     return response

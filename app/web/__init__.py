@@ -13,7 +13,7 @@ Every public name is re-exported here: routes import `from app.web import X`.
 
 from __future__ import annotations
 
-from app.web.access import admin_guard, client_ip, current_admin, services
+from app.web.access import admin_guard, client_ip, current_admin, services_of
 from app.web.cookies import (
     ADMIN_COOKIE,
     LANG_COOKIE,
@@ -59,10 +59,6 @@ from app.web.rendering import (
 )
 from app.wiring import Services
 
-# Old names, until every route uses the new ones.
-Sohbet = Services
-sohbet = services
-
 __all__ = [
     "ADMIN_COOKIE",
     "DB_INT_MAX",
@@ -84,7 +80,6 @@ __all__ = [
     "QueryId",
     "QuerySeq",
     "Services",
-    "Sohbet",
     "admin_guard",
     "allowed_embed_origins",
     "base_context",
@@ -108,8 +103,7 @@ __all__ = [
     "render_message",
     "security_headers",
     "see_other",
-    "services",
-    "sohbet",
+    "services_of",
     "thread_display_name",
     "wants_json",
 ]

@@ -14,20 +14,20 @@ from app.web.cookies import ADMIN_COOKIE
 from app.wiring import Services
 
 
-def services(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
-    return connection.app.state.services  # type: ignore[no-any-return]
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    return connection.app.state.services
 
 
 async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Admin routes: a live server-side session or NotAuthorized (→ /login, HX-Redirect or JSON 401)."""
-    identity = await services(connection).auth.session_identity(connection.cookies.get(ADMIN_COOKIE))
+    identity = await services_of(connection).auth.session_identity(connection.cookies.get(ADMIN_COOKIE))
     if identity is None:
         raise NotAuthorizedException("login required")
     connection.state.admin = identity
 
 
 def current_admin(request: Request[Any, Any, Any]) -> AdminIdentity:
-    return request.state.admin  # type: ignore[no-any-return]
+    return request.state.admin
 
 
 def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

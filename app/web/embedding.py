@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from litestar.connection import ASGIConnection
 from litestar.types import Scope
 
-from app.web.access import services
+from app.web.access import services_of
 
 EMBED_PATH = "/embed"
 SOURCE_MAX = 1000  # characters of a visitor-context URL (host page, referrer)
@@ -56,7 +56,7 @@ def own_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
     """Sohbet's own origins. Production: PUBLIC_URL (required there) only, never what the Host header says.
     Development adds the address this request reached (the demo page on 127.0.0.1): its Host is one of
     ALLOWED_HOSTS (by default PUBLIC_URL's host and the loopback names), app/proxy.py refused any other."""
-    settings = services(request).settings
+    settings = services_of(request).settings
     public = origin_of(settings.public_url)
     if settings.is_production and public:
         return [public]
@@ -66,7 +66,7 @@ def own_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
 
 def allowed_embed_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
     """The origins that may frame /embed and talk to it: Sohbet itself ('self') and EMBED_ORIGINS."""
-    settings = services(request).settings
+    settings = services_of(request).settings
     found = [*own_origins(request), *(origin_of(o) for o in settings.embed_origins)]
     return list(dict.fromkeys(o for o in found if o))
 

@@ -100,7 +100,7 @@ def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
         if metrics is not None:
             # The route's template, never the raw path (ids would make the label set unbounded).
             route = scope.get("path_template") if "route_handler" in scope else None
-            metrics.http_response(route or "unmatched", scope.get("method", ""), message["status"])
+            metrics.http_response(route or "unmatched", str(scope.get("method", "")), message["status"])
             if message["status"] == 429:
                 metrics.rate_limit_refused(scope.get("state", {}).get(RATE_LIMIT_STATE, "app"))
         log.info(

@@ -15,17 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from app.clock import now
-from app.models import AdminSession, Attachment, Conversation, FileDeletion, KeyValue, LoginAttempt
-from app.models.db import bind_tables, close_engine, make_engine, open_engine, write_transaction
+from app.models import AdminSession, Attachment, FileDeletion, KeyValue, LoginAttempt
+from app.models.db import write_transaction
 from app.services import counters
-from app.services.attachments import AttachmentService
-from app.services.auth import AuthService, ConsoleCodeSender
-from app.services.realtime import Hub, MemoryBroker, PostgresBroker
-from app.services.retention import Retention
-from app.services.storage import Storage, make_storage
 from app.services.store import DatabaseStore
 from app.services.telegram import pruning as telegram_pruning
 from app.settings import Settings
+from app.wiring import Services, open_services
 
 TELEGRAM_KEEP_SECONDS = 30 * 86400  # telegram_update and delivered telegram_outbox rows (telegram/pruning.py)
 ORPHAN_MIN_AGE_SECONDS = 3600  # a file younger than this may be an upload in progress: never touched
@@ -66,46 +62,7 @@ class _Rollback(Exception):
     """Ends a dry run's transaction."""
 
 
-@dataclass
-class CleanupServices:
-    """The services one cleanup round calls."""
-
-    storage: Storage
-    attachments: AttachmentService
-    retention: Retention
-    auth: AuthService
-
-
-def cleanup_services(settings: Settings, engine: Any) -> CleanupServices:
-    """The services the cleanup calls, built for this one process (the place to take them from the shared
-    container instead). Retention tells the servers about cleared conversations through the broker, as when
-    their own retention runs; the files it frees are deleted by the cleanup itself, so it kicks nothing."""
-    storage = make_storage(settings)
-    attachments = AttachmentService(
-        storage,
-        max_image_bytes=settings.max_image_bytes,
-        max_audio_bytes=settings.max_audio_bytes,
-        max_pixels=settings.max_image_pixels,
-        retry_seconds=settings.file_delete_retry_seconds,
-    )
-    if settings.is_postgres:  # the servers hear the clear on commit
-        broker: Any = PostgresBroker(Hub(), settings.database_url, lambda sql, *args: Conversation.raw(sql, *args))
-    else:
-        broker = MemoryBroker(Hub())
-    auth = AuthService(
-        username=settings.admin_username,
-        password_hash=settings.admin_password_hash or "scrypt$unused$unused",  # no login here: no scrypt to pay
-        secret_key=settings.secret_key,
-        code_sender=ConsoleCodeSender(enabled=False),
-        code_seconds=settings.login_code_seconds,
-        idle_seconds=settings.session_idle_seconds,
-        absolute_seconds=settings.session_absolute_seconds,
-    )
-    retention = Retention(engine, broker, settings.message_retention_seconds, lambda: None)
-    return CleanupServices(storage, attachments, retention, auth)
-
-
-async def _database_steps(engine: Any, services: CleanupServices, report: CleanupReport, moment: float) -> None:
+async def _database_steps(engine: Any, services: Services, report: CleanupReport, moment: float) -> None:
     for kind, count in (await services.retention.enforce()).items():
         report.counts[kind] = count
     async with write_transaction(engine):  # counted around the purge, which decides what "expired" means
@@ -158,13 +115,11 @@ async def cleanup(settings: Settings, *, dry_run: bool = False) -> CleanupReport
     report = CleanupReport(dry_run=dry_run)
     if not settings.message_retention_seconds:
         report.notes.append("MESSAGE_RETENTION is 0: messages and conversations are kept")
-    engine = make_engine(settings.database_url)
-    bind_tables(engine)
-    services = cleanup_services(settings, engine)
-    storage = services.storage
-    await open_engine(engine, pool_size=2)
-    moment = now()
-    try:
+    # The app's own services, the database open and no background loop: retention tells the servers about the
+    # conversations it clears through the broker, as their own retention does; the files go in the steps below.
+    async with open_services(settings, workers=False) as services:
+        engine, storage = services.engine, services.attachments.storage
+        moment = now()
         if dry_run:
             with contextlib.suppress(_Rollback):
                 async with write_transaction(engine):
@@ -193,5 +148,3 @@ async def cleanup(settings: Settings, *, dry_run: bool = False) -> CleanupReport
                 continue
             report.counts["orphan_files"] += 1
         return report
-    finally:
-        await close_engine(engine)

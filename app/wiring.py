@@ -37,6 +37,7 @@ from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
 from app.services.streams import Fragments, StreamServices
 from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
+from app.services.visitor_page import VisitorPages
 from app.settings import RATE_UNITS, Settings, login_code_channel
 from app.templating import make_jinja
 from app.version import VERSION
@@ -80,6 +81,7 @@ class Services:
     retention: Retention
     housekeeping: Housekeeping
     streams: StreamServices  # what the live streams read and follow
+    visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
     metrics: Metrics
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
@@ -203,6 +205,7 @@ def build_services(settings: Settings) -> Services:
         retention=retention,
         housekeeping=housekeeping,
         streams=streams,
+        visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
         metrics=metrics,
         telegram=telegram,
         workers=workers,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from app.services.presence import ADMIN
-from app.services.visitor_page import retention_notice, visitor_conversation, visitor_page
+from app.services.text import TextError
+from app.services.visitor_page import VisitorPages, retention_notice
 from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
 
@@ -24,12 +25,12 @@ def settings(tmp_path_factory):
 async def test_a_token_finds_its_conversation_until_the_visitor_leaves(settings):
     async with running_services(settings) as s:
         thread, token = await s.conversations.start("Ayşe", "tr")
-        found = await visitor_conversation(s.conversations, token)
+        found = await s.visitor_pages.conversation(token)
         assert found is not None and found.id == thread.id
-        assert await visitor_conversation(s.conversations, None) is None
-        assert await visitor_conversation(s.conversations, "not-a-token") is None
+        assert await s.visitor_pages.conversation(None) is None
+        assert await s.visitor_pages.conversation("not-a-token") is None
         await s.conversations.leave(thread.id, "chat.ended_note")
-        assert await visitor_conversation(s.conversations, token) is None  # revoked
+        assert await s.visitor_pages.conversation(token) is None  # revoked
 
 
 def test_the_retention_notice_only_when_messages_expire():
@@ -42,15 +43,13 @@ def test_the_retention_notice_only_when_messages_expire():
 async def test_without_a_conversation_the_page_is_the_start_form(settings):
     async with running_services(settings) as s:
         source = {"source_url": "https://shop.example/cart", "source_referrer": None}
-        context = await visitor_page(
-            s.conversations, s.presence, None, "en", embed=True, retention_seconds=7 * DAY, source=source
-        )
+        context = await VisitorPages(s.conversations, s.presence, 7 * DAY).page(None, "en", embed=True, source=source)
         assert context == {
             "support_online": False,
             "retention_notice": retention_notice(7 * DAY, "en"),
             **source,
         }
-        bare = await visitor_page(s.conversations, s.presence, None, "en", embed=False, retention_seconds=0)
+        bare = await VisitorPages(s.conversations, s.presence, 0).page(None, "en", embed=False)
         assert bare == {"support_online": False, "retention_notice": ""}
 
 
@@ -59,12 +58,12 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         thread, token = await s.conversations.start("", "en")
         await s.conversations.post(thread.id, "visitor", "hello")
         await s.conversations.post(thread.id, "admin", "hi there")
-        conversation = await visitor_conversation(s.conversations, token)
+        conversation = await s.visitor_pages.conversation(token)
         assert conversation is not None
         await s.presence.enter(ADMIN)
         try:
-            context = await visitor_page(
-                s.conversations, s.presence, conversation, "tr", embed=True, retention_seconds=0, source={"x": "y"}
+            context = await VisitorPages(s.conversations, s.presence, 0).page(
+                conversation, "tr", embed=True, source={"x": "y"}
             )
         finally:
             await s.presence.leave(ADMIN)
@@ -77,5 +76,17 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
         assert context["retention_notice"] == ""
         assert "x" not in context  # the host page's context is for a new conversation only
-        page = await visitor_page(s.conversations, s.presence, conversation, "en", embed=False, retention_seconds=0)
+        page = await VisitorPages(s.conversations, s.presence, 0).page(conversation, "en", embed=False)
         assert page["post_url"] == "/chat/messages" and page["display_name"] == "Visitor"
+
+
+async def test_starting_a_conversation_checks_the_name_and_defaults_it_in_the_visitors_language(settings):
+    async with running_services(settings) as s:
+        named, token = await s.visitor_pages.start("  Ayşe  ", "en", source_url="https://shop.example/")
+        assert named.display_name == "Ayşe" and await s.visitor_pages.conversation(token) is not None
+        unnamed, _ = await s.visitor_pages.start("", "tr")
+        assert unnamed.display_name == "Ziyaretçi"
+        with pytest.raises(TextError):
+            await s.visitor_pages.start("x" * 500, "en")
+        form = await s.visitor_pages.start_form("en", source_url="https://shop.example/")
+        assert form == {"support_online": False, "retention_notice": "", "source_url": "https://shop.example/"}

@@ -22,8 +22,6 @@ from app.services.conversations import ThreadView
 from app.services.messaging import SendRefused
 from app.services.realtime import StreamSlot
 from app.services.streams import StreamEvent
-from app.services.visitor_page import visitor_conversation as conversation_for_token
-from app.services.visitor_page import visitor_page
 from app.sse import PING, EventStream
 from app.web import (
     VISITOR_COOKIE,
@@ -55,7 +53,7 @@ def visitor_token(request: Request[Any, Any, Any]) -> str | None:
 
 async def visitor_conversation(request: Request[Any, Any, Any]) -> ThreadView | None:
     """The conversation this browser's signed cookie is bound to, if it still exists."""
-    return await conversation_for_token(services_of(request).conversations, visitor_token(request))
+    return await services_of(request).visitor_pages.conversation(visitor_token(request))
 
 
 def source_context(
@@ -108,15 +106,7 @@ async def visitor_page_response(
     """visitor/index.html, at `/` or in the widget (`/embed`): the conversation, or the start form carrying
     `source`. A visitor cookie whose conversation is gone is dropped."""
     services = services_of(request)
-    context = await visitor_page(
-        services.conversations,
-        services.presence,
-        conversation,
-        language(request),
-        embed=in_embed(request),
-        retention_seconds=services.settings.message_retention_seconds,
-        source=source,
-    )
+    context = await services.visitor_pages.page(conversation, language(request), embed=in_embed(request), source=source)
     response = page(request, "visitor/index.html", **context, **extra)
     if conversation is None and request.cookies.get(VISITOR_COOKIE):
         response.cookies.append(expired_cookie(services.settings, VISITOR_COOKIE))

@@ -19,10 +19,8 @@ from app.routes._common import (
     visitor_token,
 )
 from app.services.conversations import ThreadView
-from app.services.presence import ADMIN
-from app.services.text import TextError, clean_display_name
+from app.services.text import TextError
 from app.services.visitor_page import VISITOR_COOKIE_AGE
-from app.services.visitor_page import chat_context as visitor_page_chat
 from app.web import (
     EMBED_PATH,
     LANG_COOKIE,
@@ -41,15 +39,7 @@ from app.web import (
 
 async def chat_context(request: Request[Any, Any, Any], conversation: ThreadView) -> dict[str, Any]:
     """The conversation part of the visitor page (visitor/_chat.html)."""
-    services = services_of(request)
-    return await visitor_page_chat(
-        services.conversations,
-        services.presence,
-        conversation,
-        language(request),
-        embed=in_embed(request),
-        retention_seconds=services.settings.message_retention_seconds,
-    )
+    return await services_of(request).visitor_pages.chat(conversation, language(request), embed=in_embed(request))
 
 
 def home_url(request: Request[Any, Any, Any]) -> str:
@@ -89,7 +79,7 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
         )
     source = source_context(request, data.get("source_url"), data.get("source_referrer"))
     try:
-        name = clean_display_name(data.get("display_name"))
+        conversation, token = await services.visitor_pages.start(data.get("display_name"), lang, **source)
     except TextError as error:
         return page(
             request,
@@ -97,12 +87,8 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
             status_code=422,
             error=translator(lang)(f"error.{error.code}"),
             name_value=(data.get("display_name") or "")[:200],
-            support_online=await services.presence.is_online(ADMIN),
-            **source,
+            **await services.visitor_pages.start_form(lang, **source),
         )
-    conversation, token = await services.conversations.start(
-        name or translator(lang)("visitor.default_name"), lang, **source
-    )
     visitor_cookie = cookie(
         services.settings, VISITOR_COOKIE, services.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE
     )

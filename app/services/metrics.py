@@ -4,7 +4,8 @@ Why hand-written rather than `prometheus_client` (not installed) or Litestar's P
 we need a handful of counters, gauges and one histogram; the library keeps them in a process-global registry
 (several apps in one test process collide, and services would reach for module globals), and the plugin only
 counts requests. The text format is short and stable, so about 150 lines here avoid a dependency. One `Metrics`
-object is made in `create_app()`, kept as `Sohbet.metrics`, and handed to the services that record into it.
+object is made in `build_services()` (app/wiring.py), kept as `Services.metrics`, and handed to the services that record
+into it.
 
 Metrics:
 - `sohbet_http_requests_total{route,method,status}` — every response; `route` is the matched route's path

@@ -10,15 +10,9 @@ from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.retention import describe
 from app.services.streams import display_name
+from app.services.text import clean_display_name
 
 VISITOR_COOKIE_AGE = 30 * 86400
-
-
-async def visitor_conversation(conversations: ConversationService, token: str | None) -> ThreadView | None:
-    """The conversation a visitor's token (from its signed cookie) is bound to, if it still exists."""
-    if token is None:
-        return None
-    return await conversations.by_visitor_token(token)
 
 
 def retention_notice(retention_seconds: int, lang: str) -> str:
@@ -29,49 +23,56 @@ def retention_notice(retention_seconds: int, lang: str) -> str:
     return t("retention.notice").format(duration=describe(retention_seconds, t))
 
 
-async def chat_context(
-    conversations: ConversationService,
-    presence: PresenceTracker,
-    conversation: ThreadView,
-    lang: str,
-    *,
-    embed: bool,
-    retention_seconds: int,
-) -> dict[str, Any]:
-    """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the page's
-    stream starts from, and whether support is online."""
-    messages, has_more = await conversations.page(conversation.id)
-    return {
-        "conversation": conversation,
-        "messages": messages,
-        "has_more": has_more,
-        "display_name": display_name(conversation, lang),
-        "cursor": conversation.last_seq,
-        "support_online": await presence.is_online(ADMIN),
-        "viewer": "visitor",
-        "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
-        "retention_notice": retention_notice(retention_seconds, lang),
-    }
+class VisitorPages:
+    """The visitor's side of a conversation, for the page at `/` and the widget at `/embed` alike: which
+    conversation a visitor's token holds, starting one, and what the page shows."""
 
+    def __init__(self, conversations: ConversationService, presence: PresenceTracker, retention_seconds: int) -> None:
+        self.conversations = conversations
+        self.presence = presence
+        self.retention_seconds = retention_seconds
 
-async def visitor_page(
-    conversations: ConversationService,
-    presence: PresenceTracker,
-    conversation: ThreadView | None,
-    lang: str,
-    *,
-    embed: bool,
-    retention_seconds: int,
-    source: dict[str, str | None] | None = None,
-) -> dict[str, Any]:
-    """The context of visitor/index.html: the conversation, or (none) the start form, which carries `source` (the
-    host page and its referrer, already checked) into the new conversation."""
-    if conversation is not None:
-        return await chat_context(
-            conversations, presence, conversation, lang, embed=embed, retention_seconds=retention_seconds
-        )
-    return {
-        "support_online": await presence.is_online(ADMIN),
-        "retention_notice": retention_notice(retention_seconds, lang),
-        **(source or {}),
-    }
+    async def conversation(self, token: str | None) -> ThreadView | None:
+        """The conversation a visitor's token (from its signed cookie) is bound to, if it still exists."""
+        if token is None:
+            return None
+        return await self.conversations.by_visitor_token(token)
+
+    async def start(self, display_name: str | None, lang: str, **source: str | None) -> tuple[ThreadView, str]:
+        """A new conversation and the visitor's bearer token for it. The name is checked (TextError when it is
+        not acceptable); none given: the default visitor name, in the visitor's language."""
+        name = clean_display_name(display_name) or translator(lang)("visitor.default_name")
+        return await self.conversations.start(name, lang, **source)
+
+    async def chat(self, conversation: ThreadView, lang: str, *, embed: bool) -> dict[str, Any]:
+        """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the
+        page's stream starts from, and whether support is online."""
+        messages, has_more = await self.conversations.page(conversation.id)
+        return {
+            "conversation": conversation,
+            "messages": messages,
+            "has_more": has_more,
+            "display_name": display_name(conversation, lang),
+            "cursor": conversation.last_seq,
+            "support_online": await self.presence.is_online(ADMIN),
+            "viewer": "visitor",
+            "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
+            "retention_notice": retention_notice(self.retention_seconds, lang),
+        }
+
+    async def page(
+        self, conversation: ThreadView | None, lang: str, *, embed: bool, source: dict[str, str | None] | None = None
+    ) -> dict[str, Any]:
+        """The context of visitor/index.html: the conversation, or (none) the start form, which carries `source`
+        (the host page and its referrer, already checked) into the new conversation."""
+        if conversation is not None:
+            return await self.chat(conversation, lang, embed=embed)
+        return await self.start_form(lang, **(source or {}))
+
+    async def start_form(self, lang: str, **context: Any) -> dict[str, Any]:
+        """The start form's context (also when it is shown again with an error)."""
+        return {
+            "support_online": await self.presence.is_online(ADMIN),
+            "retention_notice": retention_notice(self.retention_seconds, lang),
+            **context,
+        }

@@ -32,7 +32,7 @@ from app.ratelimit import route_limits
 from app.routes import admin, api, auth, embed, events, health, media, visitor
 from app.routes import telegram as telegram_routes
 from app.settings import LITESTAR_DEBUG, Settings
-from app.sse import streams_end_on_exit
+from app.sse import StreamsEndOnExit
 from app.templating import STATIC_DIR
 from app.version import VERSION
 from app.web import error_response, make_before_send
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        async with run_workers([*services.workers, streams_end_on_exit(services.hub)]):
+        async with run_workers([*services.workers, StreamsEndOnExit(services.hub)]):
             yield
 
     upload_max = upload_body_max(settings)

@@ -19,7 +19,7 @@ from typing import Any
 from sse_starlette import ServerSentEvent
 from sse_starlette.sse import AppStatus
 
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.realtime import Hub
 
 PING = ServerSentEvent(comment="ping")
@@ -103,11 +103,15 @@ async def server_exiting() -> None:
         await asyncio.sleep(EXIT_POLL_SECONDS)
 
 
-def streams_end_on_exit(hub: Hub) -> BackgroundTask:
-    """A worker for the app's lifespan: once uvicorn is asked to stop, every open stream ends (through `hub`)."""
+class StreamsEndOnExit(BackgroundLoop):
+    """A worker for the app's lifespan: once uvicorn is asked to stop, every open stream ends (through the hub)."""
 
-    async def end_streams_on_shutdown() -> None:
+    loop_name = "shutdown-watcher"
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__()
+        self.hub = hub
+
+    async def run_forever(self) -> None:
         await server_exiting()
-        hub.shutdown()
-
-    return BackgroundTask("shutdown-watcher", end_streams_on_shutdown)
+        self.hub.shutdown()

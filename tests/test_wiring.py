@@ -50,7 +50,7 @@ def test_building_the_services_twice_changes_nothing_outside_them(tmp_path):
         assert isinstance(services, Services)
         assert all(isinstance(worker, BackgroundWorker) for worker in services.workers)
         assert services.workers[0] is services.database  # opened first, closed last
-        assert services.presence._worker._task is None  # nothing started
+        assert services.presence._task is None  # nothing started
 
 
 def test_every_worker_is_in_the_list_in_start_order(tmp_path):
@@ -124,7 +124,7 @@ def test_open_services_without_workers_opens_only_the_database(tmp_path):
         async with open_services(settings, workers=False) as services:
             assert Conversation._meta.db is services.engine
             count = await Conversation.count()
-            return count, services.presence._worker._task is None, services.housekeeping._worker._task is None
+            return count, services.presence._task is None, services.housekeeping._task is None
 
     assert asyncio.run(run(sqlite_settings(tmp_path, migrated=True))) == (0, True, True)
 
@@ -134,9 +134,9 @@ def test_the_app_lifespan_runs_the_workers_and_stops_them(tmp_path):
     services: Services = app.state.services
     with TestClient(app) as client:
         assert Conversation._meta.db is services.engine
-        assert services.presence._worker._task is not None
+        assert services.presence._task is not None
         assert client.get("/health/ready").status_code == 200
-    assert services.presence._worker._task is None and services.housekeeping._worker._task is None
+    assert services.presence._task is None and services.housekeeping._task is None
 
 
 def web_imports(path: Path) -> list[str]:

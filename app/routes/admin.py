@@ -14,6 +14,7 @@ from app.limits import BODY_LIMIT, UPLOAD
 from app.routes._common import respond, submit_composer
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
+from app.services.streams import display_name
 from app.services.threads import threads_page
 from app.web import (
     OptionalQuerySeq,
@@ -26,7 +27,6 @@ from app.web import (
     page,
     see_other,
     services_of,
-    thread_display_name,
 )
 
 ThreadsBefore = FromQuery[str | None]
@@ -70,7 +70,7 @@ async def thread_context(
         "messages": messages,
         "has_more": has_more,
         "before": before,
-        "display_name": thread_display_name(thread, language(request)),
+        "display_name": display_name(thread, language(request)),
         "cursor": thread.last_seq,
         "viewer": "admin",
         "post_url": f"/admin/threads/{thread.id}/messages",

@@ -7,8 +7,6 @@ logging every failure) until it is gone.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -18,7 +16,7 @@ import anyio
 
 from app.clock import now
 from app.models import FileDeletion
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.storage import Storage, StorageUnavailable
 from app.services.uploads import CheckedFile, ImageBudget, PendingImage, inspect, reencode
 
@@ -41,7 +39,9 @@ class StoredFile:
     storage_key: str
 
 
-class AttachmentService:
+class AttachmentService(BackgroundLoop):
+    loop_name = "file-deletions"
+
     RETRY_SECONDS = (5, 30, 120, 600, 3600)
     IDLE_SECONDS = 30.0  # the deletion loop looks at the queue at least this often
 
@@ -54,13 +54,12 @@ class AttachmentService:
         max_pixels: int,
         retry_seconds: tuple[int, ...] | None = None,
     ) -> None:
+        super().__init__()
         self.storage = storage
         self.retry_seconds = tuple(retry_seconds or self.RETRY_SECONDS)
         self.max_image_bytes = max_image_bytes
         self.max_audio_bytes = max_audio_bytes
         self.budget = ImageBudget(frame_pixels=max_pixels)
-        self._wake = asyncio.Event()
-        self._worker = BackgroundTask("file-deletions", self._delete_forever)
 
     async def accept(self, data: bytes, file_name: str | None) -> StoredFile:
         """Check (off the event loop: decoding images is CPU work) and store.
@@ -102,15 +101,6 @@ class AttachmentService:
         self.kick()
 
     # -- background deletion -------------------------------------------------------------------------
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    async def start(self) -> None:
-        await self._worker.start()
-
-    async def stop(self) -> None:
-        await self._worker.stop()
 
     async def delete_pending(self) -> int:
         """Delete every queued file that is due; returns how many went."""
@@ -164,12 +154,10 @@ class AttachmentService:
             return self.IDLE_SECONDS
         return min(self.IDLE_SECONDS, max(0.0, row["next_try_at"] - now()))
 
-    async def _delete_forever(self) -> None:
+    async def run_forever(self) -> None:
         wait = 0.0  # files queued before a restart go first
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(wait, 0.05))
-            self._wake.clear()
+            await self.nap(max(wait, 0.05))
             try:
                 await self.delete_pending()
                 # A retry falls due sooner than the idle round: wake up for it.

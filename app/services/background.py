@@ -1,12 +1,11 @@
 """Things that live as long as the app: the `BackgroundWorker` protocol every one of them follows (started in
 order when the app starts, stopped in reverse when it stops: app/wiring.py's `run_workers`), and
-`BackgroundTask`, the one asyncio task most of them run."""
+`BackgroundLoop`, the base of the services that run one loop for as long as the app runs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 
@@ -20,14 +19,21 @@ class BackgroundWorker(Protocol):
     async def stop(self) -> None: ...
 
 
-class BackgroundTask:
-    def __init__(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        self.name = name
-        self._run = run
+class BackgroundLoop:
+    """A service that runs one loop while the app runs: its `run_forever()`. `start()` and `stop()` come from here
+    (a service that needs more extends them); `kick()` wakes a `nap()` early (new work is queued)."""
+
+    loop_name = "loop"
+
+    def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    async def run_forever(self) -> None:
+        raise NotImplementedError
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"sohbet-{self.name}")  # type: ignore[arg-type]
+        self._task = asyncio.create_task(self.run_forever(), name=f"sohbet-{self.loop_name}")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -35,3 +41,12 @@ class BackgroundTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when kicked."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()

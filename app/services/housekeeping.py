@@ -14,7 +14,7 @@ from typing import Any
 from app.clock import now
 from app.models.db import write_transaction
 from app.services import counters
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.telegram import pruning
 
 log = logging.getLogger("sohbet.housekeeping")
@@ -23,16 +23,12 @@ FIRST_PASS_SECONDS = 5.0
 INTERVAL_SECONDS = 3600.0
 
 
-class Housekeeping:
+class Housekeeping(BackgroundLoop):
+    loop_name = "housekeeping"
+
     def __init__(self, engine: Any) -> None:
+        super().__init__()
         self._engine = engine
-        self._worker = BackgroundTask("housekeeping", self._forever)
-
-    async def start(self) -> None:
-        await self._worker.start()
-
-    async def stop(self) -> None:
-        await self._worker.stop()
 
     async def run_once(self) -> dict[str, int]:
         async with write_transaction(self._engine):
@@ -42,7 +38,7 @@ class Housekeeping:
             log.info(json.dumps({"event": "housekeeping.deleted", **done}))
         return done
 
-    async def _forever(self) -> None:
+    async def run_forever(self) -> None:
         await asyncio.sleep(FIRST_PASS_SECONDS)
         while True:
             try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from app.clock import now
 from app.models import Presence
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.realtime import Broker, Event, publish_now
 
 log = logging.getLogger("sohbet.presence")
@@ -37,22 +37,21 @@ def conversation_subject(conversation_id: int) -> str:
     return f"c:{conversation_id}"
 
 
-class PresenceTracker:
+class PresenceTracker(BackgroundLoop):
+    loop_name = "presence"
+
     def __init__(self, broker: Broker, heartbeat_seconds: float) -> None:
+        super().__init__()
         self.process_id = secrets.token_hex(8)
         self._broker = broker
         self._heartbeat = heartbeat_seconds
         self._ttl = heartbeat_seconds * 3
         self._counts: Counter[str] = Counter()
-        self._worker = BackgroundTask("presence", self._heartbeat_forever)
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
-        await self._worker.start()
-
     async def stop(self) -> None:
-        await self._worker.stop()
+        await super().stop()
         if self._tasks:  # the leave() of streams that the shutdown just ended: finish them before the pool closes
             await asyncio.wait(set(self._tasks), timeout=5)
         with contextlib.suppress(Exception):
@@ -141,7 +140,7 @@ class PresenceTracker:
         )
         return {row["subject"] for row in rows} | {s for s in subjects if self._counts.get(s)}
 
-    async def _heartbeat_forever(self) -> None:
+    async def run_forever(self) -> None:
         while True:
             await asyncio.sleep(self._heartbeat)
             try:

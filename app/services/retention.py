@@ -11,7 +11,7 @@ from typing import Any
 
 from app.models import Attachment, Conversation, FileDeletion, Message
 from app.models.db import write_transaction
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.realtime import Broker, Event
 
 log = logging.getLogger("sohbet.retention")
@@ -28,13 +28,15 @@ def describe(seconds: int, t: Any) -> str:
     return f"{seconds} {t('unit.seconds')}"
 
 
-class Retention:
+class Retention(BackgroundLoop):
+    loop_name = "retention"
+
     def __init__(self, engine: Any, broker: Broker, seconds: int, files_queued: Any) -> None:
+        super().__init__()
         self._engine = engine
         self._broker = broker
         self.seconds = seconds
         self._files_queued = files_queued
-        self._worker = BackgroundTask("retention", self._forever)
 
     @property
     def interval(self) -> float:
@@ -42,10 +44,7 @@ class Retention:
 
     async def start(self) -> None:
         if self.seconds > 0:
-            await self._worker.start()
-
-    async def stop(self) -> None:
-        await self._worker.stop()
+            await super().start()
 
     async def enforce(self, now: datetime | None = None) -> dict[str, int]:
         """One pass; returns what it deleted. Also usable from a command (`sohbet cleanup`)."""
@@ -91,7 +90,7 @@ class Retention:
         )
         await Attachment.delete().where(Attachment.id.is_in([f["id"] for f in files]))
 
-    async def _forever(self) -> None:
+    async def run_forever(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             try:

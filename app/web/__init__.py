@@ -3,7 +3,7 @@
 - `cookies`: cookie names and attributes, the CHIPS form in the widget's iframe.
 - `access`: the app's services for a request, the admin guard, the client's address.
 - `embedding`: requests from the widget's iframe, the origins that may frame it, host-page URLs.
-- `rendering`: page context, language, htmx/JSON, redirects, the message partial.
+- `rendering`: page context, language, htmx/JSON, redirects.
 - `errors`: any failure as a page, fragment, redirect or JSON error.
 - `headers`: security headers, cache policy, metrics and the log line on every response.
 - `params`: path and query parameters that are database integers.
@@ -50,11 +50,8 @@ from app.web.rendering import (
     base_context,
     is_htmx,
     language,
-    message_context,
     page,
-    render_message,
     see_other,
-    thread_display_name,
     wants_json,
 )
 from app.wiring import Services
@@ -95,15 +92,12 @@ __all__ = [
     "is_htmx",
     "language",
     "make_before_send",
-    "message_context",
     "origin_of",
     "own_origins",
     "page",
     "refusing_limit",
-    "render_message",
     "security_headers",
     "see_other",
     "services_of",
-    "thread_display_name",
     "wants_json",
 ]

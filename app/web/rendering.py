@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.i18n import pick_language, translator
-from app.services.conversations import MessageView, ThreadView
 from app.web.cookies import LANG_COOKIE
 from app.web.embedding import EMBED_PATH, allowed_embed_origins, in_embed
 
@@ -57,19 +55,3 @@ def page(request: Request[Any, Any, Any], template: str, status_code: int = 200,
 
 def see_other(path: str, **kwargs: Any) -> Redirect:
     return Redirect(path=path, status_code=303, **kwargs)
-
-
-def message_context(message: MessageView, display_name: str, t: Any, viewer: str = "visitor") -> dict[str, Any]:
-    return {"m": message, "display_name": display_name, "t": t, "viewer": viewer}
-
-
-def render_message(jinja: Environment, message: MessageView, display_name: str, lang: str, viewer: str) -> str:
-    """The `_message.html` partial, as the page loop, the htmx response and the SSE payload all use it."""
-    template = jinja.get_template("shared/_message.html")
-    return template.render(message_context(message, display_name, translator(lang), viewer))
-
-
-def thread_display_name(thread: ThreadView | None, lang: str) -> str:
-    if thread is None:
-        return ""
-    return thread.display_name or translator(lang)("visitor.default_name")

@@ -16,8 +16,6 @@ message sent for a conversation is stored (`mapping.link`) so the admin's replie
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,7 +26,7 @@ from app.clock import now
 from app.models import Attachment, Conversation, Message, TelegramLink
 from app.models import TelegramOutbox as OutboxRow
 from app.models.db import write_transaction
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.crypto import Cipher
 from app.services.telegram import mapping
 from app.services.telegram.client import TelegramClient, TelegramError
@@ -89,7 +87,9 @@ class Outgoing:
     attachment: dict[str, Any] | None
 
 
-class TelegramOutbox:
+class TelegramOutbox(BackgroundLoop):
+    loop_name = "telegram-outbox"
+
     IDLE_SECONDS = 30.0  # the loop looks at the queue at least this often (other processes may enqueue)
 
     def __init__(
@@ -103,6 +103,7 @@ class TelegramOutbox:
         retry_seconds: tuple[int, ...],
         file_source: FileSource,
     ) -> None:
+        super().__init__()
         self._engine = engine
         self._client = client
         self._cipher = cipher
@@ -112,8 +113,6 @@ class TelegramOutbox:
         self._file_source = file_source
         self._lease = client.timeout * 8 + 10  # a claimed row is retried if its sender died
         self._forum: bool | None = None  # learnt from getChat on the first delivery
-        self._wake = asyncio.Event()
-        self._worker = BackgroundTask("telegram-outbox", self._deliver_forever)
 
     # -- in the message's transaction ------------------------------------------------------------------
 
@@ -132,23 +131,12 @@ class TelegramOutbox:
             )
         )
 
-    def kick(self) -> None:
-        self._wake.set()
-
     # -- the background task ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        await self._worker.start()
-
-    async def stop(self) -> None:
-        await self._worker.stop()
-
-    async def _deliver_forever(self) -> None:
+    async def run_forever(self) -> None:
         wait = 0.0  # rows left by an earlier run go first
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(wait, 0.05))
-            self._wake.clear()
+            await self.nap(max(wait, 0.05))
             try:
                 wait = await self.deliver_pending()
             except Exception as exc:  # the database may be away: next round

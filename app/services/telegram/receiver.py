@@ -20,7 +20,7 @@ from typing import Any
 
 from app.clock import now
 from app.models import TelegramUpdate
-from app.services.background import BackgroundTask
+from app.services.background import BackgroundLoop
 from app.services.lease import Lease
 from app.services.telegram.client import TelegramClient, TelegramError
 from app.services.telegram.inbound import UpdateProcessor
@@ -32,25 +32,23 @@ GIVE_UP_AFTER = 3  # tries of one update that keeps raising before it is recorde
 MAX_BACKOFF = 30.0
 
 
-class Poller:
+class Poller(BackgroundLoop):
     mode = "polling"
+    loop_name = "telegram-poller"
 
     def __init__(self, client: TelegramClient, processor: UpdateProcessor, *, poll_seconds: int) -> None:
+        super().__init__()
         self._client = client
         self._processor = processor
         self._poll_seconds = poll_seconds
         self.lease = Lease("telegram-poll", seconds=poll_seconds + client.timeout + 20)
         self._failures: Counter[int] = Counter()
-        self._worker = BackgroundTask("telegram-poller", self._poll_forever)
         self.polling = False  # this process holds the lease
         self.last_ok_at: float | None = None
         self.last_error: str = ""
 
-    async def start(self) -> None:
-        await self._worker.start()
-
     async def stop(self) -> None:
-        await self._worker.stop()
+        await super().stop()
         if self.polling:  # hand over at once instead of after the lease runs out
             with contextlib.suppress(Exception):
                 await self.lease.release()
@@ -64,7 +62,7 @@ class Poller:
         )
         return row["update_id"] + 1 if row else None
 
-    async def _poll_forever(self) -> None:
+    async def run_forever(self) -> None:
         backoff = 1.0
         webhook_cleared = False
         while True:
@@ -130,24 +128,20 @@ class Poller:
         }
 
 
-class WebhookRegistrar:
+class WebhookRegistrar(BackgroundLoop):
     mode = "webhook"
+    loop_name = "telegram-webhook"
 
     def __init__(self, client: TelegramClient, *, url: str, secret: str) -> None:
+        super().__init__()
         self._client = client
         self.url = url
         self.secret = secret
-        self._worker = BackgroundTask("telegram-webhook", self._register)
         self.registered = False
         self.last_error = ""
 
-    async def start(self) -> None:
-        await self._worker.start()
-
-    async def stop(self) -> None:
-        await self._worker.stop()
-
-    async def _register(self) -> None:
+    async def run_forever(self) -> None:
+        """Registers the webhook, retrying with backoff until Telegram accepts it."""
         backoff = 1.0
         while True:
             try:

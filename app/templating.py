@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.services.crypto import token_hash
 from app.services.idempotency import new_client_msg_id
-from app.services.text import render_message_html
+from app.services.text import message_parts
 
 APP_DIR = Path(__file__).resolve().parent
 STATIC_DIR = APP_DIR / "static"
@@ -30,7 +30,7 @@ def make_jinja() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         auto_reload=False,
     )
-    env.filters["message_html"] = render_message_html
+    env.filters["message_parts"] = message_parts
     env.filters["hhmm"] = hhmm
     env.filters["iso"] = iso
     env.globals["static_version"] = static_version()

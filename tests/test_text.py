@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from types import SimpleNamespace
+
 import pytest
 
-from app.services.text import TextError, clean_display_name, clean_message, preview, render_message_html
+from app.services.text import TextError, clean_display_name, clean_message, preview
+from app.templating import make_jinja
+
+MESSAGE = make_jinja().get_template("shared/_message.html")
+
+
+def render_message_html(text: str) -> str:
+    """The message text as shared/_message.html (the page, htmx and the streams) renders it."""
+    m = SimpleNamespace(id=1, sender="visitor", seq=1, text=text, created_at=None, attachment=None)
+    html = MESSAGE.render(m=m, t=lambda key: key, display_name="Deniz", viewer="admin")
+    found = re.search(r'<div class="msg-text">(.*)</div>', html, re.S)
+    assert found is not None
+    return found.group(1)
 
 
 def test_display_name_cleaning():

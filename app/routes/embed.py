@@ -143,12 +143,11 @@ async def admin_embed(request: Request[Any, Any, Any]) -> Template:
     """The snippet for site owners, with this installation's address filled in."""
     settings = services_of(request).settings
     base = settings.public_url or str(request.base_url).rstrip("/")
-    link_text = translator(language(request))("embed.link_text")
-    snippet = f'<a href="{base}/?src=embed" data-sohbet>{link_text}</a>\n<script src="{base}/embed.js" defer></script>'
     return page(
         request,
         "admin/embed.html",
-        snippet=snippet,
+        base=base,
+        link_text=translator(language(request))("embed.link_text"),
         origins=settings.embed_origins,
         public_url_set=bool(settings.public_url),
         https=base.startswith("https://"),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from markupsafe import Markup, escape
-
 NAME_MAX = 50
 MESSAGE_MAX = 4000
 PREVIEW_MAX = 80
@@ -67,17 +65,23 @@ def preview(text: str) -> str:
     return flat if len(flat) <= PREVIEW_MAX else flat[: PREVIEW_MAX - 1] + "\u2026"
 
 
-def render_message_html(text: str) -> Markup:
-    """Escape everything; turn http/https URLs into rel="noopener nofollow" links; keep line breaks."""
-    parts: list[str] = []
+def message_parts(text: str) -> list[tuple[str, str]]:
+    """A message's text in pieces for its template (shared/_message.html), which escapes each: ("text", ...),
+    ("link", url) for every http/https URL (trailing punctuation left out of it), ("br", "") for a line break."""
+    parts: list[tuple[str, str]] = []
+
+    def plain(chunk: str) -> None:
+        for number, line in enumerate(chunk.split("\n")):
+            if number:
+                parts.append(("br", ""))
+            if line:
+                parts.append(("text", line))
+
     position = 0
     for match in _URL_RE.finditer(text):
-        url = match.group(0)
-        trimmed = url.rstrip(_TRAILING_PUNCT)
-        end = match.start() + len(trimmed)
-        parts.append(str(escape(text[position : match.start()])))
-        safe_url = escape(trimmed)
-        parts.append(f'<a href="{safe_url}" rel="noopener nofollow noreferrer" target="_blank">{safe_url}</a>')
-        position = end
-    parts.append(str(escape(text[position:])))
-    return Markup("".join(parts).replace("\n", "<br>"))  # noqa: S704 - every piece above is escaped
+        url = match.group(0).rstrip(_TRAILING_PUNCT)
+        plain(text[position : match.start()])
+        parts.append(("link", url))
+        position = match.start() + len(url)
+    plain(text[position:])
+    return parts

@@ -16,7 +16,7 @@ from app.models import ALL_TABLES, Conversation
 from app.services.background import BackgroundWorker
 from app.settings import Settings
 from app.wiring import Database, Services, build_services, open_services, run_workers
-from tests.support import ROOT, base_env, create_database, migrate
+from tests.support import base_env, create_database, migrate
 
 
 def sqlite_settings(tmp_path: Path, *, migrated: bool = False) -> Settings:
@@ -148,17 +148,6 @@ def web_imports(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found += [f"{node.module}.{alias.name}" for alias in node.names]
     return [name for name in found if name.startswith(("app.web", "app.routes", "app.create_app", "app.wiring"))]
-
-
-def test_no_service_imports_the_web_layer():
-    offenders = {
-        str(path.relative_to(ROOT)): web_imports(path)
-        for path in (ROOT / "app" / "services").rglob("*.py")
-        if web_imports(path)
-    }
-    # operations.py's security audit builds the app to inspect it: its own change moves that out of the services.
-    offenders.pop("app/services/operations.py", None)
-    assert offenders == {}
 
 
 def test_the_database_worker_is_the_engine(tmp_path):

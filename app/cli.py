@@ -92,12 +92,14 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
 
 def cmd_telegram_test(args: argparse.Namespace) -> int:
     from app.services.telegram.diagnostics import self_test
+    from app.wiring import build_services
 
     settings = _settings()
-    if not settings.telegram_configured:
+    telegram = build_services(settings).telegram if settings.telegram_configured else None
+    if telegram is None:
         sys.stderr.write("sohbet: Telegram is not configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID\n")
         return 2
-    findings = asyncio.run(self_test(settings, send=not args.no_send))
+    findings = asyncio.run(self_test(telegram.client, settings, send=not args.no_send))
     for finding in findings:
         print(finding)
     failed = [f for f in findings if f.level == "FAIL"]
@@ -114,24 +116,24 @@ def _complain(line: str) -> None:
     sys.stderr.flush()
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
-    return number
+def _number(kind: Callable[[str], float], ok: Callable[[float], bool], expected: str) -> Callable[[str], float]:
+    """An argparse type: `kind(value)` for which `ok` holds, else a usage error saying what was `expected`."""
+
+    def parse(value: str) -> float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}") from None
+        if not ok(number):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
+        return number
+
+    return parse
 
 
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 60:
-        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 60, got {value!r}")
-    return seconds
+_positive_int = _number(int, lambda n: n >= 1, "a whole number of at least 1")
+_seconds = _number(float, lambda s: 0 <= s <= 60, "seconds between 0 and 60")
+_timeout = _number(float, lambda s: 0 < s <= 300, "seconds above 0 and at most 300")
 
 
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
@@ -268,16 +270,6 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         _complain(f"sohbet: cleanup: could not delete {failure}")
     _say(f"cleanup: {'would delete' if report.dry_run else 'deleted'} {report.total} in all")
     return 1 if report.failures else 0
-
-
-def _timeout(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= 300:
-        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most 300, got {value!r}")
-    return seconds
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:

@@ -22,10 +22,8 @@ def _error(exc: TelegramError) -> str:
     return f"{exc.error_code or 'no answer'} {exc.description}".strip()
 
 
-async def self_test(settings: Settings, *, send: bool = True) -> list[Finding]:
-    client = TelegramClient(
-        settings.telegram_api_base, settings.telegram_bot_token, timeout=settings.telegram_timeout_seconds
-    )
+async def self_test(client: TelegramClient, settings: Settings, *, send: bool = True) -> list[Finding]:
+    """The checks, through the app's own client (its HTTP connection opened here and closed after)."""
     await client.start()
     try:
         return await _checks(client, settings, send)

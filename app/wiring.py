@@ -27,6 +27,7 @@ from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.background import BackgroundWorker
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
+from app.services.health import Health
 from app.services.housekeeping import Housekeeping
 from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
@@ -80,6 +81,7 @@ class Services:
     messaging: MessageSender  # sending a message, whoever sends it (visitor, dashboard, JSON API, Telegram)
     retention: Retention
     housekeeping: Housekeeping
+    health: Health  # what /health/ready and /health report
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
     metrics: Metrics
@@ -204,6 +206,7 @@ def build_services(settings: Settings) -> Services:
         messaging=messaging,
         retention=retention,
         housekeeping=housekeeping,
+        health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir),
         streams=streams,
         visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
         metrics=metrics,

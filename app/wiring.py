@@ -27,6 +27,7 @@ from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.background import BackgroundWorker
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
+from app.services.downloads import Downloads
 from app.services.health import Health
 from app.services.housekeeping import Housekeeping
 from app.services.messaging import MessageSender
@@ -82,6 +83,7 @@ class Services:
     retention: Retention
     housekeeping: Housekeeping
     health: Health  # what /health/ready and /health report
+    downloads: Downloads  # who may download an attachment, and from where
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
     metrics: Metrics
@@ -206,6 +208,7 @@ def build_services(settings: Settings) -> Services:
         messaging=messaging,
         retention=retention,
         housekeeping=housekeeping,
+        downloads=Downloads(conversations, auth, attachments.storage, local_storage),
         health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir),
         streams=streams,
         visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),

@@ -13,32 +13,23 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect
 
-from app.routes._common import visitor_conversation
+from app.routes._common import visitor_token
 from app.web import ADMIN_COOKIE, services_of
 
 
 @get("/media/{public_id:str}", include_in_schema=False)
 async def media(request: Request[Any, Any, Any], public_id: FromPath[str]) -> File | Redirect:
-    services = services_of(request)
-    found = await services.conversations.attachment(public_id[:64])
+    found = await services_of(request).downloads.find(
+        public_id, admin_session=request.cookies.get(ADMIN_COOKIE), visitor_token=visitor_token(request)
+    )
     if found is None:
-        raise NotFoundException("no such file")
-    conversation_id, view, backend, key = found
-    allowed = await services.auth.session_identity(request.cookies.get(ADMIN_COOKIE)) is not None
-    if not allowed:
-        conversation = await visitor_conversation(request)
-        allowed = conversation is not None and conversation.id == conversation_id
-    if not allowed:
-        raise NotFoundException("no such file")  # the same answer as a wrong id: nothing to enumerate
-    if backend != "local":
-        storage = services.attachments.storage
-        url = storage.signed_url(key) if backend == storage.backend else None
-        if url is None:  # that backend is no longer configured: nothing to send
-            raise NotFoundException("no such file")
-        return Redirect(path=url, status_code=302, headers={"Cache-Control": "private, max-age=240"})
+        raise NotFoundException("no such file")  # a wrong id, someone else's file: the same answer
+    view = found.view
+    if found.path is None:
+        return Redirect(path=str(found.url), status_code=302, headers={"Cache-Control": "private, max-age=240"})
     ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", view.file_name)
     return File(
-        path=services.local_storage.path(key),
+        path=found.path,
         media_type=view.content_type,
         filename=view.file_name,
         content_disposition_type="inline",

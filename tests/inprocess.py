@@ -17,7 +17,7 @@ from piccolo.engine.base import Engine
 from app.models import ALL_TABLES, migrations
 from app.models.db import bind_tables, close_engine, make_engine, migrate, open_engine
 from app.settings import Settings
-from app.wiring import Services, open_services
+from app.wiring import Services, open_services, run_workers
 from tests.support import base_env, create_database, drop_database, run_coroutine
 
 MIGRATION_ENV = ("DATABASE_URL", "PICCOLO_CONF")  # app.models.db.migrate sets these for Piccolo's tooling
@@ -84,8 +84,13 @@ def migrated_settings(tmp_path: Path, **env: str) -> Settings:
 
 @asynccontextmanager
 async def running_services(settings: Settings, *, workers: bool = False) -> AsyncIterator[Services]:
-    """The app's services for `settings` as app/wiring.py builds them, the database open — with `workers`, every
-    background worker running too (presence heartbeat, retention, Telegram...)."""
+    """The app's services for `settings` as app/wiring.py builds them, the database open and the broker listening
+    (PostgreSQL's LISTEN connection: events reach the hub as in a server) — with `workers`, every background worker
+    running too (presence heartbeat, retention, Telegram...)."""
     with bindings_kept():
         async with open_services(settings, workers=workers) as services:
-            yield services
+            if workers:
+                yield services
+            else:
+                async with run_workers([services.broker]):
+                    yield services

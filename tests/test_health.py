@@ -8,7 +8,6 @@ import pytest
 
 from app.clock import now
 from app.models import FileDeletion
-from app.wiring import run_workers
 from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
 
@@ -21,7 +20,7 @@ def settings(tmp_path_factory):
 
 
 async def test_a_healthy_process_reports_ok(settings):
-    async with running_services(settings) as s, run_workers([s.broker]):  # PostgreSQL's LISTEN connection
+    async with running_services(settings) as s:
         ready = await s.health.ready()
         assert ready.healthy and ready.status == "ok" and ready.checks == {"database": "ok", "broker": "ok"}
         report = await s.health.report()

@@ -25,14 +25,15 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     from app.models.db import migrate
 
     settings = _settings()
-    asyncio.run(migrate(settings.database_url))
+    for line in asyncio.run(migrate(settings.database_url)):
+        print(f"database: {line}")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.logs import configure_logging
+    from app.logs import configure_logging, startup_banner
     from app.models.db import migrate
     from app.server import uvicorn_options
 
@@ -41,19 +42,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
+    database = "migrations skipped (--no-migrate)"
     if not args.no_migrate:
-        asyncio.run(migrate(settings.database_url))
+        database = "; ".join(asyncio.run(migrate(settings.database_url)))
     if settings.is_postgres is False and args.workers > 1:
         sys.stderr.write("sohbet: SQLite runs in one process; use PostgreSQL for --workers > 1\n")
         return 2
-    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only for the message
-    print(f"Sohbet is starting ({settings.environment}, {'PostgreSQL' if settings.is_postgres else 'SQLite'})")
-    print(f"  Visitor page:  http://{shown}:{port}/")
-    print(f"  Admin login:   http://{shown}:{port}/login")
-    if not settings.is_production:
-        print(f"  Admin username: {settings.admin_username}")
-        if settings.admin_password_generated:
-            print(f"  Admin password: {settings.admin_password}  (kept in {settings.data_dir / 'secrets.json'})")
+    sys.stdout.write(startup_banner(settings, host, port, database))
     sys.stdout.flush()
     configure_logging(settings.log_level)  # this process's own lines; each worker's app_factory does the same
     uvicorn.run(

@@ -4,8 +4,11 @@ app/models/engine.py, which Piccolo's configuration imports without this module.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sqlite3
+import sys
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -30,6 +33,7 @@ __all__ = [
     "is_sqlite",
     "make_engine",
     "migrate",
+    "migration_summary",
     "open_engine",
     "write_transaction",
 ]
@@ -103,10 +107,16 @@ async def close_engine(engine: Engine) -> None:
 
 
 async def migrate(database_url: str) -> list[str]:
-    """Run every pending migration; returns the log lines Piccolo printed."""
+    """Run every pending migration; returns one line that says what the database is now, e.g. "up to date (10
+    migrations)" or "10 migrations applied now (10 in all)".
+
+    Piccolo's runner prints its own progress ("N migrations already complete" counts the known ones, applied or
+    not, so a fresh database reads "7 already complete" then "7 not yet run"); it is kept from the console and
+    let through only when a migration fails, for the diagnosis."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["PICCOLO_CONF"] = "app.models.piccolo_conf"
     from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.apps.migrations.tables import Migration
 
     from app.models import piccolo_conf
 
@@ -114,10 +124,27 @@ async def migrate(database_url: str) -> list[str]:
     piccolo_conf.DB = engine
     bind_tables(engine)
     await open_engine(engine, pool_size=2)
+    chatter = io.StringIO()
     try:
-        result = await run_forwards(app_name="all", migration_id="all", fake=False)
+        before = set(await Migration.get_migrations_which_ran()) if await Migration.table_exists() else set()
+        with contextlib.redirect_stdout(chatter):
+            result = await run_forwards(app_name="all", migration_id="all", fake=False)
+        after = set(await Migration.get_migrations_which_ran()) if result.success else set()
+    except BaseException:
+        sys.stdout.write(chatter.getvalue())
+        raise
     finally:
         await close_engine(engine)
     if not result.success:
+        sys.stdout.write(chatter.getvalue())
         raise RuntimeError(f"migrations failed: {result.message}")
-    return [result.message or "ok"]
+    return [migration_summary(len(after - before), len(after))]
+
+
+def migration_summary(applied_now: int, total: int) -> str:
+    def count(n: int) -> str:
+        return f"{n} migration{'' if n == 1 else 's'}"
+
+    if applied_now == 0:
+        return f"up to date ({count(total)})"
+    return f"{count(applied_now)} applied now ({total} in all)"

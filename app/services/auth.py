@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import anyio
 
 from app.clock import now
+from app.logs import highlight
 from app.models import AdminSession, LoginAttempt
 from app.services.crypto import new_token, token_hash
 from app.services.login_guard import LoginGuard
@@ -68,13 +69,16 @@ class CodeSender(Protocol):
 
 
 class ConsoleCodeSender:
-    """Development only: the code is printed to the server's console as one plain line, never logged."""
+    """Development only: the code is printed on stdout, on a line of its own between rules (and highlighted on a
+    terminal) so that it stands out among the JSON log lines; never logged."""
 
     def __init__(self, enabled: bool) -> None:
         self.available = enabled
 
     async def send_code(self, username: str, code: str) -> None:
-        sys.stdout.write(f"Login code for {username}: {code}\n")
+        line = f"  Login code for {username}: {code}  "
+        rule = "-" * len(line)
+        sys.stdout.write(f"\n{rule}\n{highlight(line, sys.stdout)}\n{rule}\n\n")  # one write: no interleaving
         sys.stdout.flush()
 
 

@@ -1,5 +1,6 @@
 """What every response carries on its way out: security headers, cache policy, CHIPS cookies in the widget's
-iframe, the HTTP metrics and the `http.response` log line."""
+iframe, the HTTP metrics and the `http.response` log line (INFO in production, DEBUG in development: see
+app/logs.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import quote
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from app.logs import access_log_level
 from app.services.metrics import Metrics
 from app.settings import Settings
 from app.web.cookies import embed_cookie_header
@@ -71,6 +73,7 @@ def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
     private_page_headers = security_headers(settings, frameable=False)
     resource_headers = security_headers(settings, document=False)
     private_resource_headers = security_headers(settings, frameable=False, document=False)
+    access_level = access_log_level(settings)  # INFO in production, DEBUG in development (app/logs.py)
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -103,15 +106,13 @@ def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
             metrics.http_response(route or "unmatched", str(scope.get("method", "")), message["status"])
             if message["status"] == 429:
                 metrics.rate_limit_refused(scope.get("state", {}).get(RATE_LIMIT_STATE, "app"))
-        log.info(
-            json.dumps(
-                {
-                    "event": "http.response",
-                    "method": scope.get("method"),
-                    "path": quote(path, safe="/"),
-                    "status": message["status"],
-                }
-            )
-        )
+        if log.isEnabledFor(access_level):
+            entry = {
+                "event": "http.response",
+                "method": scope.get("method"),
+                "path": quote(path, safe="/"),
+                "status": message["status"],
+            }
+            log.log(access_level, json.dumps(entry))
 
     return before_send

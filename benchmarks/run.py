@@ -195,6 +195,8 @@ class Bench:
         url = create_database(tmp, backend)
         try:
             env = {**base_env(tmp, url), "SSE_PING_SECONDS": "15", "PYTHONWARNINGS": ""}
+            # A log line per request, as production writes them (development logs them only at DEBUG).
+            env["LOG_LEVEL"] = "DEBUG"
             # Thousands of streams from one address and one admin session: lift the per-address/session caps.
             env |= {"MAX_STREAMS_PER_IP": "100000", "MAX_STREAMS_PER_SESSION": "100000"}
             migrate(url, env)

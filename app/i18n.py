@@ -12,6 +12,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "lang.switch": {"en": "Türkçe", "tr": "English"},
     "lang.label": {"en": "Language", "tr": "Dil"},
     "visitor.default_name": {"en": "Visitor", "tr": "Ziyaretçi"},
+    # An unnamed visitor's label (app/services/visitor_names.py; the default name above is what older versions
+    # stored, kept to recognize those visitors as unnamed). The start page's intro while support is offline.
+    "visitor.label": {"en": "Visitor {number}", "tr": "Ziyaretçi {number}"},
+    "start.intro_offline": {
+        "en": "Tell us your name and leave your question. We will answer here as soon as we are back.",
+        "tr": "Adınızı yazın ve sorunuzu bırakın. Döner dönmez buradan yanıt vereceğiz.",
+    },
     "support.name": {"en": "Support", "tr": "Destek"},
     "support.online": {"en": "Support is online", "tr": "Destek çevrimiçi"},
     "support.offline": {

@@ -1,10 +1,12 @@
 """app/services/presence.py in process: online while a stream is open (counted per process, one row each), the
 announcements streams get, the admin's availability by hand, other processes' rows and their expiry, and the
-heartbeat that repairs this process's rows."""
+heartbeat that repairs this process's rows. With the app's services: any admin page's stream counts support online
+(and only while its session lives), and the dashboard's header reads the open conversation's presence with the list."""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 
 import pytest
 
@@ -12,6 +14,17 @@ from app.clock import now
 from app.models import Presence
 from app.services.presence import ADMIN, PresenceTracker, conversation_subject
 from app.services.realtime import ADMIN_TOPIC, VISITORS_TOPIC, Hub, MemoryBroker
+from app.services.streams import admin_stream
+from app.services.threads import threads_page
+from tests.inprocess import migrated_settings, running_services
+from tests.support import drop_database
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    settings = migrated_settings(tmp_path_factory.mktemp("presence"))
+    yield settings
+    drop_database(settings.database_url)
 
 
 @pytest.fixture
@@ -104,3 +117,44 @@ async def test_the_heartbeat_repairs_rows_expires_the_dead_and_stop_removes_ours
     finally:
         await tracker.stop()
     assert await rows() == []
+
+
+async def test_any_admin_page_counts_support_online_while_its_session_lives(settings):
+    """Every admin page holds an admin stream: the dashboard its own, any other page (say /admin/embed) one that
+    follows no conversation (admin/_bar.html). Such a stream is enough for support to be online."""
+    async with running_services(settings) as s:
+        token = await s.auth.create_session("admin")
+        identity = await s.auth.session_identity(token)
+        assert identity is not None and not await s.presence.is_online(ADMIN)
+        stream = admin_stream(s.streams, identity.session_token_hash, identity.expires_at, None, 0, "en")
+        async with aclosing(stream):
+            first = await asyncio.wait_for(anext(stream), timeout=5)  # it has entered presence by now
+            assert first is not None and first.event == "threads"
+            assert await s.presence.is_online(ADMIN)
+            assert (await s.visitor_pages.start_form("en"))["support_online"] is True
+            await s.auth.end_session(token)  # logged out: the stream ends, and support with it
+            assert all(e is None or e.event == "threads" for e in [e async for e in stream])
+        assert not await s.presence.is_online(ADMIN)
+        assert (await s.visitor_pages.start_form("en"))["support_online"] is False
+
+
+async def test_the_open_conversation_comes_with_the_list_and_the_same_presence(settings):
+    """The dashboard's header shows the open conversation's presence from the list's refresh (sent on every
+    presence change), so it can never say "online" beside a grey dot, even when that conversation is on no page
+    of the list being shown."""
+    async with running_services(settings) as s:
+        older, _ = await s.conversations.start("Older", "en")
+        newer, _ = await s.conversations.start("Newer", "en")
+        subject = conversation_subject(older.id)
+        await s.presence.enter(subject)
+        try:
+            listed = await threads_page(s.conversations, s.presence, None, limit=1, lang="en", open_id=older.id)
+            assert [t.id for t in listed.threads] == [newer.id]  # the open one is not on this page
+            assert listed.open_thread is not None and listed.open_thread.id == older.id
+            assert listed.open_thread.online and listed.open_thread.display_name == "Older"
+        finally:
+            await s.presence.leave(subject)
+        listed = await threads_page(s.conversations, s.presence, None, lang="en", open_id=older.id)
+        opened = next(t for t in listed.threads if t.id == older.id)
+        assert listed.open_thread == opened and not opened.online
+        assert (await threads_page(s.conversations, s.presence, None, lang="en")).open_thread is None

@@ -1,13 +1,17 @@
 """The visitor page (app/services/visitor_page.py), in process on a temporary database: a visitor's token finds its
 conversation until the visitor leaves; the page is the start form (with the host page's context) or the
-conversation (newest messages, the stream's cursor, support's presence, the retention notice)."""
+conversation (newest messages, the stream's cursor, support's presence, the retention notice). An unnamed visitor
+stores no name and reads as "Visitor <number>" in each reader's language, from one function (visitor_names)."""
 
 from __future__ import annotations
 
 import pytest
 
+from app.routes.api import thread_out
 from app.services.presence import ADMIN
 from app.services.text import TextError
+from app.services.threads import threads_page
+from app.services.visitor_names import display_name, label_number, visitor_label
 from app.services.visitor_page import VisitorPages, retention_notice
 from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
@@ -71,22 +75,62 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert context["has_more"] is False
         assert context["cursor"] == conversation.last_seq == 2  # the page's stream continues from here
         assert context["conversation"] is conversation and context["viewer"] == "visitor"
-        assert context["display_name"] == "Ziyaretçi"  # no name given: the default, in the page's language
+        number = label_number(conversation.id)
+        assert context["display_name"] == f"Ziyaretçi {number}"  # no name given: a label, in the page's language
         assert context["support_online"] is True
         assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
         assert context["retention_notice"] == ""
         assert "x" not in context  # the host page's context is for a new conversation only
         page = await VisitorPages(s.conversations, s.presence, 0).page(conversation, "en", embed=False)
-        assert page["post_url"] == "/chat/messages" and page["display_name"] == "Visitor"
+        assert page["post_url"] == "/chat/messages" and page["display_name"] == f"Visitor {number}"
 
 
-async def test_starting_a_conversation_checks_the_name_and_defaults_it_in_the_visitors_language(settings):
+async def test_starting_a_conversation_checks_the_name_and_stores_none_when_none_is_given(settings):
     async with running_services(settings) as s:
         named, token = await s.visitor_pages.start("  Ayşe  ", "en", source_url="https://shop.example/")
         assert named.display_name == "Ayşe" and await s.visitor_pages.conversation(token) is not None
         unnamed, _ = await s.visitor_pages.start("", "tr")
-        assert unnamed.display_name == "Ziyaretçi"
+        assert unnamed.display_name == ""  # nothing localized stored: each reader gets a label in their language
+        assert display_name(unnamed, "en") == f"Visitor {label_number(unnamed.id)}"
+        blank, _ = await s.visitor_pages.start("   ", "en")
+        assert blank.display_name == ""
         with pytest.raises(TextError):
             await s.visitor_pages.start("x" * 500, "en")
         form = await s.visitor_pages.start_form("en", source_url="https://shop.example/")
         assert form == {"support_online": False, "retention_notice": "", "source_url": "https://shop.example/"}
+
+
+def test_an_unnamed_visitors_label_is_distinct_stable_and_in_the_readers_language():
+    numbers = [label_number(n) for n in range(1, 20_001)]
+    assert len(set(numbers)) == len(numbers)  # distinct
+    assert all(1000 <= n <= 9999 for n in numbers[:9000])  # four digits for the first 9,000 conversations
+    assert (numbers[0], numbers[9000]) == (4821, 13821)  # stable: derived from the id alone, the same in every version
+    assert numbers[1] != numbers[0] + 1  # not the conversation count in disguise
+    assert visitor_label("", 1, "en") == f"Visitor {numbers[0]}"
+    assert visitor_label("", 1, "tr") == f"Ziyaretçi {numbers[0]}"
+    assert visitor_label("Ayşe", 1, "en") == "Ayşe"
+    # Conversations from before stored the default name in the visitor's language: read as unnamed.
+    assert visitor_label("Ziyaretçi", 2, "en") == visitor_label("Visitor", 2, "en") == f"Visitor {numbers[1]}"
+    assert visitor_label("Visitor", 2, "tr") == f"Ziyaretçi {numbers[1]}"
+
+
+async def test_every_reader_gets_the_label_in_their_language(settings):
+    """The visitor page in the visitor's language; the dashboard's list and header and the JSON API in the
+    agent's. A conversation an older version stored as "Ziyaretçi" reads the same as one with no name."""
+    async with running_services(settings) as s:
+        unnamed, token = await s.visitor_pages.start("", "tr")
+        legacy, _ = await s.conversations.start("Ziyaretçi", "tr")
+        named, _ = await s.visitor_pages.start("Deniz", "tr")
+        await s.conversations.post(unnamed.id, "visitor", "merhaba")
+        conversation = await s.visitor_pages.conversation(token)
+        assert conversation is not None
+        page = await s.visitor_pages.page(conversation, "tr", embed=False)
+        assert page["display_name"] == f"Ziyaretçi {label_number(unnamed.id)}"
+        listed = await threads_page(s.conversations, s.presence, None, lang="en", open_id=legacy.id)
+        names = {t.id: t.display_name for t in listed.threads}
+        assert names[unnamed.id] == f"Visitor {label_number(unnamed.id)}"
+        assert names[legacy.id] == f"Visitor {label_number(legacy.id)}" != names[unnamed.id]
+        assert names[named.id] == "Deniz"
+        assert listed.open_thread is not None and listed.open_thread.display_name == names[legacy.id]
+        assert {t.id: thread_out(t).display_name for t in listed.threads} == names
+        assert display_name(await s.conversations.get(legacy.id), "en") == names[legacy.id]  # the header

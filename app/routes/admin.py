@@ -14,8 +14,8 @@ from app.limits import BODY_LIMIT, UPLOAD
 from app.routes._common import respond, submit_composer
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
-from app.services.streams import display_name
 from app.services.threads import threads_page
+from app.services.visitor_names import display_name
 from app.web import (
     OptionalQuerySeq,
     PathId,
@@ -40,7 +40,9 @@ async def threads_context(
     services = services_of(request)
     outbox = services.telegram.outbox if services.telegram is not None else None
     try:
-        listed = await threads_page(services.conversations, services.presence, outbox, before)
+        listed = await threads_page(
+            services.conversations, services.presence, outbox, before, lang=language(request), open_id=open_id
+        )
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
     return {
@@ -50,6 +52,7 @@ async def threads_context(
         "threads_next": listed.next_before,
         "total_unread": listed.total_unread,
         "telegram_backlog": listed.telegram_backlog,
+        "open_thread": listed.open_thread,
     }
 
 
@@ -91,7 +94,7 @@ async def threads_fragment(
     """htmx: the #threads list alone (refreshed on the `threads` SSE event), or with `before` the next page's
     items, appended in place of the "older conversations" link."""
     context = await threads_context(request, open_id, before)
-    return page(request, "admin/_thread_items.html" if before else "admin/_threads.html", **context)
+    return page(request, "admin/_thread_items.html" if before else "admin/_threads_refresh.html", **context)
 
 
 @get("/admin/threads/{thread_id:int}")

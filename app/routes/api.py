@@ -293,7 +293,9 @@ async def list_threads(
     services = services_of(request)
     outbox = services.telegram.outbox if services.telegram is not None else None
     try:
-        listed = await threads_page(services.conversations, services.presence, outbox, before, limit)
+        listed = await threads_page(
+            services.conversations, services.presence, outbox, before, limit, lang=language(request)
+        )
     except ValueError:
         raise refuse(400, "before must be the next_before of a previous page") from None
     return ThreadsResponse(

@@ -1,5 +1,10 @@
 """Presence: a visitor is online while one of their streams is open; support is online while an admin's is.
 
+"An admin's stream" means any open admin page: every page of the dashboard holds one admin stream (/admin/events;
+the dashboard its own, every other admin page one in admin/_bar.html), and admin_stream (app/services/streams.py)
+enters as ADMIN for as long as it runs, which is only while its session is live (it ends within 5 s of a logout,
+an expiry or a revocation). So support is online while a live admin session has an admin page open, whichever.
+
 Each server process counts its own open streams and keeps one database row per (process, subject) while the
 count is above zero, refreshed by a heartbeat. A process that dies stops refreshing, so its rows expire and
 its visitors go offline everywhere within one time-to-live.

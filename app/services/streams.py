@@ -19,7 +19,7 @@ from jinja2 import Environment
 from app.clock import now
 from app.i18n import translator
 from app.services.auth import AuthService
-from app.services.conversations import ConversationService, MessageView, ThreadView
+from app.services.conversations import ConversationService, MessageView
 from app.services.metrics import Metrics
 from app.services.presence import ADMIN, PresenceTracker, conversation_subject
 from app.services.realtime import (
@@ -32,6 +32,7 @@ from app.services.realtime import (
     session_topic,
     visitor_topic,
 )
+from app.services.visitor_names import display_name
 
 CATCHUP_BATCH = 500
 # An admin stream rereads its session at least this often: it ends within 5 s of a logout, expiry or revocation
@@ -47,13 +48,6 @@ class StreamEvent:
     event: str
     data: str
     id: str | None = None
-
-
-def display_name(thread: ThreadView | None, lang: str) -> str:
-    """The visitor's name as a viewer reads it (the default name in the viewer's language)."""
-    if thread is None:
-        return ""
-    return thread.display_name or translator(lang)("visitor.default_name")
 
 
 class Fragments:

@@ -42,7 +42,7 @@ def _strip_controls(value: str, keep_newlines: bool) -> str:
 
 
 def clean_display_name(value: str | None) -> str:
-    """Trimmed, control characters removed, whitespace collapsed; '' means "use the localized default"."""
+    """Trimmed, control characters removed, whitespace collapsed; '' means none given (readers see a label)."""
     cleaned = " ".join(_strip_controls(value or "", keep_newlines=False).split())
     if len(cleaned) > NAME_MAX:
         raise TextError("name_too_long")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.models import Conversation
 from app.services.presence import conversation_subject
+from app.services.visitor_names import visitor_label
 
 if TYPE_CHECKING:  # conversations.py imports this module
     from app.services.conversations import ConversationService, ThreadView
@@ -74,6 +75,7 @@ class ThreadsPage:
     next_before: str | None  # the cursor of the next page
     total_unread: int
     telegram_backlog: dict[str, Any] | None  # None without Telegram
+    open_thread: ThreadView | None = None  # the conversation open beside the list, as the list shows it
 
 
 async def threads_page(
@@ -82,14 +84,30 @@ async def threads_page(
     outbox: TelegramOutbox | None,
     before: str | None = None,
     limit: int = THREADS_PAGE,
+    *,
+    lang: str,
+    open_id: int | None = None,
 ) -> ThreadsPage:
     """The newest page of the list, or the one after `before` (a cursor from the previous page: ValueError
-    when it is not one), each conversation marked online or not."""
+    when it is not one), each conversation marked online or not and named for a reader in `lang`. With `open_id`,
+    also that conversation (on this page or not): the dashboard's header shows its presence from the same reading
+    as the list's dot, so the two never disagree."""
     threads, next_page = await conversations.threads(ThreadCursor.parse(before) if before else None, limit)
-    online = await presence.online_subjects([conversation_subject(t.id) for t in threads])
+    opened = next((t for t in threads if t.id == open_id), None)
+    if opened is None and open_id is not None:
+        opened = await conversations.get(open_id)
+    listed = threads if opened is None else [*threads, opened]
+    online = await presence.online_subjects([conversation_subject(t.id) for t in listed])
+
+    def shown(thread: ThreadView) -> ThreadView:
+        subject = conversation_subject(thread.id)
+        name = visitor_label(thread.display_name, thread.id, lang)
+        return replace(thread, online=subject in online, display_name=name)
+
     return ThreadsPage(
-        threads=[replace(t, online=conversation_subject(t.id) in online) for t in threads],
+        threads=[shown(t) for t in threads],
         next_before=str(next_page) if next_page else None,
         total_unread=await conversations.total_unread(),
         telegram_backlog=await outbox.backlog() if outbox is not None else None,
+        open_thread=shown(opened) if opened is not None else None,
     )

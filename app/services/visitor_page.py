@@ -9,8 +9,8 @@ from app.i18n import translator
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.retention import describe
-from app.services.streams import display_name
 from app.services.text import clean_display_name
+from app.services.visitor_names import display_name
 
 VISITOR_COOKIE_AGE = 30 * 86400
 
@@ -40,9 +40,8 @@ class VisitorPages:
 
     async def start(self, display_name: str | None, lang: str, **source: str | None) -> tuple[ThreadView, str]:
         """A new conversation and the visitor's bearer token for it. The name is checked (TextError when it is
-        not acceptable); none given: the default visitor name, in the visitor's language."""
-        name = clean_display_name(display_name) or translator(lang)("visitor.default_name")
-        return await self.conversations.start(name, lang, **source)
+        not acceptable); none given, it stays empty: readers see a label in their own language (visitor_names)."""
+        return await self.conversations.start(clean_display_name(display_name), lang, **source)
 
     async def chat(self, conversation: ThreadView, lang: str, *, embed: bool) -> dict[str, Any]:
         """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the

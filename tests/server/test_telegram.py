@@ -185,6 +185,16 @@ def test_hostile_text_arrives_verbatim(server, fake):
     assert "parse_mode" not in call.params and "entities" not in call.params
 
 
+def test_an_unnamed_visitor_is_labelled_in_the_bots_language(server, fake):
+    """No name given in Turkish: Telegram (which speaks English) reads "Visitor <number>", not "Ziyaretçi"."""
+    turkish = Browser(server.url, headers={"Accept-Language": "tr-TR,tr;q=0.9"})
+    turkish.get("/")
+    assert turkish.post("/chat/start", {"display_name": ""}).status_code == 303
+    send(turkish, "isimsiz")
+    text = wait_until(lambda: next((t for t in fake.sent_texts() if "isimsiz" in t), None), message="the delivery")
+    assert re.search(r"New conversation with Visitor (\d{4})\n\nVisitor \1:\nisimsiz\n", text), text
+
+
 def test_429_waits_retry_after_then_delivers_once(server, fake):
     visitor = start_visitor(server.url, "Rate Limited")
     fake.fail_next(1, 429, retry_after=1, method="sendMessage")

@@ -34,6 +34,7 @@ from app.services.presence import ADMIN, PresenceTracker, conversation_subject
 from app.services.telegram import mapping
 from app.services.telegram.client import DOWNLOAD_LIMIT, TelegramClient, TelegramError
 from app.services.uploads import UploadRejected
+from app.services.visitor_names import display_name
 
 log = logging.getLogger("sohbet.telegram")
 
@@ -286,7 +287,7 @@ class UpdateProcessor:
             state = " · online" if conversation_subject(thread.id) in online else ""
             unread = f" · {thread.unread_count} unread" if thread.unread_count else ""
             link = f"\n  {self._public_url}/admin/threads/{thread.id}" if self._public_url else ""
-            lines.append(f"#{thread.id} {thread.display_name}{state}{unread}{link}")
+            lines.append(f"#{thread.id} {display_name(thread, 'en')}{state}{unread}{link}")
         return "Open conversations:\n" + "\n".join(lines)
 
     async def _close(self, message: dict[str, Any], rest: str) -> str:
@@ -300,7 +301,7 @@ class UpdateProcessor:
         if thread is None:
             return "That conversation no longer exists."
         if thread.ended:
-            return f"The conversation with {thread.display_name} is already closed."
+            return f"The conversation with {display_name(thread, 'en')} is already closed."
         await self._conversations.end(conversation_id, "chat.closed_note")
         if await self._is_forum():
             thread_id = await mapping.topic_of(conversation_id, self._chat_id)
@@ -309,7 +310,7 @@ class UpdateProcessor:
                     await self._client.call("closeForumTopic", chat_id=self._chat_id, message_thread_id=thread_id)
                 except TelegramError as exc:
                     log.warning(json.dumps({"event": "telegram.close_topic_failed", "error_code": exc.error_code}))
-        return f"Closed the conversation with {thread.display_name} (#{conversation_id})."
+        return f"Closed the conversation with {display_name(thread, 'en')} (#{conversation_id})."
 
 
 def _str(value: Any) -> str:

@@ -30,6 +30,7 @@ from app.services.background import BackgroundLoop
 from app.services.crypto import Cipher
 from app.services.telegram import mapping
 from app.services.telegram.client import TelegramClient, TelegramError
+from app.services.visitor_names import visitor_label
 
 log = logging.getLogger("sohbet.telegram")
 
@@ -202,9 +203,8 @@ class TelegramOutbox(BackgroundLoop):
             .where(Attachment.message == row["message"])
             .first()
         )
-        return Outgoing(
-            row["conversation"], conversation["display_name"], self._cipher.decrypt(message["body"]), attachment
-        )
+        name = visitor_label(conversation["display_name"], row["conversation"], "en")  # the bot speaks English
+        return Outgoing(row["conversation"], name, self._cipher.decrypt(message["body"]), attachment)
 
     def _link(self, conversation_id: int) -> str:
         return f"{self._public_url}/admin/threads/{conversation_id}" if self._public_url else ""

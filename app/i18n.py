@@ -238,6 +238,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "sohbete giden düz bir bağlantıdır; varsa köşede sohbeti bir panelde açan bir düğmedir.",
     },
     "embed.snippet": {"en": "Snippet", "tr": "Kod parçası"},
+    "embed.copy": {"en": "Copy", "tr": "Kopyala"},
+    "embed.copied": {"en": "Copied", "tr": "Kopyalandı"},
+    "embed.copy_failed": {"en": "Select the text and copy it", "tr": "Metni seçip kopyalayın"},
     "embed.link_text": {"en": "Chat with us", "tr": "Bize yazın"},
     "embed.options": {
         "en": 'Options on the link: data-position="left" (default right), data-color="#0b5cad", '

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app.services.conversations import PREVIEW_MARKS
 from app.services.crypto import token_hash
 from app.services.idempotency import new_client_msg_id
 from app.services.text import message_parts
@@ -24,6 +25,16 @@ def iso(moment: object) -> str:
     return moment.isoformat("T", "seconds") if isinstance(moment, datetime) else ""
 
 
+def preview_mark(preview: object) -> tuple[str | None, str]:
+    """A stored preview starts with its attachment's mark (an emoji, kept as data): the kind, for an SVG icon in
+    the page, and the text after it."""
+    text = preview if isinstance(preview, str) else ""
+    for kind, mark in PREVIEW_MARKS.items():
+        if text.startswith(mark):
+            return kind, text[len(mark) :].lstrip()
+    return None, text
+
+
 def make_jinja() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -33,6 +44,7 @@ def make_jinja() -> Environment:
     env.filters["message_parts"] = message_parts
     env.filters["hhmm"] = hhmm
     env.filters["iso"] = iso
+    env.filters["preview_mark"] = preview_mark
     env.globals["static_version"] = static_version()
     env.globals["new_client_msg_id"] = new_client_msg_id
     return env

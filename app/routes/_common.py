@@ -3,6 +3,7 @@ same way, and the HTTP side of answers they share. A route module imports no oth
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -11,14 +12,15 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from litestar import Request, Response
-from litestar.datastructures import UploadFile
-from litestar.response import Template
+from litestar.datastructures import Cookie, UploadFile
+from litestar.response import Redirect, Template
 from litestar.types import ASGIApp
 from sse_starlette import ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
 
 from app.i18n import translator
 from app.services.conversations import ThreadView
+from app.services.crypto import Signer
 from app.services.messaging import SendRefused
 from app.services.realtime import StreamSlot
 from app.services.streams import StreamEvent
@@ -27,6 +29,7 @@ from app.web import (
     VISITOR_COOKIE,
     allowed_embed_origins,
     clean_source_url,
+    cookie,
     expired_cookie,
     in_embed,
     is_htmx,
@@ -107,7 +110,9 @@ async def visitor_page_response(
     `source`. A visitor cookie whose conversation is gone is dropped."""
     services = services_of(request)
     context = await services.visitor_pages.page(conversation, language(request), embed=in_embed(request), source=source)
-    response = page(request, "visitor/index.html", **context, **extra)
+    refused, dropped = taken_refusal(request)
+    response = page(request, "visitor/index.html", **context, **extra, **(refused if conversation else {}))
+    response.cookies.extend(dropped)
     if conversation is None and request.cookies.get(VISITOR_COOKIE):
         response.cookies.append(expired_cookie(services.settings, VISITOR_COOKIE))
     return response
@@ -120,11 +125,14 @@ TEXT_KEPT = 8000  # characters of a refused post's text put back into the compos
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a message was not stored; the composer is shown again with this and the text kept."""
+    """Why a message was not stored; the composer is shown again with this and the text kept. `code`: the i18n
+    key after `error.`; `page_form`: posted by the page's own form without JavaScript (its <noscript> field)."""
 
     status: int
     error: str
     text: str
+    code: str = ""
+    page_form: bool = False
 
 
 async def submit_composer(
@@ -147,8 +155,50 @@ async def submit_composer(
         )
     except SendRefused as refused:
         t = translator(language(request))
-        return Refusal(refused.status, t(f"error.{refused.code}"), text[:TEXT_KEPT])
+        kept = text[:TEXT_KEPT]
+        return Refusal(refused.status, t(f"error.{refused.code}"), kept, refused.code, form.get("nojs") == "1")
     return None
+
+
+REFUSED_COOKIE = "sohbet_refused"
+REFUSED_COOKIE_MAX = 3000  # characters of its value (browsers keep about 4 KB per cookie)
+REFUSED_AGE = 300  # seconds
+
+
+def _refusal_signer(request: Request[Any, Any, Any]) -> Signer:
+    return Signer(services_of(request).settings.secret_key, "refused")
+
+
+def refused_redirect(request: Request[Any, Any, Any], refusal: Refusal, page_url: str) -> Redirect | None:
+    """A refusal of the page's own form without JavaScript: 303 back to the page, so the address bar never stays
+    on the POST URL (whose reload posts again, and whose GET is no page); the error and the typed text ride along
+    in a signed cookie the page reads once. None for any other client, or when the text is too long for a cookie:
+    the page is then answered in place, with the refusal's status."""
+    if not refusal.page_form or is_htmx(request):
+        return None
+    payload = json.dumps([refusal.code, refusal.text], ensure_ascii=False).encode()
+    value = _refusal_signer(request).sign(base64.urlsafe_b64encode(payload).decode())
+    if len(value) > REFUSED_COOKIE_MAX:
+        return None
+    settings = services_of(request).settings
+    return see_other(page_url, cookies=[cookie(settings, REFUSED_COOKIE, value, max_age=REFUSED_AGE)])
+
+
+def taken_refusal(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], list[Cookie]]:
+    """What refused_redirect() carried, for the composer (`error`, `text_value`), and the cookie's removal."""
+    raw = request.cookies.get(REFUSED_COOKIE)
+    if not raw:
+        return {}, []
+    dropped = [expired_cookie(services_of(request).settings, REFUSED_COOKIE)]
+    payload = _refusal_signer(request).unsign(raw)
+    try:
+        code, text = json.loads(base64.urlsafe_b64decode(payload or "")) if payload else ("", "")
+    except (ValueError, TypeError):
+        return {}, dropped
+    if not isinstance(code, str) or not isinstance(text, str) or not code:
+        return {}, dropped
+    t = translator(language(request))
+    return {"error": t(f"error.{code}"), "text_value": text[:TEXT_KEPT]}, dropped
 
 
 async def respond(

@@ -11,6 +11,7 @@ from litestar.response import Template
 from app.i18n import LANGUAGES, translator
 from app.limits import BODY_LIMIT, UPLOAD
 from app.routes._common import (
+    refused_redirect,
     respond,
     source_context,
     submit_composer,
@@ -117,6 +118,8 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
         return await chat_context(request, conversation)
 
     refusal = await submit_composer(request, conversation_id, "visitor", f"visitor:{conversation_id}")
+    if refusal is not None and (back := refused_redirect(request, refusal, home_url(request))) is not None:
+        return back
     return await respond(
         request,
         refusal,

@@ -260,11 +260,20 @@
     });
   }
 
+  // `required` only marks a chosen file for the CSS of pages without JavaScript: not announced here.
+  function optionalFiles(root) {
+    [].forEach.call((root.querySelectorAll ? root : document).querySelectorAll(".file-input"), function (input) {
+      input.required = false;
+    });
+  }
+
   document.addEventListener("htmx:load", function (evt) {
+    optionalFiles(evt.target);
     enableRecorders(evt.target);
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    optionalFiles(document);
     enableRecorders(document);
     var list = document.getElementById("messages");
     if (list) list.scrollTop = list.scrollHeight;

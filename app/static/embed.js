@@ -53,7 +53,9 @@
       ".x{width:40px;height:40px;border:0;background:none;color:inherit;font-size:24px}" +
       "iframe{flex:1;border:0}.o{display:none;padding:14px}.f .o{display:block}" +
       ".g{max-width:240px;margin:0;padding:8px 12px}.v{position:absolute;clip-path:inset(50%)}" +
-      "@media (max-width:480px){#p{position:fixed;inset:0;width:auto;height:auto;border-radius:0}}"
+      ".o svg{width:14px;margin-left:4px}" +
+      // A phone: the open panel fills the screen and has its own close; the button would cover the composer.
+      "@media (max-width:480px){#p{position:fixed;inset:0;width:auto;height:auto;border-radius:0}#p:not([hidden])~*{display:none}}"
     );
     root.adoptedStyleSheets = [sheet];
 
@@ -62,12 +64,18 @@
     el("span", {}, head).textContent = label;
     var x = el("button", { class: "x", "aria-label": tr ? "Kapat" : "Close" }, head);
     x.textContent = "\u00d7";
-    el("a", { class: "o", href: popUrl, target: "_blank", rel: "noopener" }, panel).textContent = label + " \u2197";
+    function icon(parent, path) {
+      var svg = "http://www.w3.org/2000/svg";
+      var node = parent.appendChild(d.createElementNS(svg, "svg"));
+      node.setAttribute("viewBox", "0 0 24 24");
+      node.setAttribute("aria-hidden", "true");
+      node.appendChild(d.createElementNS(svg, "path")).setAttribute("d", path);
+    }
+    var out = el("a", { class: "o", href: popUrl, target: "_blank", rel: "noopener" }, panel);
+    out.textContent = label;
+    icon(out, "M14 3h7v7h-2V6.4l-8.3 8.3-1.4-1.4L17.6 5H14zM5 5h6v2H7v10h10v-4h2v6H5z");
     var btn = el("button", { class: "b", "aria-controls": "p", "aria-expanded": "false" }, root);
-    var svg = "http://www.w3.org/2000/svg";
-    var icon = btn.appendChild(d.createElementNS(svg, "svg"));
-    icon.setAttribute("viewBox", "0 0 24 24");
-    icon.appendChild(d.createElementNS(svg, "path")).setAttribute("d", "M3 4h18v13H9l-5 4v-4H3z");
+    icon(btn, "M3 4h18v13H9l-5 4v-4H3z");
     var badge = el("span", { class: "n", "aria-hidden": "true" }, btn);
     var live = el("span", { class: "v", role: "status" }, root);
     var bubble = ds.greeting && !st.g && el("p", { class: "g", id: "g" }, root);
@@ -95,8 +103,9 @@
       frame = el("iframe", {
         src: S + "/embed?" + ctx,
         title: label,
-        allow: "autoplay; microphone",
-        sandbox: "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox"
+        // No sandbox: the chat needs its own origin's cookies and scripts, and sandboxing with both
+        // allow-scripts and allow-same-origin protects nothing (Chromium warns). It is another origin anyway.
+        allow: "autoplay; microphone"
       }, panel);
       frame.onload = function () {
         ready = 0;

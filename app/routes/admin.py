@@ -146,6 +146,7 @@ async def clear_thread(
             action=f"/admin/threads/{thread.id}/clear",
             confirm_label=t("admin.clear"),
             cancel_url=f"/admin/threads/{thread.id}",
+            path=f"/admin/threads/{thread.id}",  # where the language link returns (this address is POST-only)
         )
     await services_of(request).conversations.clear(thread.id)
     return see_other(f"/admin/threads/{thread.id}")

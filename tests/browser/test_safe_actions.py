@@ -34,10 +34,10 @@ def unique(prefix: str) -> str:
     return f"{prefix} {secrets.token_hex(3)}"
 
 
-def area(page: Page, selector: str) -> float:
+def height_and_font(page: Page, selector: str) -> tuple[float, float]:
     box = page.locator(selector).bounding_box()
     assert box, selector
-    return box["width"] * box["height"]
+    return box["height"], float(page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)"))
 
 
 def visitor_cookie(page: Page) -> list[str]:
@@ -59,7 +59,10 @@ def test_clear_asks_in_a_dialog_cancel_keeps_everything_and_the_button_is_small(
     for size in (DESKTOP, PHONE):
         admin.set_viewport_size(size)
         expect(admin.locator(clear)).to_be_visible()
-        assert area(admin, clear) < area(admin, "#composer button[type=submit]") / 2, size  # not the big button
+        # A small action, not the biggest button around: lower and in smaller type than the composer's Send.
+        height, font = height_and_font(admin, clear)
+        send_height, send_font = height_and_font(admin, "#composer button[type=submit]")
+        assert height < 0.8 * send_height and font < send_font, (size, height, font, send_height, send_font)
 
     admin.click(clear)
     dialog = admin.locator("dialog.ask")

@@ -35,6 +35,7 @@ def test_clearing_a_conversation_asks_first_and_deletes_only_with_confirm_yes(se
         assert "Clear the conversation with Careful?" in asked.text and "cannot be undone" in asked.text
         assert HIDDEN_CONFIRM in form_of(asked.text, action)
         assert f'href="/admin/threads/{thread}"' in asked.text  # cancel: back to the conversation
+        assert f'next=/admin/threads/{thread}"' in asked.text  # the language link too, not to /clear
     assert "keep me" in admin.get(f"/admin/threads/{thread}").text
     assert "keep me" in visitor.get("/").text
 

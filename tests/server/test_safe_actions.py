@@ -73,7 +73,7 @@ def test_ending_a_chat_asks_first_then_shows_the_ended_page_with_the_conversatio
     assert 'sohbet_visitor=""' in ended.headers["set-cookie"] or "Max-Age=0" in ended.headers["set-cookie"]
     assert 'href="/">Start a new chat</a>' in ended.text and 'next=/"' in ended.text  # not next=/chat/end
     transcript = ended.text.split('class="messages transcript"', 1)[1]
-    assert transcript.index("first words") < transcript.index("still chatting") < transcript.index("example.com")
+    assert transcript.index("first words") < transcript.index("example.com") < transcript.index("still chatting")
     assert 'href="https://example.com/help"' in transcript and "Leaving" in transcript and "Support" in transcript
     assert 'id="chat"' not in ended.text and "sse-connect" not in ended.text  # a late stream notice finds no #chat
 

@@ -218,6 +218,29 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Tick the confirmation box to delete everything.",
         "tr": "Her şeyi silmek için onay kutusunu işaretleyin.",
     },
+    # Destructive actions ask first; the chat-ended page and its transcript (issue 13).
+    "confirm.cancel": {"en": "Cancel", "tr": "Vazgeç"},
+    "admin.clear_question": {"en": "Clear the conversation with {name}?", "tr": "{name} ile sohbet temizlensin mi?"},
+    "admin.clear_detail": {
+        "en": "Every message and file in it is deleted, for you and for the visitor. This cannot be undone.",
+        "tr": "İçindeki tüm mesajlar ve dosyalar hem sizin hem ziyaretçi için silinir. Bu işlem geri alınamaz.",
+    },
+    "chat.end_question": {"en": "End this chat?", "tr": "Sohbet bitirilsin mi?"},
+    "chat.end_detail": {
+        "en": "You will not be able to write in this conversation any more. You can start a new chat any time.",
+        "tr": "Bu sohbete artık yazamazsınız. İstediğiniz zaman yeni bir sohbet başlatabilirsiniz.",
+    },
+    "chat.end_keep": {"en": "Keep chatting", "tr": "Sohbete devam et"},
+    "chat.ended_title": {"en": "Chat ended", "tr": "Sohbet sona erdi"},
+    "transcript.title": {"en": "Your conversation", "tr": "Sohbetiniz"},
+    "transcript.keep": {
+        "en": "This copy is shown only now: save or print this page to keep it.",
+        "tr": "Bu kopya yalnızca şimdi gösteriliyor: saklamak için bu sayfayı kaydedin veya yazdırın.",
+    },
+    "transcript.partial": {
+        "en": "Only the newest {count} messages are shown.",
+        "tr": "Yalnızca en yeni {count} mesaj gösteriliyor.",
+    },
     "admin.reply": {"en": "Reply", "tr": "Yanıtla"},
     "admin.back": {"en": "All conversations", "tr": "Tüm sohbetler"},
     "admin.no_preview": {"en": "(no messages)", "tr": "(mesaj yok)"},

@@ -149,7 +149,7 @@ class Soak:
                 else:
                     await self.request(client, "GET", "/")
             if number % 3 == 0:
-                await self.request(client, "POST", "/chat/end", data={"_csrf_token": csrf})
+                await self.request(client, "POST", "/chat/end", data={"confirm": "yes", "_csrf_token": csrf})
             if streaming is not None:
                 streaming.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -1,4 +1,5 @@
-"""Admin dashboard: the conversation list, one conversation, replies, clearing. Guarded by a live session."""
+"""Admin dashboard: the conversation list, one conversation, replies, clearing (after a confirmation). Guarded by a
+live session."""
 
 from __future__ import annotations
 
@@ -133,8 +134,23 @@ async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[
 
 
 @post("/admin/threads/{thread_id:int}/clear", status_code=303)
-async def clear_thread(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any]:
+async def clear_thread(
+    request: Request[Any, Any, Any], thread_id: PathId, data: URLEncodedBody[dict[str, str]]
+) -> Response[Any] | Template:
+    """Deletes only with `confirm=yes` (with JavaScript, a dialog asks and adds it); without it, a page asks."""
     thread = await open_thread(request, thread_id)
+    if data.get("confirm") != "yes":
+        t = translator(language(request))
+        return page(
+            request,
+            "admin/confirm.html",
+            question=t("admin.clear_question").format(name=display_name(thread, language(request))),
+            detail=t("admin.clear_detail"),
+            action=f"/admin/threads/{thread.id}/clear",
+            confirm_label=t("admin.clear"),
+            cancel_url=f"/admin/threads/{thread.id}",
+            path=f"/admin/threads/{thread.id}",  # where the language link returns (this address is POST-only)
+        )
     await services_of(request).conversations.clear(thread.id)
     return see_other(f"/admin/threads/{thread.id}")
 

@@ -20,6 +20,8 @@ from app.routes._common import (
     visitor_token,
 )
 from app.services.conversations import ThreadView
+from app.services.ending import TRANSCRIPT_LIMIT, end_visitor_chat
+from app.services.streams import display_name
 from app.services.text import TextError
 from app.services.visitor_page import VISITOR_COOKIE_AGE
 from app.web import (
@@ -131,14 +133,31 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
 
 
 @post("/chat/end", include_in_schema=False, status_code=303)
-async def end_chat(request: Request[Any, Any, Any]) -> Response[Any]:
+async def end_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
+    """Ends only with `confirm=yes` (with JavaScript, a dialog asks and adds it); without it, a page asks first.
+    The ended page, with the conversation read-only, is the answer itself: the cookie is dead afterwards."""
     services = services_of(request)
-    token = visitor_token(request)
-    conversation_id = await services.conversations.id_for_visitor_token(token) if token else None
-    if conversation_id is not None:
-        # Revokes this cookie's token. System messages store an i18n key; each viewer reads it in their language.
-        await services.conversations.leave(conversation_id, "chat.ended_note")
-    return see_other(home_url(request), cookies=[expired_cookie(services.settings, VISITOR_COOKIE)])
+    partial = is_htmx(request)
+    if data.get("confirm") != "yes" and await visitor_conversation(request) is not None:
+        return page(request, "visitor/_end_ask.html" if partial else "visitor/end.html", path=home_url(request))
+    ended = await end_visitor_chat(services.conversations, visitor_token(request))
+    gone = expired_cookie(services.settings, VISITOR_COOKIE)
+    if ended is None and not partial:
+        return see_other(home_url(request), cookies=[gone])
+    if ended is None:  # nothing left to end (ended in another tab, or deleted): the start form, as `/` shows it
+        response = page(request, "visitor/_start.html", **await services.visitor_pages.start_form(language(request)))
+    else:
+        response = page(
+            request,
+            "visitor/_ended.html" if partial else "visitor/ended.html",
+            transcript=ended.messages,
+            transcript_complete=ended.complete,
+            transcript_limit=TRANSCRIPT_LIMIT,
+            display_name=display_name(ended.conversation, language(request)),
+            path=home_url(request),  # the language link leads home, not to this POST-only address
+        )
+    response.cookies.append(gone)
+    return response
 
 
 @get("/lang/{code:str}", include_in_schema=False)

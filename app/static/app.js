@@ -64,6 +64,44 @@
     true
   );
 
+  // A form with data-confirm asks first in a dialog of the page (window.confirm is refused in the widget's
+  // sandboxed iframe); confirmed, it goes (htmx's or a plain post) with confirm=yes. Without JavaScript, or
+  // without <dialog>, the server asks with a page instead.
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      var form = evt.target;
+      var ask = document.createElement("dialog");
+      var question = form.getAttribute("data-confirm");
+      if (!question || form.elements.confirm || !ask.showModal) return;
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+      ask.className = "ask";
+      ask.setAttribute("aria-label", question);
+      ask.appendChild(document.createElement("p")).textContent = question;
+      // Two buttons: [0] cancel, [1] the form's own action.
+      [form.getAttribute("data-cancel"), (evt.submitter || form.querySelector("button")).textContent].forEach(
+        function (label, yes) {
+          var button = ask.appendChild(document.createElement("button"));
+          button.className = yes ? "danger" : "secondary";
+          button.textContent = label;
+          button.addEventListener("click", function () {
+            ask.close();
+            if (!yes) return;
+            form.insertAdjacentHTML("beforeend", '<input type="hidden" name="confirm" value="yes">');
+            form.requestSubmit();
+          });
+        }
+      );
+      ask.addEventListener("close", function () {
+        ask.remove();
+      });
+      document.body.appendChild(ask);
+      ask.showModal();
+    },
+    true
+  );
+
   // Enter sends, Shift+Enter starts a new line.
   document.addEventListener("keydown", function (evt) {
     var field = evt.target;

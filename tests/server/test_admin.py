@@ -85,7 +85,7 @@ def test_clear_one_conversation(server):
     visitor = start_visitor(server.url, "Clearable")
     visitor.post("/chat/messages", {"text": "delete me"})
     thread = find_thread(admin, "Clearable")
-    assert admin.post(f"/admin/threads/{thread}/clear").status_code == 303
+    assert admin.post(f"/admin/threads/{thread}/clear", {"confirm": "yes"}).status_code == 303
     assert "delete me" not in admin.get(f"/admin/threads/{thread}").text
     assert "delete me" not in visitor.get("/").text
     visitor.post("/chat/messages", {"text": "still here"})
@@ -109,7 +109,7 @@ def test_visitor_end_shows_system_message_to_admin(server):
     admin = login_admin(server)
     visitor = start_visitor(server.url, "Leaver")
     visitor.post("/chat/messages", {"text": "thanks"})
-    visitor.post("/chat/end")
+    visitor.post("/chat/end", {"confirm": "yes"})
     thread = find_thread(admin, "Leaver")
     page = admin.get(f"/admin/threads/{thread}").text
     assert 'data-sender="system"' in page and "The visitor ended the chat." in page

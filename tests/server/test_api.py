@@ -221,7 +221,7 @@ def test_threads_carry_the_old_field_names(server):
     assert list(thread)[: len(OLD_THREAD_FIELDS)] == OLD_THREAD_FIELDS
     assert thread["message_count"] == 3 and thread["status"] == "active"
     assert thread["last_activity"] == thread["last_activity_at"] and thread["created_at"] <= thread["last_activity"]
-    visitor.post("/chat/end")  # the system note is a message too
+    visitor.post("/chat/end", {"confirm": "yes"})  # the system note is a message too
     ended = next(t for t in client.get("/api/threads").json()["threads"] if t["id"] == thread["id"])
     assert ended["status"] == "ended" and ended["message_count"] == 4
     client.post("/api/messages/clear", {"thread_id": thread["id"]})

@@ -290,7 +290,8 @@ def test_clearing_a_conversation_destroys_its_files(server, fake):
     assert [kind for _, kind, _, _ in cleared] == ["image", "video"]
     assert all(fake.has(public_id) for _, _, public_id, _ in cleared)
 
-    assert admin.post(f"/admin/threads/{find_thread(admin, 'Cloud clear')}/clear").status_code == 303
+    thread = find_thread(admin, "Cloud clear")
+    assert admin.post(f"/admin/threads/{thread}/clear", {"confirm": "yes"}).status_code == 303
     wait_until(
         lambda: not any(fake.has(public_id) for _, _, public_id, _ in cleared),
         message="the cleared conversation's files to be destroyed at Cloudinary",

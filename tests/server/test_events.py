@@ -131,7 +131,7 @@ def test_clear_is_replayed_to_a_reconnecting_visitor(server):
     visitor.post("/chat/messages", {"text": "one"})
     visitor.post("/chat/messages", {"text": "two"})
     thread = find_thread(admin, "Clearme")
-    assert admin.post(f"/admin/threads/{thread}/clear").status_code == 303
+    assert admin.post(f"/admin/threads/{thread}/clear", {"confirm": "yes"}).status_code == 303
     visitor.post("/chat/messages", {"text": "three"})
     events = read_events(server.url, visitor.http.cookies, "/chat/events", {"Last-Event-ID": "2"}, count=1)
     ids = [(e.event, e.id) for e in events if e.id]

@@ -203,7 +203,7 @@ def test_clearing_deletes_the_files(make_server):
     upload(one, "/chat/messages", "b.wav", media_files.wav())
     upload(two, "/chat/messages", "c.jpg", media_files.image("JPEG"))
     assert len(stored_files(server)) == 3
-    assert admin.post(f"/admin/threads/{find_thread(admin, 'Files one')}/clear").status_code == 303
+    assert admin.post(f"/admin/threads/{find_thread(admin, 'Files one')}/clear", {"confirm": "yes"}).status_code == 303
     wait_until(lambda: len(stored_files(server)) == 1, message="the cleared conversation's files to go")
     assert admin.post("/admin/clear-all", {"confirm": "yes"}).status_code == 303
     wait_until(lambda: stored_files(server) == [], message="every file to go")

@@ -111,8 +111,8 @@ def test_post_without_conversation(server):
 def test_end_chat_forgets_cookie(server):
     visitor = start_visitor(server.url)
     visitor.post("/chat/messages", {"text": "bye"})
-    response = visitor.post("/chat/end")
-    assert response.status_code == 303
+    response = visitor.post("/chat/end", {"confirm": "yes"})
+    assert response.status_code == 200 and "Chat ended" in response.text
     assert 'sohbet_visitor=""' in response.headers["set-cookie"] or "Max-Age=0" in response.headers["set-cookie"]
     assert 'action="/chat/start"' in visitor.get("/").text
 

@@ -37,7 +37,7 @@ async def seed(settings: Settings) -> list[int]:
     ids = []
     async with running_services(settings) as services:
         for i in range(CONVERSATIONS):
-            name = f"Visitor {i:02d}" + (" from a shop with a rather long name, Istanbul" if i % 4 == 0 else "")
+            name = f"Visitor {i:02d}" + (" from a shop with a long name, Istanbul" if i % 4 == 0 else "")  # ≤ 50
             thread, _token = await services.conversations.start(name, "en")
             for j in range(MESSAGES):
                 sender = "visitor" if j % 2 == 0 else "admin"

@@ -21,6 +21,7 @@ from app.logs import access_log_level, highlight, startup_banner
 from app.models.db import migration_summary
 from app.settings import Settings
 from tests.support import (
+    BACKEND,
     ROOT,
     Browser,
     base_env,
@@ -32,6 +33,7 @@ from tests.support import (
 )
 
 MIGRATIONS = len(list((ROOT / "app" / "models" / "migrations").glob("sohbet_*.py")))
+DATABASE_KIND = "PostgreSQL" if BACKEND == "postgres" else "SQLite"  # as the banner names it
 PICCOLO_CHATTER = ("already complete", "not yet run", "No migrations need to be run", "ok! ")
 
 
@@ -89,7 +91,7 @@ def test_serve_starts_with_a_banner_and_prints_the_login_code_on_its_own_line(tm
         banner = out.read_text()
         password = json.loads((tmp_path / "data" / "secrets.json").read_text())["ADMIN_PASSWORD"]
         for label, value in [
-            ("database", f"SQLite, {MIGRATIONS} migrations applied now ({MIGRATIONS} in all)"),
+            ("database", f"{DATABASE_KIND}, {MIGRATIONS} migrations applied now ({MIGRATIONS} in all)"),
             ("visitor page", f"{base}/"),
             ("admin login", f"{base}/login"),
             ("username", "admin"),

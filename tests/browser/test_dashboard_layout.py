@@ -167,7 +167,8 @@ def test_the_conversation_list_has_even_one_line_rows_and_a_compact_badge(browse
     page.goto("/admin")
     rows = page.locator("#threads li.thread")
     expect(rows.first).to_be_visible()
-    probes = [rows.nth(i).evaluate(ROW_PROBE) for i in range(rows.count())]
+    # All rows in one call: the list may be swapped by its refresh (htmx) between two separate calls.
+    probes = page.eval_on_selector_all("#threads li.thread", f"rows => rows.map({ROW_PROBE.strip()})")
     assert len(probes) >= 20
 
     heights = sorted(p["row"]["height"] for p in probes)

@@ -192,16 +192,18 @@ class UpdateProcessor:
     async def _conversation_of_reply(self, reply: dict[str, Any]) -> int | None:
         """The conversation of the message replied to. The outbox stores a sent message's link only after
         Telegram answers the send, so a reply to the bot's newest message can arrive first: while deliveries are
-        in flight, wait a moment for the link rather than answer "not routed"."""
+        in flight, wait a moment for the link rather than answer "not routed". Whether a delivery is in flight is
+        read *before* the link: a delivery marks its row delivered and stores the link in one transaction, so when
+        none was in flight, every link is there to be found (the other order has a gap: the link missed, then the
+        delivery commits, then nothing is in flight any more)."""
+        sent_by_a_bot = isinstance(reply.get("from"), dict) and reply["from"].get("is_bot")
         deadline = now() + REPLY_LINK_WAIT_SECONDS
+        in_flight = (TelegramOutbox.delivered == False) & TelegramOutbox.failed_at.is_null()  # noqa: E712
         while True:
+            waiting = sent_by_a_bot and await TelegramOutbox.exists().where(in_flight)
             found = await mapping.conversation_of_message(self._chat_id, reply["message_id"])
-            sent_by_a_bot = isinstance(reply.get("from"), dict) and reply["from"].get("is_bot")
-            if found is not None or not sent_by_a_bot or now() >= deadline:
+            if found is not None or not waiting or now() >= deadline:
                 return found
-            in_flight = (TelegramOutbox.delivered == False) & TelegramOutbox.failed_at.is_null()  # noqa: E712
-            if not await TelegramOutbox.exists().where(in_flight):
-                return None
             await asyncio.sleep(0.1)
 
     # -- a reply for a visitor -------------------------------------------------------------------------

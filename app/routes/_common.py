@@ -170,13 +170,14 @@ def _refusal_signer(request: Request[Any, Any, Any]) -> Signer:
 
 
 def refused_redirect(request: Request[Any, Any, Any], refusal: Refusal, page_url: str) -> Redirect | None:
-    """A refusal of the page's own form without JavaScript: 303 back to the page, so the address bar never stays
-    on the POST URL (whose reload posts again, and whose GET is no page); the error and the typed text ride along
-    in a signed cookie the page reads once. None for any other client, or when the text is too long for a cookie:
-    the page is then answered in place, with the refusal's status."""
+    """A refusal of the page's own form without JavaScript: 303 back to the page (`page_url`, a path), so the
+    address bar never stays on the POST URL (whose reload posts again, and whose GET is no page); the error and the
+    typed text ride along in a signed cookie, bound to that page, which reads it once (the visitor's page and an
+    admin's conversation each read only their own). None for any other client, or when the text is too long for a
+    cookie: the page is then answered in place, with the refusal's status."""
     if not refusal.page_form or is_htmx(request):
         return None
-    payload = json.dumps([refusal.code, refusal.text], ensure_ascii=False).encode()
+    payload = json.dumps([refusal.code, refusal.text, page_url], ensure_ascii=False).encode()
     value = _refusal_signer(request).sign(base64.urlsafe_b64encode(payload).decode())
     if len(value) > REFUSED_COOKIE_MAX:
         return None
@@ -185,18 +186,21 @@ def refused_redirect(request: Request[Any, Any, Any], refusal: Refusal, page_url
 
 
 def taken_refusal(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], list[Cookie]]:
-    """What refused_redirect() carried, for the composer (`error`, `text_value`), and the cookie's removal."""
+    """What refused_redirect() carried for this page, for the composer (`error`, `text_value`), and the cookie's
+    removal. A refusal bound to another page is left for that page (it expires on its own)."""
     raw = request.cookies.get(REFUSED_COOKIE)
     if not raw:
         return {}, []
     dropped = [expired_cookie(services_of(request).settings, REFUSED_COOKIE)]
     payload = _refusal_signer(request).unsign(raw)
     try:
-        code, text = json.loads(base64.urlsafe_b64decode(payload or "")) if payload else ("", "")
+        code, text, page_url = json.loads(base64.urlsafe_b64decode(payload or "")) if payload else ("", "", "")
     except (ValueError, TypeError):
         return {}, dropped
     if not isinstance(code, str) or not isinstance(text, str) or not code:
         return {}, dropped
+    if page_url != request.url.path:
+        return {}, []
     t = translator(language(request))
     return {"error": t(f"error.{code}"), "text_value": text[:TEXT_KEPT]}, dropped
 

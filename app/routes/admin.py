@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
-from app.routes._common import respond, submit_composer
+from app.routes._common import refused_redirect, respond, submit_composer, taken_refusal
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
 from app.services.threads import threads_page
@@ -105,7 +105,10 @@ async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before
     if before is None:
         await services.conversations.mark_read(thread.id)
     context = await thread_context(request, thread, before)
-    return page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context)
+    refused, dropped = taken_refusal(request)  # a refused post without JavaScript, sent back here
+    response = page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context, **refused)
+    response.cookies.extend(dropped)
+    return response
 
 
 @get("/admin/threads/{thread_id:int}/older")
@@ -119,6 +122,8 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: PathId, bef
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
     refusal = await submit_composer(request, thread.id, "admin", f"admin:{current_admin(request).username}")
+    if refusal is not None and (back := refused_redirect(request, refusal, f"/admin/threads/{thread.id}")) is not None:
+        return back
 
     async def full_context() -> dict[str, Any]:
         return {**await threads_context(request, thread.id), **await thread_context(request, thread)}

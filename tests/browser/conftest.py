@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser as PlaywrightBrowser
 
 from tests.browser import BrowserSession, launch_chromium
+from tests.browser.embed_host import HostSite
 
 # sohbet.test is a second name for loopback that Chromium does *not* count as secure (the embed cookie-fallback
 # test reaches its server by it); mapping it changes nothing for the other tests.
@@ -31,3 +32,12 @@ def browsers(chromium_browser: PlaywrightBrowser, request: pytest.FixtureRequest
             session.assert_clean()
     finally:
         session.close()
+
+
+@pytest.fixture(scope="module")
+def host_site() -> Iterator[HostSite]:
+    """A website on loopback that embeds the widget (tests/browser/embed_host.py); `embedding_server` points it at
+    a Sohbet server."""
+    site = HostSite("").start()
+    yield site
+    site.stop()

@@ -6,8 +6,7 @@ iframe (where window.confirm would be refused)."""
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,17 +20,13 @@ from tests.browser import (
     start_chat_page,
     wait_for_thread,
 )
-from tests.browser.test_browser_embed import HostSite, chat_frame, host_page, launcher
+from tests.browser.embed_host import HostSite, chat_frame, embedding_server, host_page, launcher, unique
 from tests.support import Server, find_thread, login_admin
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix} {secrets.token_hex(3)}"
 
 
 def height_and_font(page: Page, selector: str) -> tuple[float, float]:
@@ -167,17 +162,8 @@ def test_end_chat_without_javascript_asks_on_a_page(server, browsers):
 
 
 @pytest.fixture(scope="module")
-def host_site() -> Iterator[HostSite]:
-    site = HostSite("").start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
 def sohbet(make_server: Callable[..., Server], host_site: HostSite) -> Server:
-    server = make_server("safe-embed", EMBED_ORIGINS=host_site.url)
-    host_site.sohbet = server.url
-    return server
+    return embedding_server(make_server, "safe-embed", host_site)
 
 
 def test_end_chat_in_the_widget_asks_and_shows_the_ended_page(sohbet, host_site, browsers):

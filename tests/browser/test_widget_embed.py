@@ -4,13 +4,23 @@ iframe is not sandboxed (allow-scripts with allow-same-origin protects nothing a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import BrowserSession
-from tests.browser.test_browser_embed import LABEL, SHADOW, HostSite, chat_frame, host_page, launcher, panel, unique
+from tests.browser.embed_host import (
+    LABEL,
+    SHADOW,
+    HostSite,
+    chat_frame,
+    embedding_server,
+    host_page,
+    launcher,
+    panel,
+    unique,
+)
 from tests.support import Server
 
 pytestmark = pytest.mark.browser
@@ -18,17 +28,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[HostSite]:
-    site = HostSite("").start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
-def sohbet(make_server: Callable[..., Server], shop: HostSite) -> Server:
-    server = make_server("widget-look", EMBED_ORIGINS=shop.url)
-    shop.sohbet = server.url
-    return server
+def sohbet(make_server: Callable[..., Server], host_site: HostSite) -> Server:
+    return embedding_server(make_server, "widget-look", host_site)
 
 
 def overlaps(a: dict[str, float] | None, b: dict[str, float] | None) -> bool:
@@ -52,8 +53,8 @@ def open_chat(page: Page, sohbet: Server, name: str):
     return frame
 
 
-def test_on_a_phone_the_launcher_leaves_the_open_panel_alone(sohbet, shop, browsers: BrowserSession):
-    page = host_page(browsers, shop.url, viewport=PHONE)
+def test_on_a_phone_the_launcher_leaves_the_open_panel_alone(sohbet, host_site, browsers: BrowserSession):
+    page = host_page(browsers, host_site.url, viewport=PHONE)
     page.goto("/page1")
     expect(launcher(page)).to_be_visible()
     frame = open_chat(page, sohbet, unique("Phone"))
@@ -81,8 +82,8 @@ def test_on_a_phone_the_launcher_leaves_the_open_panel_alone(sohbet, shop, brows
     browsers.assert_clean()
 
 
-def test_the_panel_is_not_sandboxed_and_looks_like_one_chat(sohbet, shop, browsers: BrowserSession):
-    page = host_page(browsers, shop.url)
+def test_the_panel_is_not_sandboxed_and_looks_like_one_chat(sohbet, host_site, browsers: BrowserSession):
+    page = host_page(browsers, host_site.url)
     warnings: list[str] = []
     page.on("console", lambda message: warnings.append(message.text))
     page.goto("/page1")
@@ -115,8 +116,8 @@ def test_the_panel_is_not_sandboxed_and_looks_like_one_chat(sohbet, shop, browse
     browsers.assert_clean()
 
 
-def test_the_start_form_in_the_panel_is_no_card_and_names_the_chat_once(sohbet, shop, browsers: BrowserSession):
-    page = host_page(browsers, shop.url)
+def test_the_start_form_in_the_panel_is_no_card_and_names_the_chat_once(sohbet, host_site, browsers: BrowserSession):
+    page = host_page(browsers, host_site.url)
     page.goto("/page1")
     launcher(page).click()
     frame = chat_frame(page, sohbet)

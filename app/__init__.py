@@ -84,6 +84,7 @@ def route_handlers(services: Services) -> list[Any]:
         *asset_routes.ROUTES,
         visitor.index,
         visitor.end_chat,
+        visitor.transcript,
         visitor.switch_language,
         auth.logout,
         Router(path="/", route_handlers=[visitor.send_message], middleware=[limits.messages.middleware]),

@@ -234,12 +234,39 @@ STRINGS: dict[str, dict[str, str]] = {
     "chat.ended_title": {"en": "Chat ended", "tr": "Sohbet sona erdi"},
     "transcript.title": {"en": "Your conversation", "tr": "Sohbetiniz"},
     "transcript.keep": {
-        "en": "This copy is shown only now: save or print this page to keep it.",
-        "tr": "Bu kopya yalnızca şimdi gösteriliyor: saklamak için bu sayfayı kaydedin veya yazdırın.",
+        "en": "This copy is shown only now: download the transcript or print this page to keep it.",
+        "tr": "Bu kopya yalnızca şimdi gösteriliyor: saklamak için dökümü indirin veya bu sayfayı yazdırın.",
     },
     "transcript.partial": {
         "en": "Only the newest {count} messages are shown.",
         "tr": "Yalnızca en yeni {count} mesaj gösteriliyor.",
+    },
+    # Transcripts (SPEC §9): the download, the printable page, the ended page's links, their refusals.
+    "transcript.heading": {"en": "Conversation with {name}", "tr": "{name} ile sohbet"},
+    "transcript.started": {"en": "Started", "tr": "Başlangıç"},
+    "transcript.made": {"en": "Transcript made", "tr": "Döküm tarihi"},
+    "transcript.empty": {"en": "No messages.", "tr": "Mesaj yok."},
+    "transcript.download": {"en": "Download the transcript", "tr": "Dökümü indir"},
+    "transcript.printable": {"en": "Printable page", "tr": "Yazdırılabilir sayfa"},
+    "transcript.link_hour": {
+        "en": "These links work for one hour.",
+        "tr": "Bu bağlantılar bir saat geçerlidir.",
+    },
+    "error.transcript_forbidden": {
+        "en": "This transcript cannot be opened here: the link is not valid, or there is no conversation.",
+        "tr": "Bu döküm burada açılamıyor: bağlantı geçersiz ya da sohbet yok.",
+    },
+    "error.transcript_expired": {
+        "en": "This transcript link has expired (links work for one hour).",
+        "tr": "Bu döküm bağlantısının süresi doldu (bağlantılar bir saat geçerlidir).",
+    },
+    "error.transcript_gone": {
+        "en": "This conversation has been deleted.",
+        "tr": "Bu sohbet silinmiş.",
+    },
+    "error.transcript_format": {
+        "en": "Unknown transcript format: use text or html.",
+        "tr": "Bilinmeyen döküm biçimi: text veya html kullanın.",
     },
     "admin.reply": {"en": "Reply", "tr": "Yanıtla"},
     "admin.back": {"en": "All conversations", "tr": "Tüm sohbetler"},

@@ -39,6 +39,7 @@ from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
 from app.services.streams import Fragments, StreamServices
 from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
+from app.services.transcripts import Transcripts
 from app.services.visitor_page import VisitorPages
 from app.settings import RATE_UNITS, Settings, login_code_channel
 from app.templating import make_jinja
@@ -86,6 +87,7 @@ class Services:
     downloads: Downloads  # who may download an attachment, and from where
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
+    transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     metrics: Metrics
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
@@ -212,6 +214,7 @@ def build_services(settings: Settings) -> Services:
         health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir),
         streams=streams,
         visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
+        transcripts=Transcripts(conversations, jinja, settings.secret_key),
         metrics=metrics,
         telegram=telegram,
         workers=workers,

@@ -24,6 +24,7 @@ from app.services.crypto import Signer
 from app.services.messaging import SendRefused
 from app.services.realtime import StreamSlot
 from app.services.streams import StreamEvent
+from app.services.transcripts import RenderedTranscript, TranscriptRefused
 from app.sse import PING, EventStream
 from app.web import (
     VISITOR_COOKIE,
@@ -34,6 +35,7 @@ from app.web import (
     in_embed,
     is_htmx,
     language,
+    own_origins,
     page,
     see_other,
     services_of,
@@ -224,3 +226,29 @@ async def respond(
     if is_htmx(request):
         return page(request, "shared/_composer.html", post_url=post_url, **refused)
     return page(request, full_page, **refused, **await full_context())
+
+
+# -- transcripts (visitor and admin) -----------------------------------------------------------------------------
+
+
+def transcript_format(request: Request[Any, Any, Any]) -> str:
+    return request.query_params.get("format") or "text"
+
+
+def transcript_base_url(request: Request[Any, Any, Any]) -> str:
+    """Sohbet's own origin, for the absolute attachment links of a text transcript (PUBLIC_URL in production)."""
+    return own_origins(request)[0]
+
+
+async def transcript_response(
+    request: Request[Any, Any, Any], rendered: Awaitable[RenderedTranscript]
+) -> Response[Any] | Template:
+    """A transcript: text as a download, HTML as a page; a refusal as the error page, with its status."""
+    try:
+        transcript = await rendered
+    except TranscriptRefused as refused:
+        message = translator(language(request))(f"error.{refused.code}")
+        return page(request, "error.html", status_code=refused.status, status=refused.status, message=message)
+    disposition = "attachment" if transcript.as_download else "inline"
+    headers = {"Content-Disposition": f'{disposition}; filename="{transcript.filename}"'}
+    return Response(transcript.body, media_type=transcript.media_type, headers=headers)

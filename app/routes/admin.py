@@ -12,7 +12,15 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
-from app.routes._common import refused_redirect, respond, submit_composer, taken_refusal
+from app.routes._common import (
+    refused_redirect,
+    respond,
+    submit_composer,
+    taken_refusal,
+    transcript_base_url,
+    transcript_format,
+    transcript_response,
+)
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
 from app.services.threads import threads_page
@@ -118,6 +126,15 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: PathId, bef
     return page(request, "admin/_older.html", **await thread_context(request, thread, before))
 
 
+@get("/admin/threads/{thread_id:int}/transcript")
+async def thread_transcript(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
+    """The conversation as text (a download) or `?format=html` (a printable page)."""
+    rendered = services_of(request).transcripts.for_agent(
+        thread_id, transcript_format(request), lang=language(request), base_url=transcript_base_url(request)
+    )
+    return await transcript_response(request, rendered)
+
+
 @post("/admin/threads/{thread_id:int}/messages", status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
@@ -177,7 +194,16 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
 
 router = Router(
     path="/",
-    route_handlers=[dashboard, threads_fragment, thread_page, older_messages, reply, clear_thread, clear_all],
+    route_handlers=[
+        dashboard,
+        threads_fragment,
+        thread_page,
+        older_messages,
+        thread_transcript,
+        reply,
+        clear_thread,
+        clear_all,
+    ],
     guards=[admin_guard],
     include_in_schema=False,
 )

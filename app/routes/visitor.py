@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import LANGUAGES, translator
@@ -15,6 +15,9 @@ from app.routes._common import (
     respond,
     source_context,
     submit_composer,
+    transcript_base_url,
+    transcript_format,
+    transcript_response,
     visitor_conversation,
     visitor_page_response,
     visitor_token,
@@ -154,10 +157,25 @@ async def end_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[st
             transcript_complete=ended.complete,
             transcript_limit=TRANSCRIPT_LIMIT,
             display_name=display_name(ended.conversation, language(request)),
+            transcript_token=services.transcripts.link_token(ended.conversation.id),  # the cookie is revoked
             path=home_url(request),  # the language link leads home, not to this POST-only address
         )
     response.cookies.append(gone)
     return response
+
+
+@get("/chat/transcript", include_in_schema=False)
+async def transcript(request: Request[Any, Any, Any], token: FromQuery[str | None] = None) -> Response[Any] | Template:
+    """The visitor's conversation as text (a download) or `?format=html` (a printable page), by their cookie or,
+    after the chat ended, by the ended page's signed `token` (one hour)."""
+    rendered = services_of(request).transcripts.for_visitor(
+        visitor_token(request),
+        token,
+        transcript_format(request),
+        lang=language(request),
+        base_url=transcript_base_url(request),
+    )
+    return await transcript_response(request, rendered)
 
 
 @get("/lang/{code:str}", include_in_schema=False)

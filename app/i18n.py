@@ -247,6 +247,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "transcript.made": {"en": "Transcript made", "tr": "Döküm tarihi"},
     "transcript.empty": {"en": "No messages.", "tr": "Mesaj yok."},
     "transcript.download": {"en": "Download the transcript", "tr": "Dökümü indir"},
+    "admin.transcript": {"en": "Transcript", "tr": "Döküm"},
     "transcript.printable": {"en": "Printable page", "tr": "Yazdırılabilir sayfa"},
     "transcript.link_hour": {
         "en": "These links work for one hour.",

@@ -167,8 +167,11 @@ def test_the_conversation_list_has_even_one_line_rows_and_a_compact_badge(browse
     page.goto("/admin")
     rows = page.locator("#threads li.thread")
     expect(rows.first).to_be_visible()
-    # All rows in one call: the list may be swapped by its refresh (htmx) between two separate calls.
-    probes = page.eval_on_selector_all("#threads li.thread", f"rows => rows.map({ROW_PROBE.strip()})")
+    # All rows in one synchronous script: the list may be swapped by its refresh (htmx) between two calls, and
+    # eval_on_selector_all is two (it finds the rows, then maps them), so a detached row could measure as nothing.
+    probes = page.evaluate(
+        f"() => Array.from(document.querySelectorAll('#threads li.thread')).map({ROW_PROBE.strip()})"
+    )
     assert len(probes) >= 20
 
     heights = sorted(p["row"]["height"] for p in probes)

@@ -104,7 +104,11 @@ class Workspace:
         return await self.load()
 
     async def _put(self, key: str, value: str, data: bytes | None, now: float) -> None:
-        changes: dict[Any, Any] = {WorkspaceSetting.value: value, WorkspaceSetting.data: data, WorkspaceSetting.updated_at: now}
+        changes: dict[Any, Any] = {
+            WorkspaceSetting.value: value,
+            WorkspaceSetting.data: data,
+            WorkspaceSetting.updated_at: now,
+        }
         updated = (
             await WorkspaceSetting.update(changes).where(WorkspaceSetting.key == key).returning(WorkspaceSetting.id)
         )

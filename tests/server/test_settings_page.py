@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import httpx
 from PIL import Image
 
 from tests.server.test_embed import csp_of
-from tests.support import Browser, login_admin
+from tests.support import Browser, base_env, create_database, drop_database, login_admin, sohbet
 
 SHOP = "https://shop.example"
 NEW_SHOP = "https://new-shop.example"
@@ -149,3 +150,34 @@ def test_a_new_embedding_site_applies_without_a_restart(make_server):
     assert save(admin, {**FIELDS, "embed_origins": ""}).status_code == 303
     assert csp_of(httpx.get(server.url + "/"))["frame-ancestors"] == "'self'"
     assert "None yet" in admin.get("/admin/embed").text
+
+
+def test_a_backup_keeps_the_workspace_settings_and_the_logo(make_server, tmp_path):
+    server = make_server("brand-backup")
+    admin = login_admin(server)
+    image = png()
+    assert save(admin, FIELDS, files={"logo": ("logo.png", image, "image/png")}).status_code == 303
+    logo = httpx.get(server.url + "/brand/logo").content
+
+    archive = tmp_path / "brand.zip"
+    made = sohbet(server.env, "backup", str(archive))
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(archive) as opened:
+        assert "tables/workspace_setting.jsonl" in opened.namelist()
+
+    url = create_database(tmp_path)
+    env = {**base_env(tmp_path, url), "ENCRYPTION_KEYS": server.env["ENCRYPTION_KEYS"]}
+    restored = sohbet(env, "restore", str(archive))
+    assert restored.returncode == 0, restored.stderr
+    again = make_server("brand-restored", DATABASE_URL=url, ENCRYPTION_KEYS=server.env["ENCRYPTION_KEYS"])
+    page = httpx.get(again.url + "/").text
+    assert (
+        "Acme Shoes" in page
+        and "Merhaba! Ask us about sizes." in page
+        and f"--accent:{GREEN}"
+        in httpx.get(again.url + re.search(r'href="(/brand\.css\?v=[0-9a-f]+)"', page).group(1)).text
+    )
+    assert httpx.get(again.url + "/brand/logo").content == logo
+    assert csp_of(httpx.get(again.url + "/"))["frame-ancestors"] == f"'self' {SHOP}"
+    again.stop()
+    drop_database(url)

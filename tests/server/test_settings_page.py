@@ -108,7 +108,9 @@ def test_errors_keep_what_was_typed_and_save_nothing(make_server):
 
     page = admin.get("/admin/settings").text
     assert field_value(page, "site_name") == "" and field_value(page, "accent") == "#0b5cad"
-    assert "Kept" not in httpx.get(server.url + "/").text and "/brand.css" not in httpx.get(server.url + "/").text
+    visitor = httpx.get(server.url + "/").text
+    assert "Kept" not in visitor and "/brand.css" not in visitor  # the default accent: no extra stylesheet
+    assert 'class="site-head"' not in visitor  # no name or logo set: the page as before
 
     admin.get("/lang/tr?next=/admin/settings")
     assert "Çok açık" in save(admin, wrong).text

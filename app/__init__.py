@@ -30,6 +30,7 @@ from app.limits import MULTIPART_PARTS_MAX, BodyLimitMiddleware
 from app.proxy import ProxyHeadersMiddleware
 from app.ratelimit import route_limits
 from app.routes import admin, api, auth, embed, events, health, media, visitor
+from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
 from app.settings import LITESTAR_DEBUG, Settings
 from app.sse import StreamsEndOnExit
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=compression_config(),
         stores=services.stores,
         exception_handlers={HTTPException: error_response, Exception: error_response},
-        before_send=[make_before_send(settings, services.metrics)],
+        before_send=[make_before_send(settings, services.metrics, lambda: services.brand.current.embed_origins)],
         openapi_config=openapi_config(),
         middleware=middleware(settings, upload_max),
         request_max_body_size=upload_max,  # a backstop: BodyLimitMiddleware refuses first, per route
@@ -81,6 +82,7 @@ def route_handlers(services: Services) -> list[Any]:
         *media.ROUTES,
         *telegram_routes.ROUTES,
         *embed.ROUTES,
+        *settings_routes.ROUTES,
         *asset_routes.ROUTES,
         visitor.index,
         visitor.end_chat,

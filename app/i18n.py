@@ -299,15 +299,75 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": 'Bağlantıdaki seçenekler: data-position="left" (varsayılan sağ), data-color="#0b5cad", '
         'data-lang="tr" (en veya tr), data-greeting="Sorunuz mu var? Buradayız."',
     },
+    "settings.title": {"en": "Settings", "tr": "Ayarlar"},
+    "settings.saved": {"en": "Settings saved.", "tr": "Ayarlar kaydedildi."},
+    "settings.not_saved": {
+        "en": "Nothing was saved: correct the fields marked below.",
+        "tr": "Hiçbir şey kaydedilmedi: aşağıda işaretli alanları düzeltin.",
+    },
+    "settings.save": {"en": "Save settings", "tr": "Ayarları kaydet"},
+    "settings.site_name": {"en": "Site name", "tr": "Site adı"},
+    "settings.site_name_invalid": {
+        "en": "At most {max} characters, on one line.",
+        "tr": "Tek satırda en fazla {max} karakter.",
+    },
+    "settings.logo": {"en": "Logo", "tr": "Logo"},
+    "settings.logo_now": {"en": "Current logo", "tr": "Şu anki logo"},
+    "settings.logo_remove": {"en": "Remove the logo", "tr": "Logoyu kaldır"},
+    "settings.logo_hint": {
+        "en": "PNG, JPEG, GIF or WebP, up to 512 KB. Shown on the chat page and in the widget.",
+        "tr": "PNG, JPEG, GIF veya WebP, en fazla 512 KB. Sohbet sayfasında ve pencerede gösterilir.",
+    },
+    "settings.accent": {"en": "Accent colour", "tr": "Vurgu rengi"},
+    "settings.accent_hint": {
+        "en": "A hex colour such as #0b5cad. White text on it must stay readable (WCAG AA, 4.5:1).",
+        "tr": "#0b5cad gibi bir onaltılık renk. Üzerindeki beyaz yazı okunur kalmalı (WCAG AA, 4.5:1).",
+    },
+    "settings.accent_invalid": {
+        "en": "Write the colour as # and six hex digits, e.g. #0b5cad.",
+        "tr": "Rengi # ve altı onaltılık rakamla yazın, ör. #0b5cad.",
+    },
+    "settings.accent_text_contrast": {
+        "en": "Too light: white text on this colour has a contrast of {ratio}:1, at least 4.5:1 is needed. "
+        "Choose a darker colour.",
+        "tr": "Çok açık: bu renk üzerindeki beyaz yazının kontrastı {ratio}:1, en az 4.5:1 gerekir. "
+        "Daha koyu bir renk seçin.",
+    },
+    "settings.accent_page_contrast": {
+        "en": "Links in this colour on the page background have a contrast of {ratio}:1, at least 4.5:1 is "
+        "needed. Choose a darker colour.",
+        "tr": "Bu renkteki bağlantıların sayfa zeminindeki kontrastı {ratio}:1, en az 4.5:1 gerekir. "
+        "Daha koyu bir renk seçin.",
+    },
+    "settings.greeting": {"en": "Greeting", "tr": "Karşılama"},
+    "settings.greeting_invalid": {
+        "en": "At most {max} characters, on one line.",
+        "tr": "Tek satırda en fazla {max} karakter.",
+    },
+    "settings.embed_origins": {"en": "Sites allowed to embed the chat", "tr": "Sohbeti gömebilecek siteler"},
+    "settings.embed_origins_hint": {
+        "en": "One address a line, e.g. https://shop.example.com (no path). Applies at once, no restart.",
+        "tr": "Her satıra bir adres, ör. https://shop.example.com (yol olmadan). Hemen geçerli olur, yeniden "
+        "başlatma gerekmez.",
+    },
+    "settings.origin_invalid": {
+        "en": "{origin} is not a site address like https://shop.example.com.",
+        "tr": "{origin} https://shop.example.com gibi bir site adresi değil.",
+    },
+    "settings.origin_https": {
+        "en": "{origin}: only https:// sites may embed the chat in production.",
+        "tr": "{origin}: üretimde sohbeti yalnızca https:// siteler gömebilir.",
+    },
+    "settings.origins_too_many": {"en": "At most {count} sites.", "tr": "En fazla {count} site."},
     "embed.origins": {
-        "en": "Sites allowed to embed the chat (EMBED_ORIGINS):",
-        "tr": "Sohbeti gömmesine izin verilen siteler (EMBED_ORIGINS):",
+        "en": "Sites allowed to embed the chat:",
+        "tr": "Sohbeti gömmesine izin verilen siteler:",
     },
     "embed.no_origins": {
-        "en": "None yet: set EMBED_ORIGINS (e.g. https://shop.example.com) and restart, or the panel stays empty "
-        "on your site and the button opens the chat in a new window.",
-        "tr": "Henüz yok: EMBED_ORIGINS ayarlayın (ör. https://shop.example.com) ve yeniden başlatın; yoksa "
-        "panel sitenizde boş kalır ve düğme sohbeti yeni pencerede açar.",
+        "en": "None yet: add your site (e.g. https://shop.example.com) in the settings; until then the button "
+        "on your site opens the chat in a new window.",
+        "tr": "Henüz yok: sitenizi (ör. https://shop.example.com) ayarlara ekleyin; o zamana kadar sitenizdeki "
+        "düğme sohbeti yeni pencerede açar.",
     },
     "embed.https": {
         "en": "The chat must be served over https for the panel to keep its cookie inside your site; otherwise the "
@@ -315,6 +375,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Panelin çerezini sitenizde tutabilmesi için sohbet https üzerinden sunulmalıdır; aksi halde düğme "
         "sohbeti yeni pencerede açar.",
     },
+    "embed.edit_origins": {"en": "Change them in the settings", "tr": "Ayarlardan değiştirin"},
     "embed.demo": {"en": "Try it on the demo page", "tr": "Deneme sayfasında deneyin"},
     "embed.blocked": {
         "en": "Your browser does not allow the chat to keep you signed in inside this site.",

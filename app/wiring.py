@@ -25,6 +25,7 @@ from app.models.db import bind_tables, close_engine, make_engine, open_engine
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.background import BackgroundWorker
+from app.services.branding import Brand
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
 from app.services.downloads import Downloads
@@ -41,6 +42,7 @@ from app.services.streams import Fragments, StreamServices
 from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
 from app.services.transcripts import Transcripts
 from app.services.visitor_page import VisitorPages
+from app.services.workspace import Workspace
 from app.settings import RATE_UNITS, Settings, login_code_channel
 from app.templating import make_jinja
 from app.version import VERSION
@@ -89,6 +91,7 @@ class Services:
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     metrics: Metrics
+    brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
     workers: list[BackgroundWorker] = field(default_factory=list)
@@ -168,7 +171,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(engine)
     retention = Retention(engine, broker, settings.message_retention_seconds, attachments.kick)
     housekeeping = Housekeeping(engine)
-    workers: list[BackgroundWorker] = [database, broker, presence, attachments, retention, housekeeping]
+    workspace = Workspace(engine, broker, hub)
+    workers: list[BackgroundWorker] = [database, broker, workspace, presence, attachments, retention, housekeeping]
     if telegram is not None:
         workers.append(telegram)
     auth = AuthService(
@@ -216,6 +220,7 @@ def build_services(settings: Settings) -> Services:
         visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
         transcripts=Transcripts(conversations, jinja, settings.secret_key),
         metrics=metrics,
+        brand=Brand(workspace, settings.embed_origins),
         telegram=telegram,
         workers=workers,
     )

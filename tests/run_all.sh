@@ -18,6 +18,15 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
 
+# axe-core (the contrast checks of tests/browser/test_contrast.py) from npm, into .cache/axe.
+if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm install --no-audit --no-fund --silent --prefix .cache/axe "axe-core@^4.10" >/dev/null
+  else
+    echo "npm not found: tests/browser/test_contrast.py will be skipped (it needs axe-core from npm)"
+  fi
+fi
+
 # PostgreSQL on 127.0.0.1:5432 (trust auth), started if it is not up.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then

@@ -15,6 +15,7 @@ from app.models.tables import (
     TelegramOutbox,
     TelegramTopic,
     TelegramUpdate,
+    WorkspaceSetting,
 )
 
 ALL_TABLES = (
@@ -32,6 +33,7 @@ ALL_TABLES = (
     TelegramUpdate,
     Lease,
     Counter,
+    WorkspaceSetting,
 )
 
 __all__ = [
@@ -50,4 +52,5 @@ __all__ = [
     "TelegramOutbox",
     "TelegramTopic",
     "TelegramUpdate",
+    "WorkspaceSetting",
 ]

@@ -207,3 +207,15 @@ class Lease(Table):
     name = Varchar(length=40, unique=True, index=True)
     holder = Varchar(length=40)
     expires_at = DoublePrecision(default=0.0)
+
+
+class WorkspaceSetting(Table):
+    """A workspace setting changed on /admin/settings (app/services/workspace.py): text in `value`, an uploaded
+    file (the logo) in `data`. A key without a row takes its default from the environment."""
+
+    id: Serial
+
+    key = Varchar(length=40, unique=True, index=True)
+    value = Text(default="")
+    data = Bytea(null=True, default=None)
+    updated_at = DoublePrecision(default=0.0)

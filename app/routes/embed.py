@@ -48,11 +48,18 @@ VERSIONED_CACHE = "public, max-age=31536000, immutable"
 CROSS_ORIGIN = {"cross-origin-resource-policy": "cross-origin"}
 
 
-@functools.cache
-def launcher_script() -> tuple[bytes, str]:
-    """The launcher's bytes and version (read once per process: a deploy brings a new process)."""
-    body = compact_js(SCRIPT_PATH.read_text(encoding="utf-8")).encode()
+@functools.lru_cache(maxsize=4)
+def launcher_script(brand: str = "{}") -> tuple[bytes, str]:
+    """The launcher's bytes and version, with the workspace's branding (`brand`, JSON) written in: a change on
+    /admin/settings makes a new version, which the hour-long redirect brings to every host site."""
+    source = compact_js(SCRIPT_PATH.read_text(encoding="utf-8"))
+    body = source.replace('"__SOHBET_BRAND__"', brand, 1).encode()
     return body, hashlib.sha256(body).hexdigest()[:12]
+
+
+def current_launcher(request: Request[Any, Any, Any]) -> tuple[bytes, str]:
+    brand = services_of(request).brand.current.launcher()
+    return launcher_script(json.dumps(brand, ensure_ascii=True, separators=(",", ":")))
 
 
 def versioned_path(version: str) -> str:
@@ -61,9 +68,9 @@ def versioned_path(version: str) -> str:
 
 # Both launcher routes skip the CSRF middleware: it would set its cookie on a script the host page loads.
 @get("/embed.js", include_in_schema=False, exclude_from_csrf=True)
-async def launcher() -> Redirect:
+async def launcher(request: Request[Any, Any, Any]) -> Redirect:
     """The URL in the snippet: a redirect to the current version, cacheable for an hour."""
-    _, version = launcher_script()
+    _, version = current_launcher(request)
     return Redirect(
         path=versioned_path(version),
         status_code=302,
@@ -72,8 +79,8 @@ async def launcher() -> Redirect:
 
 
 @get("/embed/{version:str}/embed.js", include_in_schema=False, exclude_from_csrf=True)
-async def launcher_versioned(version: FromPath[str]) -> Response[bytes] | Redirect:
-    body, current = launcher_script()
+async def launcher_versioned(request: Request[Any, Any, Any], version: FromPath[str]) -> Response[bytes] | Redirect:
+    body, current = current_launcher(request)
     if version != current:  # an older release (a cached redirect) or a made-up version: send the current one
         return Redirect(path=versioned_path(current), status_code=302, headers={"cache-control": "no-cache"})
     return Response(
@@ -148,7 +155,7 @@ async def admin_embed(request: Request[Any, Any, Any]) -> Template:
         "admin/embed.html",
         base=base,
         link_text=translator(language(request))("embed.link_text"),
-        origins=settings.embed_origins,
+        origins=services_of(request).brand.current.embed_origins,
         public_url_set=bool(settings.public_url),
         https=base.startswith("https://"),
         demo=not settings.is_production,

@@ -55,13 +55,13 @@ def home_url(request: Request[Any, Any, Any]) -> str:
 
 def link_source(request: Request[Any, Any, Any]) -> dict[str, str | None]:
     """The widget's link (no JavaScript, or cookies blocked in the iframe): embed.js passes `url`/`ref`; a plain
-    click only has the Referer, which counts when it is one of EMBED_ORIGINS."""
+    click only has the Referer, which counts when it is one of the embedding sites."""
     query = request.query_params
     if query.get("src") != "embed":
         return {}
     if query.get("url"):
         return source_context(request, query.get("url"), query.get("ref"))
-    embedders = [o for o in (origin_of(x) for x in services_of(request).settings.embed_origins) if o]
+    embedders = [o for o in (origin_of(x) for x in services_of(request).brand.current.embed_origins) if o]
     return source_context(request, request.headers.get("referer"), None, allowed=embedders)
 
 

@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ log = logging.getLogger("sohbet.realtime")
 CHANNEL = "sohbet_events"
 ADMIN_TOPIC = "admin"
 VISITORS_TOPIC = "visitors"
+SETTINGS_TOPIC = "settings"  # workspace settings changed (app/services/workspace.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class Event:
             return (ADMIN_TOPIC, VISITORS_TOPIC)
         if self.kind == "revoke":
             return (self.subject,)
+        if self.kind == "settings":
+            return (SETTINGS_TOPIC,)
         return ()
 
 
@@ -165,6 +168,11 @@ class Hub:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
         self._open: Counter[str] = Counter()
+        self._watchers: dict[str, list[Callable[[Event], None]]] = defaultdict(list)
+
+    def watch(self, topic: str, callback: Callable[[Event], None]) -> None:
+        """Call `callback` (in the event loop, not a stream) with every event on `topic`, and with RESYNC."""
+        self._watchers[topic].append(callback)
 
     def admit(self, limits: dict[str, int]) -> StreamSlot | None:
         """A slot for one more stream counted under every key of `limits` (key -> most open at once), or None
@@ -195,12 +203,17 @@ class Hub:
     def dispatch(self, event: Event) -> None:
         seen: set[int] = set()
         for topic in event.topics():
+            for callback in self._watchers.get(topic, ()):
+                callback(event)
             for subscription in self._subscribers.get(topic, ()):
                 if id(subscription) not in seen:
                     seen.add(id(subscription))
                     subscription.push(event)
 
     def resync_all(self) -> None:
+        for callbacks in list(self._watchers.values()):
+            for callback in callbacks:
+                callback(RESYNC)
         everyone = {id(s): s for subs in self._subscribers.values() for s in subs}
         for subscription in everyone.values():
             subscription.push(RESYNC)

@@ -7,6 +7,8 @@
   var me = d.currentScript;
   if (!me || !w.CSSStyleSheet || !("adoptedStyleSheets" in d) || !d.head.attachShadow) return;
   var S = new URL(me.src).origin;
+  // The workspace's branding (accent c, site name n, greeting g), written in by the server (app/routes/embed.py).
+  var B = "__SOHBET_BRAND__";
 
   function el(tag, attrs, parent) {
     var node = d.createElement(tag);
@@ -21,7 +23,7 @@
     var lang = /^(en|tr)$/.test(ds.lang) ? ds.lang : "";
     var tr = (lang || d.documentElement.lang).slice(0, 2) == "tr";
     var label = a.textContent.trim().slice(0, 80) || "Chat";
-    var color = CSS.supports("color", ds.color) && !/[;{}<\\]/.test(ds.color) ? ds.color : "#0b5cad";
+    var color = CSS.supports("color", ds.color) && !/[;{}<\\]/.test(ds.color) ? ds.color : B.c || "#0b5cad";
     var key = "sohbet:" + S;
     var st = {};
     function save() {
@@ -61,7 +63,7 @@
 
     var panel = el("div", { id: "p", role: "dialog", "aria-label": label, hidden: "" }, root);
     var head = el("div", { class: "h" }, panel);
-    el("span", {}, head).textContent = label;
+    el("span", {}, head).textContent = B.n || label;
     var x = el("button", { class: "x", "aria-label": tr ? "Kapat" : "Close" }, head);
     x.textContent = "\u00d7";
     function icon(parent, path) {
@@ -78,9 +80,10 @@
     icon(btn, "M3 4h18v13H9l-5 4v-4H3z");
     var badge = el("span", { class: "n", "aria-hidden": "true" }, btn);
     var live = el("span", { class: "v", role: "status" }, root);
-    var bubble = ds.greeting && !st.g && el("p", { class: "g", id: "g" }, root);
+    var greeting = ds.greeting || B.g;
+    var bubble = greeting && !st.g && el("p", { class: "g", id: "g" }, root);
     if (bubble) {
-      bubble.textContent = ds.greeting.slice(0, 140);
+      bubble.textContent = greeting.slice(0, 200);
       btn.setAttribute("aria-describedby", "g");
     }
     a.remove();

@@ -13,7 +13,7 @@ Every public name is re-exported here: routes import `from app.web import X`.
 
 from __future__ import annotations
 
-from app.web.access import admin_guard, client_ip, current_admin, services_of
+from app.web.access import admin_guard, client_ip, current_admin, require_owner, services_of
 from app.web.cookies import (
     ADMIN_COOKIE,
     LANG_COOKIE,
@@ -96,6 +96,7 @@ __all__ = [
     "own_origins",
     "page",
     "refusing_limit",
+    "require_owner",
     "security_headers",
     "see_other",
     "services_of",

@@ -26,6 +26,12 @@ async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     connection.state.admin = identity
 
 
+async def require_owner(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Workspace-wide settings (/admin/settings): the workspace owner only. The one place that decides it; until
+    agents have roles (issue 14), every admin is the owner."""
+    await admin_guard(connection, handler)
+
+
 def current_admin(request: Request[Any, Any, Any]) -> AdminIdentity:
     return request.state.admin
 

@@ -65,9 +65,9 @@ def own_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
 
 
 def allowed_embed_origins(request: ASGIConnection[Any, Any, Any, Any]) -> list[str]:
-    """The origins that may frame /embed and talk to it: Sohbet itself ('self') and EMBED_ORIGINS."""
-    settings = services_of(request).settings
-    found = [*own_origins(request), *(origin_of(o) for o in settings.embed_origins)]
+    """The origins that may frame /embed and talk to it: Sohbet itself ('self') and the embedding sites
+    (/admin/settings; EMBED_ORIGINS until saved there)."""
+    found = [*own_origins(request), *(origin_of(o) for o in services_of(request).brand.current.embed_origins)]
     return list(dict.fromkeys(o for o in found if o))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -22,12 +23,17 @@ from app.web.errors import RATE_LIMIT_STATE
 log = logging.getLogger("sohbet.http")
 
 
-def security_headers(settings: Settings, *, frameable: bool = True, document: bool = True) -> list[tuple[str, str]]:
-    """`frameable=False` (admin and login pages): only Sohbet itself may frame them, never an embedding site.
+def security_headers(
+    settings: Settings, *, frameable: bool = True, document: bool = True, embed_origins: tuple[str, ...] | None = None
+) -> list[tuple[str, str]]:
+    """`embed_origins`: the sites that may frame our pages (default EMBED_ORIGINS; the app passes the live list
+    from /admin/settings). `frameable=False` (admin and login pages): only Sohbet itself may frame them, never an
+    embedding site.
     `document=False` (scripts, styles, images, JSON, event streams): the same policy in its short form — the
     directives that matter to a resource that is not a page — without the page-only headers; HTTP/1.1 does not
     compress headers, and on the visitor page they were a sixth of everything transferred."""
-    frame_ancestors = " ".join(["'self'", *settings.embed_origins]) if frameable else "'self'"
+    origins = settings.embed_origins if embed_origins is None else embed_origins
+    frame_ancestors = " ".join(["'self'", *origins]) if frameable else "'self'"
     if not document:
         compact_csp = f"default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors {frame_ancestors}"
         headers = [
@@ -68,11 +74,26 @@ def security_headers(settings: Settings, *, frameable: bool = True, document: bo
 NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/api/", "/chat/", "/health")
 
 
-def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
-    page_headers = security_headers(settings)
+def make_before_send(
+    settings: Settings, metrics: Metrics | None = None, embed_origins: Callable[[], tuple[str, ...]] | None = None
+) -> Any:
+    """`embed_origins()`: the sites allowed to embed the chat now (they change on /admin/settings, no restart)."""
     private_page_headers = security_headers(settings, frameable=False)
-    resource_headers = security_headers(settings, document=False)
     private_resource_headers = security_headers(settings, frameable=False, document=False)
+    framed: dict[tuple[str, ...], tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
+
+    def frameable_headers() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The page and resource headers for the current list of embedding sites (built once per list)."""
+        origins = embed_origins() if embed_origins is not None else settings.embed_origins
+        if origins not in framed:
+            if len(framed) > 8:
+                framed.clear()
+            framed[origins] = (
+                security_headers(settings, embed_origins=origins),
+                security_headers(settings, document=False, embed_origins=origins),
+            )
+        return framed[origins]
+
     access_level = access_log_level(settings)  # INFO in production, DEBUG in development (app/logs.py)
 
     async def before_send(message: Message, scope: Scope) -> None:
@@ -81,6 +102,7 @@ def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:
         mutable = MutableScopeHeaders.from_message(message)
         path = scope.get("path", "")
         private = path.startswith(PRIVATE_PREFIXES)
+        page_headers, resource_headers = frameable_headers()
         if (mutable.get("content-type") or "").startswith("text/html"):
             headers = private_page_headers if private else page_headers
         else:

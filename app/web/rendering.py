@@ -10,6 +10,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from app.i18n import pick_language, translator
+from app.web.access import services_of
 from app.web.cookies import LANG_COOKIE
 from app.web.embedding import EMBED_PATH, allowed_embed_origins, in_embed
 
@@ -45,6 +46,7 @@ def base_context(request: Request[Any, Any, Any], **context: Any) -> dict[str, A
         "embed": embed,
         "embed_q": "?embed=1" if embed else "",
         "embed_origins": allowed_embed_origins(request) if embed else [],
+        "brand": services_of(request).brand.current,  # workspace branding (app/services/branding.py)
         **context,
     }
 

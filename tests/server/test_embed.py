@@ -225,12 +225,12 @@ def test_admin_embed_page_shows_the_snippet_with_the_public_url(server, make_ser
     assert f"<code>{SHOP}</code>" in page.text and f"<code>{OTHER}</code>" in page.text
     assert 'href="/embed/demo"' in page.text
 
-    # Without PUBLIC_URL: the address this request reached; without EMBED_ORIGINS: a warning.
+    # Without PUBLIC_URL: the address this request reached; without embedding sites: where to add them (no error).
     bare = make_server("embed-bare")
     bare_admin = login_admin(bare)
     page = bare_admin.get("/admin/embed").text
     assert f"&lt;script src=&#34;{bare.url}/embed.js&#34; defer&gt;" in page
-    assert 'id="embed-origins" class="error"' in page
+    assert '<p id="embed-origins">None yet' in page and 'href="/admin/settings#embed_origins"' in page
 
 
 # -- cookies in the iframe -----------------------------------------------------------------------------------

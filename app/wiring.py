@@ -172,6 +172,7 @@ def build_services(settings: Settings) -> Services:
     retention = Retention(engine, broker, settings.message_retention_seconds, attachments.kick)
     housekeeping = Housekeeping(engine)
     workspace = Workspace(engine, broker, hub)
+    brand = Brand(workspace, settings.embed_origins)
     workers: list[BackgroundWorker] = [database, broker, workspace, presence, attachments, retention, housekeeping]
     if telegram is not None:
         workers.append(telegram)
@@ -218,9 +219,9 @@ def build_services(settings: Settings) -> Services:
         health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir),
         streams=streams,
         visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
-        transcripts=Transcripts(conversations, jinja, settings.secret_key),
+        transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
         metrics=metrics,
-        brand=Brand(workspace, settings.embed_origins),
+        brand=brand,
         telegram=telegram,
         workers=workers,
     )

@@ -50,7 +50,7 @@ async def test_every_message_in_order_without_notes(settings):
         assert text.media_type.startswith("text/plain") and text.as_download
         assert text.filename == f"sohbet-transcript-{thread.id}.txt"
         body = text.body
-        assert body.startswith("Conversation with Ayşe <b>\n")
+        assert body.startswith("Sohbet\nConversation with Ayşe <b>\n")  # the default site name heads it
         order = [body.index(x) for x in ("Hello, my order #12 & more", "https://example.com/help?a=1&b=2", "Anything")]
         assert order == sorted(order)
         assert "Ayşe <b>:\nHello" in body and "Support:\nSee https" in body
@@ -60,7 +60,7 @@ async def test_every_message_in_order_without_notes(settings):
         assert "chat.closed_note" not in body
 
         turkish = await s.transcripts.render(thread, "text", lang="tr", base_url="")
-        assert turkish.body.startswith("Ayşe <b> ile sohbet") and "Destek:" in turkish.body
+        assert turkish.body.startswith("Sohbet\nAyşe <b> ile sohbet") and "Destek:" in turkish.body
 
         html = await s.transcripts.render(thread, "html", lang="en", base_url="")
         assert html.media_type.startswith("text/html") and not html.as_download
@@ -71,6 +71,13 @@ async def test_every_message_in_order_without_notes(settings):
 
         by_cookie = await s.transcripts.for_visitor(token, None, "text", lang="en", base_url="")
         assert "Hello, my order #12 & more" in by_cookie.body and "secret agent note" not in by_cookie.body
+
+        await s.brand.workspace.save({"site_name": "Acme <Shop>"})  # SPEC §14: transcripts use the branding
+        branded = await s.transcripts.render(thread, "text", lang="en", base_url="")
+        assert branded.body.startswith("Acme <Shop>\nConversation with")
+        page = await s.transcripts.render(thread, "html", lang="en", base_url="")
+        assert "<title>Conversation with Ayşe &lt;b&gt; · Acme &lt;Shop&gt;</title>" in page.body
+        await s.brand.workspace.save({"site_name": ""})
 
 
 async def test_a_long_conversation_is_whole_and_attachments_are_links(settings):

@@ -20,6 +20,7 @@ from jinja2 import Environment
 
 from app.clock import now
 from app.i18n import translator
+from app.services.branding import Brand
 from app.services.conversations import ConversationService, MessageView, ThreadView
 from app.services.crypto import Signer
 from app.services.visitor_names import display_name
@@ -48,8 +49,9 @@ class RenderedTranscript:
 
 
 class Transcripts:
-    def __init__(self, conversations: ConversationService, jinja: Environment, secret_key: str) -> None:
+    def __init__(self, conversations: ConversationService, jinja: Environment, secret_key: str, brand: Brand) -> None:
         self._conversations = conversations
+        self._brand = brand  # the workspace's site name heads every transcript
         self._jinja = jinja
         self._signer = Signer(secret_key, "transcript")
 
@@ -113,8 +115,10 @@ class Transcripts:
         """`thread` as `fmt` ("text" or "html") in `lang`, read by `viewer` ("visitor" or "admin": whose messages
         are "mine"); relative attachment links are made absolute with `base_url` (Sohbet's own origin)."""
         _check_format(fmt)
+        t = translator(lang)
         context: dict[str, Any] = {
-            "t": translator(lang),
+            "t": t,
+            "site_name": self._brand.current.site_name or t("app.name"),
             "lang": lang,
             "thread": thread,
             "display_name": display_name(thread, lang),

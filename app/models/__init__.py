@@ -2,6 +2,7 @@
 
 from app.models.tables import (
     AdminSession,
+    Agent,
     Attachment,
     Conversation,
     Counter,
@@ -23,6 +24,7 @@ ALL_TABLES = (
     AdminSession,
     LoginAttempt,
     KeyValue,
+    Agent,
     Presence,
     Attachment,
     FileDeletion,
@@ -37,6 +39,7 @@ ALL_TABLES = (
 __all__ = [
     "ALL_TABLES",
     "AdminSession",
+    "Agent",
     "Attachment",
     "Conversation",
     "Counter",

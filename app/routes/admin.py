@@ -118,7 +118,8 @@ async def older_messages(request: Request[Any, Any, Any], thread_id: PathId, bef
 @post("/admin/threads/{thread_id:int}/messages", status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
-    refusal = await submit_composer(request, thread.id, "admin", f"admin:{current_admin(request).username}")
+    me = current_admin(request).username
+    refusal = await submit_composer(request, thread.id, "admin", f"admin:{me}", author=me)
 
     async def full_context() -> dict[str, Any]:
         return {**await threads_context(request, thread.id), **await thread_context(request, thread)}

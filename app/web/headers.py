@@ -65,7 +65,7 @@ def security_headers(settings: Settings, *, frameable: bool = True, document: bo
     return headers
 
 
-NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/api/", "/chat/", "/health")
+NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/invite/", "/api/", "/chat/", "/health")
 
 
 def make_before_send(settings: Settings, metrics: Metrics | None = None) -> Any:

@@ -45,6 +45,7 @@ def base_context(request: Request[Any, Any, Any], **context: Any) -> dict[str, A
         "embed": embed,
         "embed_q": "?embed=1" if embed else "",
         "embed_origins": allowed_embed_origins(request) if embed else [],
+        "me": request.scope.get("state", {}).get("admin"),  # the logged-in agent on admin pages (AdminIdentity)
         **context,
     }
 

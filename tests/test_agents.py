@@ -264,3 +264,44 @@ async def test_an_agent_without_a_code_channel_in_production_is_told(tmp_path: P
             assert refused.value.status == 401  # a wrong password never learns about channels
     finally:
         drop_database(url)
+
+
+# -- backups keep the team -------------------------------------------------------------------------------------
+
+
+async def test_a_backup_keeps_the_team_and_restores_over_a_fresh_first_owner(tmp_path: Path) -> None:
+    from app.backup.dump import create_backup
+    from app.backup.restore import restore_backup
+
+    for name in ("source", "target"):
+        (tmp_path / name).mkdir()
+    urls = [create_database(tmp_path / name) for name in ("source", "target")]
+    try:
+        with bindings_kept():
+            for url in urls:
+                await migrate_in_process(url)
+        source = Settings.from_env(base_env(tmp_path / "source", urls[0]))
+        target = Settings.from_env(
+            {**base_env(tmp_path / "target", urls[1]), "ENCRYPTION_KEYS": ",".join(source.encryption_keys)}
+        )
+        archive = tmp_path / "team.zip"
+        async with running_services(source) as services:
+            await services.agents.start()
+            invite = await services.agents.create("kept", "Kept Agent", "agent")
+            await services.agents.accept_invite(invite.token, GOOD)
+            with bindings_kept():
+                await create_backup(source, archive, report=lambda _: None)
+        async with running_services(target) as services:
+            await services.agents.start()  # a server started on the new database first: its first owner exists
+        with bindings_kept():
+            await restore_backup(target, archive, report=lambda _: None)  # no --force needed
+        async with running_services(target) as services:
+            assert [(a.username, a.role) for a in await services.agents.members()] == [
+                ("admin", "owner"),
+                ("kept", "agent"),
+            ]
+            assert await logs_in(services, "kept", GOOD)
+            assert await logs_in(services, "admin", ADMIN_PASSWORD)
+    finally:
+        for url in urls:
+            drop_database(url)

@@ -25,6 +25,7 @@ from app.web import (
     admin_guard,
     current_admin,
     language,
+    owner_guard,
     page,
     see_other,
     services_of,
@@ -156,7 +157,7 @@ async def clear_thread(
     return see_other(f"/admin/threads/{thread.id}")
 
 
-@post("/admin/clear-all", status_code=303)
+@post("/admin/clear-all", status_code=303, guards=[owner_guard])  # owners only (SPEC §8): 403 for an agent
 async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
     if data.get("confirm") != "yes":
         t = translator(language(request))

@@ -74,6 +74,12 @@ def test_agents_are_refused_the_owner_pages(server):
     for action in ("disable", "reset", "role"):
         assert kim.post(f"/admin/team/admin/{action}", {"role": "agent"}).status_code == 403
     assert owner.get("/admin/team").text.count('id="agent-') == before  # nothing changed
+    visitor = start_visitor(server.url, "Kept")
+    visitor.post("/chat/messages", {"text": "still here"})
+    assert 'action="/admin/clear-all"' not in kim.get("/admin").text
+    assert kim.post("/admin/clear-all", {"confirm": "yes"}).status_code == 403  # clearing everything: owners only
+    assert "still here" in owner.get(f"/admin/threads/{find_thread(owner, 'Kept')}").text
+    assert 'action="/admin/clear-all"' in owner.get("/admin").text
     assert 'data-role="owner"' in owner.get("/admin/team").text
     agents = kim.http.get("/api/agents").json()
     assert agents["success"] and {a["username"] for a in agents["agents"]} >= {"admin", "kim"}

@@ -142,9 +142,13 @@ class AgentService:
         return Invite(agent, token)
 
     async def _last_owner(self, username: str) -> bool:
-        """Whether `username` is the only enabled owner (checked inside the changing transaction)."""
+        """Whether `username` is the only enabled owner who can log in (an owner still invited has no password yet
+        and does not count), checked inside the changing transaction."""
         others = await Agent.count().where(
-            (Agent.role == OWNER) & (Agent.disabled == False) & (Agent.username != username)  # noqa: E712
+            (Agent.role == OWNER)
+            & (Agent.disabled == False)  # noqa: E712
+            & (Agent.password_hash != "")
+            & (Agent.username != username)
         )
         return others == 0
 

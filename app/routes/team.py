@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
@@ -60,7 +60,7 @@ async def add_agent(request: Request[Any, Any, Any], data: Form) -> Template:
 
 @post("/admin/team/{username:str}/{action:str}", status_code=303)
 async def change_agent(
-    request: Request[Any, Any, Any], username: str, action: str, data: Form
+    request: Request[Any, Any, Any], username: FromPath[str], action: FromPath[str], data: Form
 ) -> Response[Any] | Template:
     """`disable`, `enable`, `reset` (a new invite link, shown) or `role` (field `role`)."""
     agents = services_of(request).agents
@@ -121,7 +121,7 @@ async def change_password(request: Request[Any, Any, Any], data: Form) -> Respon
 
 
 @get("/invite/{token:str}", include_in_schema=False)
-async def invite(request: Request[Any, Any, Any], token: str) -> Template:
+async def invite(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
     try:
         agent = await services_of(request).agents.invited(token)
     except TeamRefused as refused:
@@ -130,7 +130,7 @@ async def invite(request: Request[Any, Any, Any], token: str) -> Template:
 
 
 @post("/invite/{token:str}", include_in_schema=False, status_code=200)
-async def accept_invite(request: Request[Any, Any, Any], token: str, data: Form) -> Template:
+async def accept_invite(request: Request[Any, Any, Any], token: FromPath[str], data: Form) -> Template:
     agents = services_of(request).agents
     try:
         agent = await agents.accept_invite(token, data.get("password") or "")

@@ -29,7 +29,7 @@ from app.csrf import csrf_config
 from app.limits import MULTIPART_PARTS_MAX, BodyLimitMiddleware
 from app.proxy import ProxyHeadersMiddleware
 from app.ratelimit import route_limits
-from app.routes import admin, api, auth, embed, events, health, media, visitor
+from app.routes import admin, api, auth, embed, events, health, media, team, visitor
 from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
 from app.settings import LITESTAR_DEBUG, Settings
@@ -95,10 +95,12 @@ def route_handlers(services: Services) -> list[Any]:
         Router(path="/", route_handlers=[visitor.start_chat], middleware=[limits.start.middleware]),
         Router(
             path="/",
-            route_handlers=[auth.login_form, auth.login_submit, auth.login_verify],
+            route_handlers=[auth.login_form, auth.login_submit, auth.login_verify, *team.INVITE_ROUTES],
             middleware=[limits.login.middleware],
         ),
         admin.router,
+        team.owner_router,
+        team.me_router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],

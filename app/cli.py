@@ -1,5 +1,5 @@
 """The `sohbet` command: serve, migrate, genkey, hash-password, telegram-test, rotate-keys, backup, restore,
-check-env, security-check, cleanup, healthcheck, predeploy."""
+check-env, security-check, cleanup, healthcheck, predeploy, agent (app/ops/agents.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from app.ops import agents as agents_cli
 from app.settings import Settings, SettingsError
 
 
@@ -474,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pre-deploy command.\n\n"
         "Exit status: 0 ready, 1 a step failed, 2 a malformed setting.",
     )
+    agents_cli.register(commands, _command, _settings)
     return parser
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.i18n_admin import ADMIN_STRINGS
+
 LANGUAGES = ("en", "tr")
 DEFAULT_LANGUAGE = "en"
 
@@ -299,66 +301,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": 'Bağlantıdaki seçenekler: data-position="left" (varsayılan sağ), data-color="#0b5cad", '
         'data-lang="tr" (en veya tr), data-greeting="Sorunuz mu var? Buradayız."',
     },
-    "settings.title": {"en": "Settings", "tr": "Ayarlar"},
-    "settings.saved": {"en": "Settings saved.", "tr": "Ayarlar kaydedildi."},
-    "settings.not_saved": {
-        "en": "Nothing was saved: correct the fields marked below.",
-        "tr": "Hiçbir şey kaydedilmedi: aşağıda işaretli alanları düzeltin.",
-    },
-    "settings.save": {"en": "Save settings", "tr": "Ayarları kaydet"},
-    "settings.site_name": {"en": "Site name", "tr": "Site adı"},
-    "settings.site_name_invalid": {
-        "en": "At most {max} characters, on one line.",
-        "tr": "Tek satırda en fazla {max} karakter.",
-    },
-    "settings.logo": {"en": "Logo", "tr": "Logo"},
-    "settings.logo_now": {"en": "Current logo", "tr": "Şu anki logo"},
-    "settings.logo_remove": {"en": "Remove the logo", "tr": "Logoyu kaldır"},
-    "settings.logo_hint": {
-        "en": "PNG, JPEG, GIF or WebP, up to 512 KB. Shown on the chat page and in the widget.",
-        "tr": "PNG, JPEG, GIF veya WebP, en fazla 512 KB. Sohbet sayfasında ve pencerede gösterilir.",
-    },
-    "settings.accent": {"en": "Accent colour", "tr": "Vurgu rengi"},
-    "settings.accent_hint": {
-        "en": "A hex colour such as #0b5cad. White text on it must stay readable (WCAG AA, 4.5:1).",
-        "tr": "#0b5cad gibi bir onaltılık renk. Üzerindeki beyaz yazı okunur kalmalı (WCAG AA, 4.5:1).",
-    },
-    "settings.accent_invalid": {
-        "en": "Write the colour as # and six hex digits, e.g. #0b5cad.",
-        "tr": "Rengi # ve altı onaltılık rakamla yazın, ör. #0b5cad.",
-    },
-    "settings.accent_text_contrast": {
-        "en": "Too light: white text on this colour has a contrast of {ratio}:1, at least 4.5:1 is needed. "
-        "Choose a darker colour.",
-        "tr": "Çok açık: bu renk üzerindeki beyaz yazının kontrastı {ratio}:1, en az 4.5:1 gerekir. "
-        "Daha koyu bir renk seçin.",
-    },
-    "settings.accent_page_contrast": {
-        "en": "Links in this colour on the page background have a contrast of {ratio}:1, at least 4.5:1 is "
-        "needed. Choose a darker colour.",
-        "tr": "Bu renkteki bağlantıların sayfa zeminindeki kontrastı {ratio}:1, en az 4.5:1 gerekir. "
-        "Daha koyu bir renk seçin.",
-    },
-    "settings.greeting": {"en": "Greeting", "tr": "Karşılama"},
-    "settings.greeting_invalid": {
-        "en": "At most {max} characters, on one line.",
-        "tr": "Tek satırda en fazla {max} karakter.",
-    },
-    "settings.embed_origins": {"en": "Sites allowed to embed the chat", "tr": "Sohbeti gömebilecek siteler"},
-    "settings.embed_origins_hint": {
-        "en": "One address a line, e.g. https://shop.example.com (no path). Applies at once, no restart.",
-        "tr": "Her satıra bir adres, ör. https://shop.example.com (yol olmadan). Hemen geçerli olur, yeniden "
-        "başlatma gerekmez.",
-    },
-    "settings.origin_invalid": {
-        "en": "{origin} is not a site address like https://shop.example.com.",
-        "tr": "{origin} https://shop.example.com gibi bir site adresi değil.",
-    },
-    "settings.origin_https": {
-        "en": "{origin}: only https:// sites may embed the chat in production.",
-        "tr": "{origin}: üretimde sohbeti yalnızca https:// siteler gömebilir.",
-    },
-    "settings.origins_too_many": {"en": "At most {count} sites.", "tr": "En fazla {count} site."},
     "embed.origins": {
         "en": "Sites allowed to embed the chat:",
         "tr": "Sohbeti gömmesine izin verilen siteler:",
@@ -386,6 +328,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This site is not allowed to show the chat.",
         "tr": "Bu sitenin sohbeti göstermesine izin verilmiyor.",
     },
+    # The team (SPEC §8): the owner's page, each agent's own page, invites, the password rules.
+    "login.no_code_channel": {
+        "en": "Your account has no way to receive a login code on this server yet. Ask an owner.",
+        "tr": "Hesabınızın bu sunucuda giriş kodu alabileceği bir yol henüz yok. Bir sahibe danışın.",
+    },
+    **ADMIN_STRINGS,
 }
 
 

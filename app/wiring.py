@@ -22,6 +22,7 @@ from litestar.stores.registry import StoreRegistry
 from app.assets import Asset, asset_urls, build_assets
 from app.models import Conversation
 from app.models.db import bind_tables, close_engine, make_engine, open_engine
+from app.services.agents import AgentService
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.background import BackgroundWorker
@@ -75,6 +76,7 @@ class Services:
     presence: PresenceTracker
     conversations: ConversationService
     auth: AuthService
+    agents: AgentService  # the team: invites, roles, disabling, each agent's own settings
     visitor_signer: Signer
     jinja: Environment
     assets: dict[str, Asset]
@@ -186,7 +188,11 @@ def build_services(settings: Settings) -> Services:
         absolute_seconds=settings.session_absolute_seconds,
         broker=broker,
         lockout_seconds=settings.login_lockout_seconds,
+        # Agents other than owners: the development console (production: none yet, see SYSTEM_DOCS).
+        agent_code_sender=ConsoleCodeSender(enabled=not settings.is_production),
     )
+    agents = AgentService(engine, auth)
+    workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
     streams = StreamServices(
         conversations=conversations,
         presence=presence,
@@ -205,6 +211,7 @@ def build_services(settings: Settings) -> Services:
         presence=presence,
         conversations=conversations,
         auth=auth,
+        agents=agents,
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
         assets=assets,

@@ -283,14 +283,19 @@ def start_visitor(server_url: str, name: str = "Ayşe") -> Browser:
 
 
 def login_admin(
-    server: Server, browser: Browser | None = None, codes: Callable[[], list[str]] | None = None
+    server: Server,
+    browser: Browser | None = None,
+    codes: Callable[[], list[str]] | None = None,
+    *,
+    username: str = "admin",
+    password: str = ADMIN_PASSWORD,
 ) -> Browser:
     """Log in through the forms; the code comes from the console, or from `codes()` (e.g. a fake Telegram)."""
     admin = browser or Browser(server.url)
     codes = codes or server.login_codes
     admin.get("/login")
     before = len(codes())
-    response = admin.post("/login", {"username": "admin", "password": ADMIN_PASSWORD})
+    response = admin.post("/login", {"username": username, "password": password})
     assert response.status_code == 200, response.text
     code = wait_until(lambda: codes()[before:], message="a login code")[-1]
     response = admin.post("/login/verify", {"code": code})

@@ -58,6 +58,7 @@ def test_every_worker_is_in_the_list_in_start_order(tmp_path):
     s = services
     assert s.workers == [
         s.database,
+        s.agents,
         s.broker,
         s.brand.workspace,
         s.presence,

@@ -25,9 +25,10 @@ from piccolo.table import Table
 
 from app.backup.format import COPY_CHUNK, BackupError, Report, backup_tables
 from app.backup.validate import RestorePlan, TablePlan, open_archive, read_rows, reading, validate_backup
-from app.models import Attachment, FileDeletion
+from app.models import Agent, Attachment, FileDeletion
 from app.models.db import bind_tables, close_engine, is_sqlite, make_engine, migrate, open_engine, write_transaction
 from app.private_files import create_private, private_dir
+from app.services.auth import ENV_PASSWORD
 from app.services.storage import LocalStorage
 from app.settings import Settings
 
@@ -77,9 +78,13 @@ def _describe(counts: dict[str, int]) -> str:
 
 
 async def _held_rows() -> dict[str, int]:
+    """What the target holds. The first owner a server made from ADMIN_USERNAME (password never changed) is not
+    data: a restore without --force replaces it with the backup's team (or a server makes it again)."""
     counts: dict[str, int] = {}
     for table in backup_tables():
         count = await table.count()
+        if table is Agent:
+            count = await Agent.count().where(Agent.password_hash != ENV_PASSWORD)
         if count:
             counts[table._meta.tablename] = count
     return counts
@@ -153,6 +158,8 @@ async def _load(engine: Engine, plan: RestorePlan, *, force: bool, report: Repor
                 replaced = {(row["backend"], row["storage_key"]) for row in found}
                 for table in reversed(current):
                     await table.delete(force=True)
+            else:
+                await Agent.delete().where(Agent.password_hash == ENV_PASSWORD)
             for planned in plan.tables:
                 name = planned.table._meta.tablename
                 rows[name] = await _insert_table(archive, planned, plan.limits.line_bytes)

@@ -2,6 +2,7 @@
 
 from app.models.tables import (
     AdminSession,
+    Agent,
     Attachment,
     Conversation,
     Counter,
@@ -24,6 +25,7 @@ ALL_TABLES = (
     AdminSession,
     LoginAttempt,
     KeyValue,
+    Agent,
     Presence,
     Attachment,
     FileDeletion,
@@ -39,6 +41,7 @@ ALL_TABLES = (
 __all__ = [
     "ALL_TABLES",
     "AdminSession",
+    "Agent",
     "Attachment",
     "Conversation",
     "Counter",

@@ -50,6 +50,24 @@ class Message(Table):
     body = Text()
     created_at = Timestamptz()
     client_msg_id = Varchar(length=64, null=True, default=None)
+    author = Varchar(length=40, null=True, default=None)  # the agent's username (admin messages); else None
+
+
+class Agent(Table):
+    """A member of the support team. `password_hash` is a scrypt hash, "" while an invite is pending, or "env" for
+    the first owner made from ADMIN_USERNAME, whose password stays ADMIN_PASSWORD(_HASH) until changed in the app.
+    An invite is stored as the hash of its token, with its expiry (epoch seconds)."""
+
+    id: Serial
+
+    username = Varchar(length=40, unique=True, index=True)
+    display_name = Varchar(length=50)
+    role = Varchar(length=10, default="agent")  # owner | agent
+    password_hash = Varchar(length=200, default="")
+    disabled = Boolean(default=False)
+    invite_hash = Varchar(length=64, null=True, default=None, index=True)
+    invite_expires_at = DoublePrecision(null=True, default=None)
+    created_at = DoublePrecision(default=0.0)
 
 
 class AdminSession(Table):

@@ -138,7 +138,7 @@ class Refusal:
 
 
 async def submit_composer(
-    request: Request[Any, Any, Any], conversation_id: int, sender: str, limiter_key: str
+    request: Request[Any, Any, Any], conversation_id: int, sender: str, limiter_key: str, author: str | None = None
 ) -> Refusal | None:
     """Read the composer form (text, `client_msg_id`, a file) and send it. None on success — also for a repeat of
     a post already stored, answered as the first one was."""
@@ -154,6 +154,7 @@ async def submit_composer(
             upload=uploads[0] if uploads else None,
             client_msg_id=str(form.get("client_msg_id") or "") or None,
             limiter_key=limiter_key,
+            author=author,
         )
     except SendRefused as refused:
         t = translator(language(request))

@@ -33,6 +33,7 @@ from app.web import (
     admin_guard,
     current_admin,
     language,
+    owner_guard,
     page,
     see_other,
     services_of,
@@ -138,7 +139,8 @@ async def thread_transcript(request: Request[Any, Any, Any], thread_id: PathId) 
 @post("/admin/threads/{thread_id:int}/messages", status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
-    refusal = await submit_composer(request, thread.id, "admin", f"admin:{current_admin(request).username}")
+    me = current_admin(request).username
+    refusal = await submit_composer(request, thread.id, "admin", f"admin:{me}", author=me)
     if refusal is not None and (back := refused_redirect(request, refusal, f"/admin/threads/{thread.id}")) is not None:
         return back
 
@@ -177,7 +179,7 @@ async def clear_thread(
     return see_other(f"/admin/threads/{thread.id}")
 
 
-@post("/admin/clear-all", status_code=303)
+@post("/admin/clear-all", status_code=303, guards=[owner_guard])  # owners only (SPEC §8): 403 for an agent
 async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
     if data.get("confirm") != "yes":
         t = translator(language(request))

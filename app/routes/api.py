@@ -106,6 +106,8 @@ class MessageOut:
     sender: Literal["visitor", "admin", "system"]  # = sender_type
     type: Literal["text", "image", "audio"]  # = content_type
     text: str  # = content_text
+    author: str | None  # the agent's username on an agent's message; null: a visitor, the system, or "Support"
+    author_name: str  # that agent's display name ("" for the others: shown as "Support" on admin messages)
 
 
 @dataclass
@@ -136,6 +138,20 @@ class SendRequest:
     text: str = ""
     type: Literal["text", "image", "audio"] = "text"
     file_url: str | None = None
+
+
+@dataclass
+class AgentOut:
+    username: str
+    display_name: str
+    role: Literal["owner", "agent"]
+    disabled: bool
+
+
+@dataclass
+class AgentsResponse:
+    success: bool
+    agents: list[AgentOut]
 
 
 @dataclass
@@ -223,6 +239,8 @@ def message_out(message: MessageView) -> MessageOut:
         sender=sender,
         type=kind,
         text=message.text,
+        author=message.author,
+        author_name=message.author_name,
     )
 
 
@@ -349,6 +367,7 @@ async def send_message(
             data.text,
             staged=staged if data.type != "text" else None,
             client_msg_id=idempotency_key,
+            author=current_admin(request).username,
         )
     except SendRefused as refused:
         raise send_refusal(request, refused) from None
@@ -365,6 +384,14 @@ async def clear_messages(request: Request[Any, Any, Any], data: JSONBody[ClearRe
         raise NotFoundException("no such conversation")
     await services.conversations.clear(data.thread_id)
     return SuccessResponse(success=True)
+
+
+@get("/api/agents", tags=["team"], responses=errors(*COMMON_ERRORS))
+async def list_agents(request: Request[Any, Any, Any]) -> AgentsResponse:
+    """The team: every agent's username, display name, role and whether they are disabled."""
+    members = await services_of(request).agents.members()
+    agents = [AgentOut(a.username, a.display_name, a.role, a.disabled) for a in members]  # type: ignore[arg-type]
+    return AgentsResponse(success=True, agents=agents)
 
 
 async def _upload(request: Request[Any, Any, Any], upload: UploadFile, kind: str) -> UploadResponse:
@@ -406,7 +433,15 @@ LOGIN_ROUTES = [api_login, api_verify]
 def make_router(middleware: list[Any]) -> Router:
     return Router(
         path="/",
-        route_handlers=[list_threads, list_messages, send_message, clear_messages, upload_image, upload_audio],
+        route_handlers=[
+            list_threads,
+            list_messages,
+            send_message,
+            clear_messages,
+            upload_image,
+            upload_audio,
+            list_agents,
+        ],
         guards=[admin_guard],
         middleware=middleware,
     )

@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from app.limits import BODY_LIMIT, UPLOAD
 from app.services.branding import BrandingForm, save_branding
-from app.web import page, require_owner, see_other, services_of
+from app.web import owner_guard, page, see_other, services_of
 
 # A versioned URL (`?v=`, changed with the content) is cached for a year; without it, briefly.
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
@@ -27,12 +27,12 @@ def settings_page(request: Request[Any, Any, Any], form: BrandingForm, status_co
     )
 
 
-@get("/admin/settings", guards=[require_owner], include_in_schema=False)
+@get("/admin/settings", guards=[owner_guard], include_in_schema=False)
 async def show_settings(request: Request[Any, Any, Any]) -> Template:
     return settings_page(request, BrandingForm.of(services_of(request).brand.current))
 
 
-@post("/admin/settings", guards=[require_owner], include_in_schema=False, status_code=303, opt={BODY_LIMIT: UPLOAD})
+@post("/admin/settings", guards=[owner_guard], include_in_schema=False, status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def save_settings(request: Request[Any, Any, Any]) -> Response[Any] | Template:
     """Everything is saved, or nothing: a wrong field answers 422 with the form as typed and the reasons."""
     data = await request.form()

@@ -1,4 +1,8 @@
-"""Admin authentication: password, then a one-time code, then a server-side session.
+"""Admin authentication: password, then a one-time code, then a server-side session, for every agent of the team.
+
+- Accounts are rows of `agent` (app/services/agents.py manages them). The first owner comes from ADMIN_USERNAME:
+  `ensure_first_owner` writes it on a database without an enabled owner (an upgrade, a new install), marked so
+  that its password stays ADMIN_PASSWORD(_HASH) until it is changed in the app.
 
 - The password is compared in constant time against a scrypt hash (a plain ADMIN_PASSWORD is hashed at start),
   in a worker thread (a few at a time), never on the event loop. Failed checks count per account and per IP
@@ -28,13 +32,16 @@ import anyio
 
 from app.clock import now
 from app.logs import highlight
-from app.models import AdminSession, LoginAttempt
+from app.models import AdminSession, Agent, LoginAttempt
 from app.services.crypto import new_token, token_hash
 from app.services.login_guard import LoginGuard
 from app.services.realtime import Broker, publish_now, revocation, session_topic
 
 log = logging.getLogger("sohbet.auth")
 
+# `agent.password_hash` of the first owner made from the environment: its password is the configured one.
+ENV_PASSWORD = "env"  # noqa: S105 - a marker, not a password
+OWNER = "owner"
 MAX_CODE_FAILURES = 5
 ACCOUNT_FAILURE_WINDOW = 15 * 60
 ACCOUNT_FAILURE_LIMIT = 10
@@ -86,6 +93,11 @@ class LoginUnavailable(RuntimeError):
     """No channel can deliver a login code (production without Telegram)."""
 
 
+class NoCodeChannel(LoginUnavailable):
+    """This agent has no channel for a login code (an agent, not an owner, in production: no second factor of their
+    own yet)."""
+
+
 class CodeNotDelivered(LoginUnavailable):
     """The channel failed to deliver the code (Telegram down, refused, timed out). The attempt is discarded."""
 
@@ -112,6 +124,12 @@ class AdminIdentity:
     username: str
     session_token_hash: str
     expires_at: float = 0.0  # epoch seconds: the idle or absolute timeout, whichever comes first
+    role: str = OWNER  # owner | agent
+    display_name: str = ""  # "" shows as "Support"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OWNER
 
 
 class AuthService:
@@ -127,11 +145,14 @@ class AuthService:
         absolute_seconds: int,
         broker: Broker | None = None,
         lockout_seconds: int = 60,
+        agent_code_sender: CodeSender | None = None,
     ) -> None:
         self._username = username
         self._password_hash = password_hash
         self._code_key = hashlib.sha256(f"login-code:{secret_key}".encode()).digest()
-        self._sender = code_sender
+        self._sender = code_sender  # owners' codes
+        self._agent_sender = agent_code_sender or ConsoleCodeSender(enabled=False)  # the other agents' codes
+        self._owner_ready = False
         self._code_seconds = code_seconds
         self._idle = idle_seconds
         self._absolute = absolute_seconds
@@ -143,26 +164,51 @@ class AuthService:
     def can_deliver_codes(self) -> bool:
         return self._sender.available
 
-    def check_password(self, username: str, password: str) -> bool:
-        """Constant time in both fields: a wrong username costs the same scrypt as a wrong password."""
-        user_ok = hmac.compare_digest(username.encode(), self._username.encode())
-        password_ok = verify_password(password, self._password_hash if user_ok else self._dummy_hash)
-        return user_ok and password_ok
+    async def ensure_first_owner(self) -> None:
+        """ADMIN_USERNAME becomes the first owner of a team that has no enabled owner (once per process; at start-up
+        and before the first login). Two processes doing it at once write one row."""
+        if self._owner_ready:
+            return
+        known = await Agent.exists().where(Agent.username == self._username)
+        owners = Agent.exists().where((Agent.role == OWNER) & (Agent.disabled == False))  # noqa: E712
+        if not known and not await owners:
+            first = Agent(username=self._username, display_name="", role=OWNER, password_hash=ENV_PASSWORD)
+            first.created_at = now()
+            await Agent.insert(first).on_conflict(target=Agent.username, action="DO NOTHING")
+            log.info(json.dumps({"event": "team.first_owner", "username": self._username}))
+        self._owner_ready = True
+
+    def password_matches(self, password: str, encoded: str) -> bool:
+        """`encoded` is an agent's stored hash; ENV_PASSWORD stands for the configured one."""
+        return verify_password(password, self._password_hash if encoded == ENV_PASSWORD else encoded)
+
+    async def check_password(self, username: str, password: str) -> str | None:
+        """The agent's role when the password is theirs and they are enabled, else None. A wrong username, a disabled
+        agent or one still invited costs the same scrypt as a wrong password."""
+        global _hashing
+        await self.ensure_first_owner()
+        row = await (
+            Agent.select(Agent.role, Agent.password_hash, Agent.disabled).where(Agent.username == username).first()
+        )
+        usable = row is not None and not row["disabled"] and bool(row["password_hash"])
+        encoded = row["password_hash"] if row is not None and usable else self._dummy_hash
+        if _hashing is None:
+            _hashing = anyio.CapacityLimiter(HASHING_THREADS)
+        matches = await anyio.to_thread.run_sync(self.password_matches, password, encoded, limiter=_hashing)
+        return str(row["role"]) if row is not None and usable and matches else None
 
     async def start_login(self, username: str, password: str, ip: str) -> str:
         """The first step of every login (the form and the JSON API): refuse a locked account or address
         (LoginThrottled), check the password off the event loop (WrongPassword, counted), then send a code;
         returns the attempt token (see begin_login)."""
-        global _hashing
         await self.guard.check(username, ip)
-        if _hashing is None:
-            _hashing = anyio.CapacityLimiter(HASHING_THREADS)
-        if not await anyio.to_thread.run_sync(self.check_password, username, password, limiter=_hashing):
+        role = await self.check_password(username, password)
+        if role is None:
             failures = await self.guard.failed(username, ip)
             log.info(json.dumps({"event": "login.failed", "ip": ip, "failures": failures}))
             raise WrongPassword("wrong username or password")
         await self.guard.succeeded(username, ip)
-        return await self.begin_login(username, ip)
+        return await self.begin_login(username, ip, role)
 
     def _code_hash(self, attempt_token: str, code: str) -> str:
         return hmac.new(self._code_key, f"{attempt_token}:{code}".encode(), hashlib.sha256).hexdigest()
@@ -174,9 +220,16 @@ class AuthService:
         )
         return sum(r["failures"] for r in rows)
 
-    async def begin_login(self, username: str, ip: str) -> str:
+    def code_sender(self, role: str) -> CodeSender:
+        """Owners: TELEGRAM_CHAT_ID, else the development console. Other agents: the development console."""
+        return self._sender if role == OWNER else self._agent_sender
+
+    async def begin_login(self, username: str, ip: str, role: str = OWNER) -> str:
         """Password already checked: make and send a code; returns the attempt token for the cookie."""
-        if not self._sender.available:
+        sender = self.code_sender(role)
+        if not sender.available:
+            if self._sender.available:
+                raise NoCodeChannel("no code delivery channel for this agent")
             raise LoginUnavailable("no code delivery channel")
         if await self._recent_failures(username, ip) >= ACCOUNT_FAILURE_LIMIT:
             raise CodeRejected("locked")
@@ -196,7 +249,7 @@ class AuthService:
             )
         )
         try:
-            await self._sender.send_code(username, code)
+            await sender.send_code(username, code)
         except Exception as exc:
             # The browser never gets the attempt token, and the attempt goes: no code is left usable.
             await LoginAttempt.delete().where(LoginAttempt.token_hash == token_hash(attempt_token))
@@ -269,6 +322,13 @@ class AuthService:
         row = await AdminSession.select().where(AdminSession.token_hash == hashed).first()
         if row is None:
             return None
+        agent = await (
+            Agent.select(Agent.role, Agent.display_name, Agent.disabled)
+            .where(Agent.username == row["username"])
+            .first()
+        )
+        if agent is None or agent["disabled"]:
+            return None
         moment = now()
         if moment >= self._deadline(row):
             await AdminSession.delete().where(AdminSession.id == row["id"])
@@ -277,7 +337,13 @@ class AuthService:
         if moment - row["last_seen_at"] > min(30.0, self._idle / 10):
             await AdminSession.update({AdminSession.last_seen_at: moment}).where(AdminSession.id == row["id"])
             row["last_seen_at"] = moment
-        return AdminIdentity(username=row["username"], session_token_hash=hashed, expires_at=self._deadline(row))
+        return AdminIdentity(
+            username=row["username"],
+            session_token_hash=hashed,
+            expires_at=self._deadline(row),
+            role=agent["role"],
+            display_name=agent["display_name"],
+        )
 
     async def session_deadline(self, session_token_hash: str) -> float | None:
         """When the session expires if nothing refreshes it (epoch seconds), or None when it is over: logged
@@ -300,6 +366,15 @@ class AuthService:
         await AdminSession.delete().where(AdminSession.token_hash == hashed)
         if self._broker is not None:
             await publish_now(self._broker, [revocation(session_topic(hashed))])
+
+    async def end_agent_sessions(self, username: str) -> int:
+        """Every session of this agent ends at once (disabled, reset, a new password or role), and so do its pending
+        logins; their open streams end in every process. Returns how many sessions ended."""
+        await LoginAttempt.delete().where(LoginAttempt.username == username)
+        ended = await AdminSession.delete().where(AdminSession.username == username).returning(AdminSession.token_hash)
+        if ended and self._broker is not None:
+            await publish_now(self._broker, [revocation(session_topic(row["token_hash"])) for row in ended])
+        return len(ended)
 
     async def purge_expired(self) -> None:
         moment = now()

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
 from app.services.attachments import StoredFile
+from app.services.authors import author_names
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
 from app.services.text import preview
 from app.services.threads import THREADS_PAGE, ThreadCursor, page_rows
+from app.services.views import AttachmentView, Catchup, MessageView, ThreadView
 
 SENDERS = ("visitor", "admin", "system")
 PREVIEW_MARKS = {"image": "\U0001f4f7", "audio": "\U0001f3a4"}  # camera, microphone
@@ -48,56 +50,6 @@ class ConversationNotFound(LookupError):
 
 class StagedUploadNotFound(LookupError):
     """No upload waiting under that id (never made, already used, or deleted)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentView:
-    public_id: str
-    kind: str
-    content_type: str
-    width: int | None
-    height: int | None
-    file_name: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class MessageView:
-    id: int
-    conversation_id: int
-    seq: int
-    sender: str
-    text: str
-    created_at: datetime
-    attachment: AttachmentView | None = None
-    replayed: bool = False  # post(): an earlier post with the same client id, returned instead of a new one
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadView:
-    id: int
-    display_name: str
-    last_activity_at: datetime
-    last_seq: int
-    cleared_seq: int
-    unread_count: int
-    preview: str
-    last_sender: str
-    ended: bool
-    online: bool = False
-    source_url: str | None = None  # the host page of an embedded chat (validated http(s) URL)
-    source_referrer: str | None = None  # that page's referrer
-    created_at: datetime | None = None
-    message_count: int = 0  # filled by threads() only
-
-
-@dataclass(frozen=True, slots=True)
-class Catchup:
-    """What a stream that has sent up to `after` still owes its client."""
-
-    exists: bool
-    cleared_seq: int  # > after: the client must empty its list first
-    messages: list[MessageView]
 
 
 class ConversationService:
@@ -136,11 +88,12 @@ class ConversationService:
         )
 
     async def _views(self, rows: list[dict[str, Any]]) -> list[MessageView]:
-        """Messages with their attachments (one extra query for the whole batch)."""
+        """Messages with their attachments and authors' names (an extra query for each, for the whole batch)."""
         attachments: dict[int, AttachmentView] = {}
         if rows:
             found = await Attachment.select().where(Attachment.message.is_in([r["id"] for r in rows]))
             attachments = {a["message"]: self._attachment(a) for a in found}
+        names = await author_names({r["author"] for r in rows if r.get("author")})
         return [
             MessageView(
                 id=row["id"],
@@ -150,6 +103,8 @@ class ConversationService:
                 text=self._cipher.decrypt(row["body"]),
                 created_at=row["created_at"],
                 attachment=attachments.get(row["id"]),
+                author=row.get("author"),
+                author_name=names.get(row.get("author") or "", ""),
             )
             for row in rows
         ]
@@ -288,6 +243,7 @@ class ConversationService:
         staged_id: str | None = None,
         on_stored: Callable[[int], Awaitable[None]] | None = None,
         client_msg_id: str | None = None,
+        author: str | None = None,
     ) -> MessageView:
         """Store a message (text, a new file, or a file staged earlier through the API) and wake every stream
         that shows it. `on_stored(message_id)` runs inside the storing transaction: what it writes commits with
@@ -304,14 +260,16 @@ class ConversationService:
             if earlier is not None:
                 return earlier
             try:
-                return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, client_msg_id)
+                return await self._post(
+                    conversation_id, sender, text, attachment, staged_id, on_stored, client_msg_id, author
+                )
             except Exception:
                 # Another copy won the race (seen under the lock, or refused by the unique index): answer as it did.
                 earlier = await self.by_client_msg_id(conversation_id, client_msg_id)
                 if earlier is None:
                     raise
                 return earlier
-        return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, None)
+        return await self._post(conversation_id, sender, text, attachment, staged_id, on_stored, None, author)
 
     async def by_client_msg_id(self, conversation_id: int, client_msg_id: str) -> MessageView | None:
         """The message stored earlier under this client id in this conversation (`replayed=True`), if any."""
@@ -330,8 +288,10 @@ class ConversationService:
         staged_id: str | None,
         on_stored: Callable[[int], Awaitable[None]] | None,
         client_msg_id: str | None,
+        author: str | None,
     ) -> MessageView:
         kind = attachment.checked.kind if attachment else None
+        author_name = (await author_names({author})).get(author, "") if author else ""
         if staged_id is not None:
             staged = (
                 await Attachment.select(Attachment.kind)
@@ -373,6 +333,7 @@ class ConversationService:
                     body=body,
                     created_at=moment,
                     client_msg_id=client_msg_id,
+                    author=author,
                 )
             ).returning(Message.id)
             message_id = inserted[0]["id"]
@@ -393,7 +354,9 @@ class ConversationService:
             queued = self._outbox if sender == "visitor" else None
             if queued is not None:  # never lost: the delivery row commits with the message or not at all
                 await queued.enqueue(conversation_id, message_id)
-            stored = MessageView(message_id, conversation_id, seq, sender, text, moment, view)
+            stored = MessageView(
+                message_id, conversation_id, seq, sender, text, moment, view, author=author, author_name=author_name
+            )
             # Stamped just before COMMIT: delivery latency (metrics) is measured from here, in every process.
             events = [Event("msg", conversation_id, seq, sender, at=time.time(), message=stored)]
             await self._broker.publish_in_transaction(events)

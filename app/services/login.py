@@ -7,7 +7,14 @@ message shown, and for a lockout the seconds to put in Retry-After.
 
 from __future__ import annotations
 
-from app.services.auth import AuthService, CodeNotDelivered, CodeRejected, LoginUnavailable, WrongPassword
+from app.services.auth import (
+    AuthService,
+    CodeNotDelivered,
+    CodeRejected,
+    LoginUnavailable,
+    NoCodeChannel,
+    WrongPassword,
+)
 from app.services.login_guard import LoginThrottled
 
 USERNAME_MAX = 100
@@ -39,6 +46,8 @@ async def start(auth: AuthService, username: str, password: str, ip: str) -> str
         raise LoginRefused(429, "login.locked_out", throttled.retry_after) from None
     except CodeNotDelivered:
         raise LoginRefused(503, "login.code_not_delivered") from None
+    except NoCodeChannel:  # right password, but nothing can bring this agent a code (production, not an owner)
+        raise LoginRefused(403, "login.no_code_channel") from None
     except LoginUnavailable:
         raise LoginRefused(503, "login.unavailable") from None
     except CodeRejected as rejected:

@@ -74,10 +74,11 @@ class MessageSender:
         client_msg_id: str | None = None,
         limiter_key: str | None = None,
         on_stored: Callable[[int], Awaitable[None]] | None = None,
+        author: str | None = None,
     ) -> MessageView:
         """Store one message; a repeat of `client_msg_id` returns the stored one (`replayed=True`). The upload rate
         limit counts under `limiter_key` (None: not limited). Raises SendRefused; ConversationNotFound when the
-        conversation is gone (any file stored for it is deleted)."""
+        conversation is gone (any file stored for it is deleted). `author`: the agent writing (admin messages)."""
         if client_msg_id is not None:
             if not valid_client_msg_id(client_msg_id):
                 raise SendRefused(422, "bad_client_msg_id")
@@ -100,6 +101,7 @@ class MessageSender:
                 staged_id=staged_id,
                 on_stored=on_stored,
                 client_msg_id=client_msg_id,
+                author=author,
             )
         except StagedUploadNotFound:  # another send took the staged file meanwhile
             raise SendRefused(422, "staged_unusable") from None

@@ -13,7 +13,7 @@ Every public name is re-exported here: routes import `from app.web import X`.
 
 from __future__ import annotations
 
-from app.web.access import admin_guard, client_ip, current_admin, require_owner, services_of
+from app.web.access import admin_guard, client_ip, current_admin, owner_guard, services_of
 from app.web.cookies import (
     ADMIN_COOKIE,
     LANG_COOKIE,
@@ -94,9 +94,9 @@ __all__ = [
     "make_before_send",
     "origin_of",
     "own_origins",
+    "owner_guard",
     "page",
     "refusing_limit",
-    "require_owner",
     "security_headers",
     "see_other",
     "services_of",

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
 from app.services.auth import AdminIdentity
@@ -26,10 +26,11 @@ async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     connection.state.admin = identity
 
 
-async def require_owner(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Workspace-wide settings (/admin/settings): the workspace owner only. The one place that decides it; until
-    agents have roles (issue 14), every admin is the owner."""
+async def owner_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Owner-only routes (managing the team): a live session (as admin_guard) of an owner, else 403."""
     await admin_guard(connection, handler)
+    if not connection.state.admin.is_owner:
+        raise PermissionDeniedException("owners only")
 
 
 def current_admin(request: Request[Any, Any, Any]) -> AdminIdentity:

@@ -14,8 +14,8 @@ from app.web.access import services_of
 EMBED_PATH = "/embed"
 SOURCE_MAX = 1000  # characters of a visitor-context URL (host page, referrer)
 URL_UNSAFE = frozenset('"<>\\^`{|}')
-# Admin and login pages: only Sohbet itself may frame them, and their cookies are never the widget's.
-PRIVATE_PREFIXES = ("/admin", "/login", "/logout")
+# Admin, login and invite pages: only Sohbet itself may frame them, and their cookies are never the widget's.
+PRIVATE_PREFIXES = ("/admin", "/login", "/logout", "/invite/")
 
 
 def in_embed(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

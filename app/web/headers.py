@@ -71,7 +71,7 @@ def security_headers(
     return headers
 
 
-NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/api/", "/chat/", "/health")
+NO_STORE_PREFIXES = ("/admin", "/login", "/logout", "/invite/", "/api/", "/chat/", "/health")
 
 
 def make_before_send(

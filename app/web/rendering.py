@@ -47,6 +47,7 @@ def base_context(request: Request[Any, Any, Any], **context: Any) -> dict[str, A
         "embed_q": "?embed=1" if embed else "",
         "embed_origins": allowed_embed_origins(request) if embed else [],
         "brand": services_of(request).brand.current,  # workspace branding (app/services/branding.py)
+        "me": request.scope.get("state", {}).get("admin"),  # the logged-in agent on admin pages (AdminIdentity)
         **context,
     }
 

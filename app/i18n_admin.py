@@ -1,0 +1,155 @@
+"""The strings of the team's own pages (the team, an agent's account, the invite link, the workspace settings),
+in every language of app/i18n.py, which merges them into its one table; kept apart so that table stays readable."""
+
+ADMIN_STRINGS: dict[str, dict[str, str]] = {
+    "settings.title": {"en": "Settings", "tr": "Ayarlar"},
+    "settings.saved": {"en": "Settings saved.", "tr": "Ayarlar kaydedildi."},
+    "settings.not_saved": {
+        "en": "Nothing was saved: correct the fields marked below.",
+        "tr": "Hiçbir şey kaydedilmedi: aşağıda işaretli alanları düzeltin.",
+    },
+    "settings.save": {"en": "Save settings", "tr": "Ayarları kaydet"},
+    "settings.site_name": {"en": "Site name", "tr": "Site adı"},
+    "settings.site_name_invalid": {
+        "en": "At most {max} characters, on one line.",
+        "tr": "Tek satırda en fazla {max} karakter.",
+    },
+    "settings.logo": {"en": "Logo", "tr": "Logo"},
+    "settings.logo_now": {"en": "Current logo", "tr": "Şu anki logo"},
+    "settings.logo_remove": {"en": "Remove the logo", "tr": "Logoyu kaldır"},
+    "settings.logo_hint": {
+        "en": "PNG, JPEG, GIF or WebP, up to 512 KB. Shown on the chat page and in the widget.",
+        "tr": "PNG, JPEG, GIF veya WebP, en fazla 512 KB. Sohbet sayfasında ve pencerede gösterilir.",
+    },
+    "settings.accent": {"en": "Accent colour", "tr": "Vurgu rengi"},
+    "settings.accent_hint": {
+        "en": "A hex colour such as #0b5cad. White text on it must stay readable (WCAG AA, 4.5:1).",
+        "tr": "#0b5cad gibi bir onaltılık renk. Üzerindeki beyaz yazı okunur kalmalı (WCAG AA, 4.5:1).",
+    },
+    "settings.accent_invalid": {
+        "en": "Write the colour as # and six hex digits, e.g. #0b5cad.",
+        "tr": "Rengi # ve altı onaltılık rakamla yazın, ör. #0b5cad.",
+    },
+    "settings.accent_text_contrast": {
+        "en": "Too light: white text on this colour has a contrast of {ratio}:1, at least 4.5:1 is needed. "
+        "Choose a darker colour.",
+        "tr": "Çok açık: bu renk üzerindeki beyaz yazının kontrastı {ratio}:1, en az 4.5:1 gerekir. "
+        "Daha koyu bir renk seçin.",
+    },
+    "settings.accent_page_contrast": {
+        "en": "Links in this colour on the page background have a contrast of {ratio}:1, at least 4.5:1 is "
+        "needed. Choose a darker colour.",
+        "tr": "Bu renkteki bağlantıların sayfa zeminindeki kontrastı {ratio}:1, en az 4.5:1 gerekir. "
+        "Daha koyu bir renk seçin.",
+    },
+    "settings.greeting": {"en": "Greeting", "tr": "Karşılama"},
+    "settings.greeting_invalid": {
+        "en": "At most {max} characters, on one line.",
+        "tr": "Tek satırda en fazla {max} karakter.",
+    },
+    "settings.embed_origins": {"en": "Sites allowed to embed the chat", "tr": "Sohbeti gömebilecek siteler"},
+    "settings.embed_origins_hint": {
+        "en": "One address a line, e.g. https://shop.example.com (no path). Applies at once, no restart.",
+        "tr": "Her satıra bir adres, ör. https://shop.example.com (yol olmadan). Hemen geçerli olur, yeniden "
+        "başlatma gerekmez.",
+    },
+    "settings.origin_invalid": {
+        "en": "{origin} is not a site address like https://shop.example.com.",
+        "tr": "{origin} https://shop.example.com gibi bir site adresi değil.",
+    },
+    "settings.origin_https": {
+        "en": "{origin}: only https:// sites may embed the chat in production.",
+        "tr": "{origin}: üretimde sohbeti yalnızca https:// siteler gömebilir.",
+    },
+    "settings.origins_too_many": {"en": "At most {count} sites.", "tr": "En fazla {count} site."},
+    "team.title": {"en": "Team", "tr": "Ekip"},
+    "team.display_name": {"en": "Display name", "tr": "Görünen ad"},
+    "team.role": {"en": "Role", "tr": "Rol"},
+    "team.role_owner": {"en": "Owner", "tr": "Sahip"},
+    "team.role_agent": {"en": "Agent", "tr": "Temsilci"},
+    "team.state": {"en": "State", "tr": "Durum"},
+    "team.actions": {"en": "Actions", "tr": "İşlemler"},
+    "team.active": {"en": "Active", "tr": "Etkin"},
+    "team.invited": {"en": "Invited", "tr": "Davet edildi"},
+    "team.disabled": {"en": "Disabled", "tr": "Devre dışı"},
+    "team.change_role": {"en": "Change role", "tr": "Rolü değiştir"},
+    "team.enable": {"en": "Enable", "tr": "Etkinleştir"},
+    "team.disable": {"en": "Disable", "tr": "Devre dışı bırak"},
+    "team.reset": {"en": "Reset password", "tr": "Parolayı sıfırla"},
+    "team.add": {"en": "Invite an agent", "tr": "Temsilci davet et"},
+    "team.add_submit": {"en": "Create the invite link", "tr": "Davet bağlantısı oluştur"},
+    "team.username_hint": {
+        "en": "3 to 40 characters: lowercase letters, digits, dot, dash, underscore.",
+        "tr": "3 ile 40 karakter: küçük harf, rakam, nokta, tire, alt çizgi.",
+    },
+    "team.invite_title": {"en": "Invite link for {name}", "tr": "{name} için davet bağlantısı"},
+    "team.invite_hint": {
+        "en": "Send this link to the agent: it works once, for 72 hours, and is shown only now.",
+        "tr": "Bu bağlantıyı temsilciye gönderin: bir kez ve 72 saat geçerlidir, yalnızca şimdi gösterilir.",
+    },
+    "team.unknown": {"en": "No such agent.", "tr": "Böyle bir temsilci yok."},
+    "team.bad_username": {
+        "en": "The username must be 3 to 40 characters of a-z, 0-9, dot, dash or underscore.",
+        "tr": "Kullanıcı adı a-z, 0-9, nokta, tire veya alt çizgiden oluşan 3 ile 40 karakter olmalıdır.",
+    },
+    "team.bad_role": {"en": "The role must be owner or agent.", "tr": "Rol sahip ya da temsilci olmalıdır."},
+    "team.bad_display_name": {
+        "en": "The display name must be 1 to 50 characters.",
+        "tr": "Görünen ad 1 ile 50 karakter arasında olmalıdır.",
+    },
+    "team.taken": {"en": "That username is taken.", "tr": "Bu kullanıcı adı alınmış."},
+    "team.last_owner": {
+        "en": "The last enabled owner cannot be disabled, demoted or reset: make another owner first.",
+        "tr": "Son etkin sahip devre dışı bırakılamaz, rolü düşürülemez ya da sıfırlanamaz: önce başka bir sahip "
+        "ekleyin.",
+    },
+    "me.title": {"en": "Your account", "tr": "Hesabınız"},
+    "me.display_name_hint": {
+        "en": "The name visitors see on your replies",
+        "tr": "Ziyaretçilerin yanıtlarınızda gördüğü ad",
+    },
+    "me.save": {"en": "Save", "tr": "Kaydet"},
+    "me.password": {"en": "Password", "tr": "Parola"},
+    "me.current_password": {"en": "Current password", "tr": "Mevcut parola"},
+    "me.new_password": {"en": "New password", "tr": "Yeni parola"},
+    "me.change_password": {"en": "Change password", "tr": "Parolayı değiştir"},
+    "me.password_logout": {
+        "en": "Every session of yours ends, this one too: you log in again.",
+        "tr": "Bu dahil tüm oturumlarınız kapanır: yeniden giriş yaparsınız.",
+    },
+    "me.wrong_password": {"en": "The current password is wrong.", "tr": "Mevcut parola yanlış."},
+    "password.rules": {
+        "en": "At least 12 characters, and not a commonly used password.",
+        "tr": "En az 12 karakter ve yaygın kullanılan bir parola olmamalı.",
+    },
+    "password.short": {
+        "en": "The password must be at least 12 characters.",
+        "tr": "Parola en az 12 karakter olmalıdır.",
+    },
+    "password.long": {
+        "en": "The password must be at most 200 characters.",
+        "tr": "Parola en fazla 200 karakter olabilir.",
+    },
+    "password.common": {
+        "en": "This password is one of the most common ones: choose another.",
+        "tr": "Bu parola en yaygın parolalardan biri: başka bir parola seçin.",
+    },
+    "invite.title": {"en": "Set your password", "tr": "Parolanızı belirleyin"},
+    "invite.intro": {
+        "en": "Welcome, {name}. Your username is {username}.",
+        "tr": "Hoş geldiniz, {name}. Kullanıcı adınız {username}.",
+    },
+    "invite.password": {"en": "New password", "tr": "Yeni parola"},
+    "invite.submit": {"en": "Set the password", "tr": "Parolayı belirle"},
+    "invite.done_title": {"en": "Password set", "tr": "Parola belirlendi"},
+    "invite.done": {
+        "en": "You can now log in as {username}.",
+        "tr": "Artık {username} olarak giriş yapabilirsiniz.",
+    },
+    "invite.gone_title": {"en": "This invite link no longer works", "tr": "Bu davet bağlantısı artık geçerli değil"},
+    "invite.gone": {
+        "en": "It was already used or it expired (links work for 72 hours). Ask an owner for a new one.",
+        "tr": "Daha önce kullanılmış ya da süresi dolmuş (bağlantılar 72 saat geçerlidir). Bir sahipten yenisini "
+        "isteyin.",
+    },
+}

@@ -1,0 +1,151 @@
+"""The team (SPEC §8): the owner's page to invite, disable, enable, reset agents and change their roles; each
+agent's own page (display name, password); the invite link where a new agent sets a password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+
+from app.i18n import translator
+from app.services.agents import Invite, TeamRefused
+from app.web import (
+    ADMIN_COOKIE,
+    admin_guard,
+    current_admin,
+    expired_cookie,
+    language,
+    owner_guard,
+    page,
+    see_other,
+    services_of,
+)
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def invite_url(request: Request[Any, Any, Any], invite: Invite) -> str:
+    """The link to hand the new agent: on PUBLIC_URL when it is set, else on the address this page was asked on."""
+    base = services_of(request).settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/invite/{invite.token}"
+
+
+async def team_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+    agents = await services_of(request).agents.members()
+    return page(request, "admin/team.html", status_code=status_code, agents=agents, **context)
+
+
+async def refused_page(request: Request[Any, Any, Any], refused: TeamRefused, **context: Any) -> Template:
+    error = translator(language(request))(refused.code)
+    return await team_page(request, status_code=refused.status, error=error, **context)
+
+
+@get("/admin/team")
+async def team(request: Request[Any, Any, Any]) -> Template:
+    return await team_page(request)
+
+
+@post("/admin/team", status_code=200)
+async def add_agent(request: Request[Any, Any, Any], data: Form) -> Template:
+    """A new agent; the page shows their one-time invite link."""
+    fields = {name: (data.get(name) or "")[:100] for name in ("username", "display_name", "role")}
+    try:
+        invite = await services_of(request).agents.create(fields["username"], fields["display_name"], fields["role"])
+    except TeamRefused as refused:
+        return await refused_page(request, refused, form=fields)
+    return await team_page(request, invite_for=invite.agent, invite_url=invite_url(request, invite))
+
+
+@post("/admin/team/{username:str}/{action:str}", status_code=303)
+async def change_agent(
+    request: Request[Any, Any, Any], username: FromPath[str], action: FromPath[str], data: Form
+) -> Response[Any] | Template:
+    """`disable`, `enable`, `reset` (a new invite link, shown) or `role` (field `role`)."""
+    agents = services_of(request).agents
+    try:
+        if action == "disable":
+            await agents.disable(username)
+        elif action == "enable":
+            await agents.enable(username)
+        elif action == "role":
+            await agents.set_role(username, data.get("role") or "")
+        elif action == "reset":
+            invite = await agents.reset(username)
+            return await team_page(request, invite_for=invite.agent, invite_url=invite_url(request, invite))
+        else:
+            raise TeamRefused(404, "team.unknown")
+    except TeamRefused as refused:
+        return await refused_page(request, refused)
+    if username == current_admin(request).username and action in ("disable", "role"):
+        return see_other("/login")  # their own session just ended
+    return see_other("/admin/team")
+
+
+# -- the agent's own settings --------------------------------------------------------------------------------
+
+
+async def me_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+    agent = await services_of(request).agents.get(current_admin(request).username)
+    return page(request, "admin/me.html", status_code=status_code, agent=agent, **context)
+
+
+@get("/admin/me")
+async def me(request: Request[Any, Any, Any]) -> Template:
+    return await me_page(request)
+
+
+@post("/admin/me", status_code=303)
+async def rename(request: Request[Any, Any, Any], data: Form) -> Response[Any] | Template:
+    try:
+        await services_of(request).agents.rename(current_admin(request).username, data.get("display_name") or "")
+    except TeamRefused as refused:
+        return await me_page(request, refused.status, name_error=translator(language(request))(refused.code))
+    return see_other("/admin/me")
+
+
+@post("/admin/me/password", status_code=303)
+async def change_password(request: Request[Any, Any, Any], data: Form) -> Response[Any] | Template:
+    """Every session of the agent ends, this one too: they log in again with the new password."""
+    services = services_of(request)
+    current, new = data.get("current_password") or "", data.get("new_password") or ""
+    try:
+        await services.agents.change_password(current_admin(request).username, current, new)
+    except TeamRefused as refused:
+        return await me_page(request, refused.status, password_error=translator(language(request))(refused.code))
+    return see_other("/login", cookies=[expired_cookie(services.settings, ADMIN_COOKIE)])
+
+
+# -- the invite link -----------------------------------------------------------------------------------------
+
+
+@get("/invite/{token:str}", include_in_schema=False)
+async def invite(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+    try:
+        agent = await services_of(request).agents.invited(token)
+    except TeamRefused as refused:
+        return page(request, "auth/invite.html", status_code=refused.status, gone=True)
+    return page(request, "auth/invite.html", agent=agent, token=token)
+
+
+@post("/invite/{token:str}", include_in_schema=False, status_code=200)
+async def accept_invite(request: Request[Any, Any, Any], token: FromPath[str], data: Form) -> Template:
+    agents = services_of(request).agents
+    try:
+        agent = await agents.accept_invite(token, data.get("password") or "")
+    except TeamRefused as refused:
+        if refused.status == 410:
+            return page(request, "auth/invite.html", status_code=410, gone=True)
+        error = translator(language(request))(refused.code)
+        return page(request, "auth/invite.html", status_code=refused.status, token=token, error=error)
+    return page(request, "auth/invite.html", agent=agent, done=True)
+
+
+INVITE_ROUTES = [invite, accept_invite]
+owner_router = Router(
+    path="/", route_handlers=[team, add_agent, change_agent], guards=[owner_guard], include_in_schema=False
+)
+me_router = Router(
+    path="/", route_handlers=[me, rename, change_password], guards=[admin_guard], include_in_schema=False
+)

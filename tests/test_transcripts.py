@@ -72,6 +72,13 @@ async def test_every_message_in_order_without_notes(settings):
         by_cookie = await s.transcripts.for_visitor(token, None, "text", lang="en", base_url="")
         assert "Hello, my order #12 & more" in by_cookie.body and "secret agent note" not in by_cookie.body
 
+        await s.agents.create("sam", "Sam Kaya", "agent")  # SPEC §8: the author's display name, as the visitor sees it
+        other, _ = await s.conversations.start("Bora", "en")
+        await s.conversations.post(other.id, "admin", "Old reply")
+        await s.conversations.post(other.id, "admin", "Sam here", author="sam")
+        authored = await s.transcripts.render(await s.conversations.get(other.id), "text", lang="en", base_url="")
+        assert "Sam Kaya:\nSam here" in authored.body and "Support:\nOld reply" in authored.body
+
         await s.brand.workspace.save({"site_name": "Acme <Shop>"})  # SPEC §14: transcripts use the branding
         branded = await s.transcripts.render(thread, "text", lang="en", base_url="")
         assert branded.body.startswith("Acme <Shop>\nConversation with")

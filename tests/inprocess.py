@@ -92,5 +92,6 @@ async def running_services(settings: Settings, *, workers: bool = False) -> Asyn
             if workers:
                 yield services
             else:
-                async with run_workers([services.broker]):
+                # The first owner (from ADMIN_USERNAME) exists before anything serves, as in a server.
+                async with run_workers([services.agents, services.broker]):
                     yield services

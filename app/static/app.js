@@ -160,40 +160,69 @@
       else toggleRecording(form);
     } else if (target.hasAttribute("data-record-cancel")) {
       stopRecording(form, false);
+    } else if (target.hasAttribute("data-retry")) {
+      resend(form);
     }
   });
 
-  // A composer post whose answer is lost (network error, or a proxy's 502/503/504) goes again, a few times with
-  // backoff, carrying the same client_msg_id: the server stores it once however many copies arrive. The text is
-  // read-only meanwhile so the retry sends what was typed. Success swaps in a fresh composer (a new id).
+  // The composer's state while its post is out: "Sending…"; on a lost answer (network error, or a proxy's
+  // 502/503/504) "Not sent" with a Retry button, and the post goes again by itself a few times with backoff.
+  // Either way it is the same form, so the same client_msg_id: the server stores it once however many copies
+  // arrive. The text is read-only meanwhile so a retry sends what was typed. Success swaps in a fresh composer
+  // (a new id).
   var RETRY_DELAYS = [1000, 2000, 4000, 8000];
+
+  function composerPost(evt) {
+    var form = evt.detail.elt;
+    return form && form.hasAttribute && form.hasAttribute("data-composer") ? form : null;
+  }
+
+  function setState(form, state) {
+    var status = part(form, "status");
+    form.setAttribute("data-state", state);
+    status.hidden = !state;
+    part(form, "status-text").textContent = state ? form.getAttribute("data-" + state) : "";
+    part(form, "retry").hidden = state !== "failed";
+  }
+
+  function resend(form) {
+    clearTimeout(form.retryTimer);
+    if (form.isConnected) htmx.trigger(form, "submit");
+  }
 
   function retryPost(form, lastTry) {
     var tries = Number(form.getAttribute("data-tries") || 0);
-    var status = part(form, "status");
     var text = form.querySelector("textarea");
     var giveUp = tries >= RETRY_DELAYS.length;
     form.setAttribute("data-tries", giveUp ? 0 : tries + 1);
     if (text) text.readOnly = !giveUp;
-    status.textContent = form.getAttribute(giveUp ? "data-not-sent" : "data-retrying");
-    status.hidden = false;
+    setState(form, "failed");
     if (!giveUp) {
-      setTimeout(function () {
-        if (form.isConnected) htmx.trigger(form, "submit");
+      form.retryTimer = setTimeout(function () {
+        resend(form);
       }, RETRY_DELAYS[tries]);
     }
     return giveUp && lastTry;
   }
 
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = composerPost(evt);
+    if (form) setState(form, "sending");
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = composerPost(evt);
+    if (form && evt.detail.successful && form.getAttribute("data-state") === "sending") setState(form, "");
+  });
+
   document.addEventListener("htmx:sendError", function (evt) {
-    var form = evt.detail.elt;
-    if (form && form.hasAttribute("data-composer")) retryPost(form, false);
+    var form = composerPost(evt);
+    if (form) retryPost(form, false);
   });
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
-    var form = evt.detail.elt;
-    var status = evt.detail.xhr.status;
-    if (!form || !form.hasAttribute("data-composer") || [502, 503, 504].indexOf(status) < 0) return;
+    var form = composerPost(evt);
+    if (!form || [502, 503, 504].indexOf(evt.detail.xhr.status) < 0) return;
     // Our own refusal (a composer with its message) may show once the retries are spent; a proxy's page never.
     var ours = evt.detail.xhr.responseText.indexOf("data-composer") >= 0;
     evt.detail.shouldSwap = retryPost(form, ours);
@@ -207,14 +236,41 @@
     bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
   });
 
-  var recorder = null;
+  // Voice notes: the recording itself (recorder.js, MediaRecorder) loads on the first press of a microphone, so a
+  // cold page never downloads it (SPEC §7's 25 KB).
+  var voice = null;
+  var voiceLoading = false;
+
+  function withVoice(form, then) {
+    if (voice) return then(voice);
+    if (voiceLoading) return;
+    voiceLoading = true;
+    var script = document.createElement("script");
+    script.src = part(form, "record").getAttribute("data-record");
+    script.onload = function () {
+      voice = window.sohbetRecorder(part, showPreview);
+      then(voice);
+    };
+    document.head.appendChild(script);
+  }
+
+  function toggleRecording(form) {
+    withVoice(form, function (v) {
+      v.toggle(form);
+    });
+  }
+
+  function stopRecording(form, keep) {
+    if (voice) voice.stop(form, keep);
+  }
+
   // Hold or tap: pressing starts a recording; releasing after a hold stops it, a quick tap leaves it running
   // until the next tap. The click that follows a press is swallowed so it does not undo what the press did.
   var pressed = { at: 0, started: false, swallowClick: false };
 
   document.addEventListener("pointerdown", function (evt) {
     var button = evt.target.closest ? evt.target.closest("[data-record]") : null;
-    if (!button || recorder || evt.button !== 0) return;
+    if (!button || (voice && voice.active()) || evt.button !== 0) return;
     pressed.at = Date.now();
     pressed.started = true;
     toggleRecording(composerOf(button));
@@ -227,66 +283,6 @@
     var form = composerOf(evt.target);
     if (form && Date.now() - pressed.at > 600) stopRecording(form, true);
   });
-
-  function recordingType() {
-    var types = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"];
-    for (var i = 0; i < types.length; i++) {
-      if (window.MediaRecorder.isTypeSupported(types[i])) return types[i];
-    }
-    return "";
-  }
-
-  function toggleRecording(form) {
-    if (recorder) {
-      stopRecording(form, true);
-      return;
-    }
-    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
-      var type = recordingType();
-      var chunks = [];
-      var started = Date.now();
-      var button = part(form, "record");
-      recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
-      recorder.keep = true;
-      recorder.ondataavailable = function (e) {
-        if (e.data.size) chunks.push(e.data);
-      };
-      recorder.onstop = function () {
-        stream.getTracks().forEach(function (track) {
-          track.stop();
-        });
-        clearInterval(recorder.timer);
-        var keep = recorder.keep;
-        recorder = null;
-        button.setAttribute("aria-pressed", "false");
-        part(form, "recording").hidden = true;
-        if (!keep || !chunks.length) return;
-        var mime = (type || "audio/webm").split(";")[0];
-        var name = "voice-note." + (mime === "audio/ogg" ? "ogg" : "webm");
-        var transfer = new DataTransfer();
-        transfer.items.add(new File(chunks, name, { type: mime }));
-        part(form, "file").files = transfer.files;
-        showPreview(form);
-      };
-      recorder.timer = setInterval(function () {
-        var seconds = Math.floor((Date.now() - started) / 1000);
-        part(form, "elapsed").textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
-      }, 250);
-      recorder.start();
-      button.setAttribute("aria-pressed", "true");
-      part(form, "recording").hidden = false;
-    }).catch(function () {
-      // no microphone: the file input stays
-      part(form, "record").hidden = true;
-      part(form, "voice-fallback").classList.remove("has-recorder");
-    });
-  }
-
-  function stopRecording(form, keep) {
-    if (!recorder) return;
-    recorder.keep = keep;
-    recorder.stop();
-  }
 
   function enableRecorders(root) {
     if (!window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) return;

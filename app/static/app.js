@@ -114,32 +114,13 @@
 
   document.documentElement.classList.add("js");
 
-  // Composer: a preview of the chosen file, upload progress, and voice notes with MediaRecorder.
+  // Composer: a preview of the chosen file and voice notes (media.js, loaded on first use), upload progress.
   function composerOf(node) {
     return node && node.closest ? node.closest("[data-composer]") : null;
   }
 
   function part(form, name) {
     return form.querySelector("[data-" + name + "]");
-  }
-
-  function showPreview(form) {
-    var input = part(form, "file");
-    var box = part(form, "preview");
-    var media = part(form, "preview-media");
-    var file = input && input.files && input.files[0];
-    media.textContent = "";
-    if (!file) {
-      box.hidden = true;
-      return;
-    }
-    var element = document.createElement(file.type.indexOf("audio/") === 0 ? "audio" : "img");
-    element.src = URL.createObjectURL(file);
-    if (element.tagName === "AUDIO") element.controls = true;
-    else element.alt = "";
-    media.appendChild(element);
-    part(form, "preview-name").textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)";
-    box.hidden = false;
   }
 
   document.addEventListener("change", function (evt) {
@@ -236,32 +217,40 @@
     bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
   });
 
-  // Voice notes: the recording itself (recorder.js, MediaRecorder) loads on the first press of a microphone, so a
-  // cold page never downloads it (SPEC §7's 25 KB).
-  var voice = null;
-  var voiceLoading = false;
+  // A chosen file's preview and voice notes (media.js, MediaRecorder) load on first use, so a cold page never
+  // downloads them (SPEC §7's 25 KB).
+  var media = null;
+  var waiting = null;
 
-  function withVoice(form, then) {
-    if (voice) return then(voice);
-    if (voiceLoading) return;
-    voiceLoading = true;
+  function withMedia(form, then) {
+    if (media) return then(media);
+    if (waiting) return waiting.push(then);
+    waiting = [then];
     var script = document.createElement("script");
-    script.src = part(form, "record").getAttribute("data-record");
+    script.src = form.getAttribute("data-media");
     script.onload = function () {
-      voice = window.sohbetRecorder(part, showPreview);
-      then(voice);
+      media = window.sohbetMedia(part);
+      waiting.forEach(function (queued) {
+        queued(media);
+      });
     };
     document.head.appendChild(script);
   }
 
+  function showPreview(form) {
+    withMedia(form, function (m) {
+      m.preview(form);
+    });
+  }
+
   function toggleRecording(form) {
-    withVoice(form, function (v) {
-      v.toggle(form);
+    withMedia(form, function (m) {
+      m.toggle(form);
     });
   }
 
   function stopRecording(form, keep) {
-    if (voice) voice.stop(form, keep);
+    if (media) media.stop(form, keep);
   }
 
   // Hold or tap: pressing starts a recording; releasing after a hold stops it, a quick tap leaves it running
@@ -270,7 +259,7 @@
 
   document.addEventListener("pointerdown", function (evt) {
     var button = evt.target.closest ? evt.target.closest("[data-record]") : null;
-    if (!button || (voice && voice.active()) || evt.button !== 0) return;
+    if (!button || (media && media.active()) || evt.button !== 0) return;
     pressed.at = Date.now();
     pressed.started = true;
     toggleRecording(composerOf(button));

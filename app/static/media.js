@@ -1,8 +1,27 @@
-/* Sohbet: voice notes with MediaRecorder, loaded by app.js on the first press of a composer's microphone (a cold
-   page never downloads it). `part(form, name)` and `showPreview(form)` are app.js's. */
-window.sohbetRecorder = function (part, showPreview) {
+/* Sohbet: a chosen file's preview and voice notes with MediaRecorder, loaded by app.js the first time a composer
+   picks a file or presses its microphone (a cold page never downloads this). `part(form, name)` is app.js's. */
+window.sohbetMedia = function (part) {
   "use strict";
   var recorder = null;
+
+  function showPreview(form) {
+    var input = part(form, "file");
+    var box = part(form, "preview");
+    var media = part(form, "preview-media");
+    var file = input && input.files && input.files[0];
+    media.textContent = "";
+    if (!file) {
+      box.hidden = true;
+      return;
+    }
+    var element = document.createElement(file.type.indexOf("audio/") === 0 ? "audio" : "img");
+    element.src = URL.createObjectURL(file);
+    if (element.tagName === "AUDIO") element.controls = true;
+    else element.alt = "";
+    media.appendChild(element);
+    part(form, "preview-name").textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)";
+    box.hidden = false;
+  }
 
   function recordingType() {
     var types = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"];
@@ -65,6 +84,7 @@ window.sohbetRecorder = function (part, showPreview) {
   }
 
   return {
+    preview: showPreview,
     toggle: toggle,
     stop: stop,
     active: function () {

@@ -36,8 +36,8 @@ BUNDLES: dict[str, tuple[str, ...]] = {
     # The widget's iframe: the same page plus the code that talks to the host page.
     "embed-page.js": (*PAGE_SCRIPTS, "embed-frame.js"),
     "embed-page.css": ("app.css", "embed.css"),
-    # A chosen file's preview and voice notes: loaded by app.js on first use, never by a cold page.
-    "media.js": ("media.js",),
+    # What only an action needs (file preview, voice notes, the confirmation dialog): app.js loads it on first use.
+    "later.js": ("later.js",),
 }
 # Litestar adds "; charset=utf-8" to text/* media types itself.
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}

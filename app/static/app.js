@@ -65,39 +65,20 @@
   );
 
   // A form with data-confirm asks first in a dialog of the page (window.confirm is refused in the widget's
-  // sandboxed iframe); confirmed, it goes (htmx's or a plain post) with confirm=yes. Without JavaScript, or
-  // without <dialog>, the server asks with a page instead.
+  // sandboxed iframe; the dialog is later.js's); confirmed, it goes (htmx's or a plain post) with confirm=yes.
+  // Without JavaScript, or without <dialog>, the server asks with a page instead.
   document.addEventListener(
     "submit",
     function (evt) {
       var form = evt.target;
-      var ask = document.createElement("dialog");
-      var question = form.getAttribute("data-confirm");
-      if (!question || form.elements.confirm || !ask.showModal) return;
+      var source = document.querySelector("[data-later]");
+      if (!form.getAttribute("data-confirm") || form.elements.confirm || !window.HTMLDialogElement || !source) return;
       evt.preventDefault();
       evt.stopImmediatePropagation();
-      ask.className = "ask";
-      ask.setAttribute("aria-label", question);
-      ask.appendChild(document.createElement("p")).textContent = question;
-      // Two buttons: [0] cancel, [1] the form's own action.
-      [form.getAttribute("data-cancel"), (evt.submitter || form.querySelector("button")).textContent].forEach(
-        function (label, yes) {
-          var button = ask.appendChild(document.createElement("button"));
-          button.className = yes ? "danger" : "secondary";
-          button.textContent = label;
-          button.addEventListener("click", function () {
-            ask.close();
-            if (!yes) return;
-            form.insertAdjacentHTML("beforeend", '<input type="hidden" name="confirm" value="yes">');
-            form.requestSubmit();
-          });
-        }
-      );
-      ask.addEventListener("close", function () {
-        ask.remove();
+      var submitter = evt.submitter;
+      withLater(source, function (later) {
+        later.ask(form, submitter);
       });
-      document.body.appendChild(ask);
-      ask.showModal();
     },
     true
   );
@@ -114,7 +95,7 @@
 
   document.documentElement.classList.add("js");
 
-  // Composer: a preview of the chosen file and voice notes (media.js, loaded on first use), upload progress.
+  // Composer: a preview of the chosen file and voice notes (later.js, loaded on first use), upload progress.
   function composerOf(node) {
     return node && node.closest ? node.closest("[data-composer]") : null;
   }
@@ -210,47 +191,44 @@
   });
 
   document.addEventListener("htmx:xhr:progress", function (evt) {
-    var form = composerOf(evt.target);
-    var bar = form && part(form, "progress");
-    if (!bar || !evt.detail.lengthComputable || evt.detail.total < 100000) return;
-    bar.hidden = false;
-    bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
+    if (later) later.progress(composerOf(evt.target), evt.detail); // a file was chosen or recorded: later.js is here
   });
 
-  // A chosen file's preview and voice notes (media.js, MediaRecorder) load on first use, so a cold page never
-  // downloads them (SPEC §7's 25 KB).
-  var media = null;
+  // What only a visitor's action needs — a chosen file's preview, voice notes (MediaRecorder), the confirmation
+  // dialog — is later.js, loaded on first use: a cold page never downloads it (SPEC §7's 25 KB). Its URL is the
+  // composer's data-later.
+  var later = null;
   var waiting = null;
 
-  function withMedia(form, then) {
-    if (media) return then(media);
+  function withLater(source, then) {
+    if (later) return then(later);
     if (waiting) return waiting.push(then);
     waiting = [then];
     var script = document.createElement("script");
-    script.src = form.getAttribute("data-media");
+    script.src = source.getAttribute("data-later");
     script.onload = function () {
-      media = window.sohbetMedia(part);
+      later = window.sohbetLater(part);
       waiting.forEach(function (queued) {
-        queued(media);
+        queued(later);
       });
     };
     document.head.appendChild(script);
   }
 
   function showPreview(form) {
-    withMedia(form, function (m) {
-      m.preview(form);
+    withLater(form, function (l) {
+      l.preview(form);
     });
   }
 
   function toggleRecording(form) {
-    withMedia(form, function (m) {
-      m.toggle(form);
+    withLater(form, function (l) {
+      l.toggle(form);
     });
   }
 
   function stopRecording(form, keep) {
-    if (media) media.stop(form, keep);
+    if (later) later.stop(form, keep);
   }
 
   // Hold or tap: pressing starts a recording; releasing after a hold stops it, a quick tap leaves it running
@@ -259,7 +237,7 @@
 
   document.addEventListener("pointerdown", function (evt) {
     var button = evt.target.closest ? evt.target.closest("[data-record]") : null;
-    if (!button || (media && media.active()) || evt.button !== 0) return;
+    if (!button || (later && later.active()) || evt.button !== 0) return;
     pressed.at = Date.now();
     pressed.started = true;
     toggleRecording(composerOf(button));

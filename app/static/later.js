@@ -1,6 +1,7 @@
-/* Sohbet: a chosen file's preview and voice notes with MediaRecorder, loaded by app.js the first time a composer
-   picks a file or presses its microphone (a cold page never downloads this). `part(form, name)` is app.js's. */
-window.sohbetMedia = function (part) {
+/* Sohbet: what only a visitor's action needs, loaded by app.js on first use (a cold page never downloads this): a
+   chosen file's preview, voice notes with MediaRecorder, the dialog that confirms a data-confirm form.
+   `part(form, name)` is app.js's. */
+window.sohbetLater = function (part) {
   "use strict";
   var recorder = null;
 
@@ -83,7 +84,44 @@ window.sohbetMedia = function (part) {
     recorder.stop();
   }
 
+  // Asks in a dialog; two buttons: [0] cancel, [1] the form's own action, which posts it with confirm=yes.
+  function ask(form, submitter) {
+    var dialog = document.createElement("dialog");
+    var question = form.getAttribute("data-confirm");
+    dialog.className = "ask";
+    dialog.setAttribute("aria-label", question);
+    dialog.appendChild(document.createElement("p")).textContent = question;
+    [form.getAttribute("data-cancel"), (submitter || form.querySelector("button")).textContent].forEach(
+      function (label, yes) {
+        var button = dialog.appendChild(document.createElement("button"));
+        button.className = yes ? "danger" : "secondary";
+        button.textContent = label;
+        button.addEventListener("click", function () {
+          dialog.close();
+          if (!yes) return;
+          form.insertAdjacentHTML("beforeend", '<input type="hidden" name="confirm" value="yes">');
+          form.requestSubmit();
+        });
+      }
+    );
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+  }
+
+  // Upload progress, for files over 100 KB.
+  function progress(form, detail) {
+    var bar = form && part(form, "progress");
+    if (!bar || !detail.lengthComputable || detail.total < 100000) return;
+    bar.hidden = false;
+    bar.value = Math.round((detail.loaded / detail.total) * 100);
+  }
+
   return {
+    ask: ask,
+    progress: progress,
     preview: showPreview,
     toggle: toggle,
     stop: stop,

@@ -1,26 +1,28 @@
 """The pages' scripts and styles, bundled and served from memory under content-addressed URLs.
 
 Each bundle is built once per process from the files in app/static (no build step: the sources stay as they
-are): our own JavaScript loses its comment lines and indentation (as the widget's launcher does), CSS loses its
+are): our own JavaScript is minified (rjsmin: comments and optional spaces out, names kept), CSS loses its
 comments, the vendored htmx files are taken as published. A page then loads one script and one stylesheet —
 on HTTP/1.1 every response costs its headers uncompressed, so three scripts cost two header blocks more than one.
-Each bundle is gzip-compressed once (not per request) and named by a hash of its bytes, so its URL can be cached
-for a year (`immutable`) and a new release is a new URL.
+Each bundle is gzip-compressed once (not per request; with Zopfli, whose gzip any browser reads and which is
+about 3 % smaller than zlib's best, some 600 bytes of the visitor's 25 KB budget) and named by a hash of its bytes,
+so its URL can be cached for a year (`immutable`) and a new release is a new URL.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import rjsmin
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect
+from zopfli.gzip import compress as zopfli_gzip
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDORED = ("htmx-2.0.11.min.js", "htmx-ext-sse-2.2.4.min.js")
@@ -34,17 +36,19 @@ BUNDLES: dict[str, tuple[str, ...]] = {
     # The widget's iframe: the same page plus the code that talks to the host page.
     "embed-page.js": (*PAGE_SCRIPTS, "embed-frame.js"),
     "embed-page.css": ("app.css", "embed.css"),
+    # What only an action needs (file preview, voice notes, the confirmation dialog): app.js loads it on first use.
+    "later.js": ("later.js",),
 }
-CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# Litestar adds "; charset=utf-8" to text/* media types itself.
+CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
+ZOPFLI_ITERATIONS = 1  # ~0.1 s for the largest bundle at start-up; 15 (the default) saves 20 bytes more in 3× the time
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def compact_js(source: str) -> str:
-    """Our JavaScript without its header comment, comment lines and indentation. (Safe for our files: no
-    multi-line strings or template literals, no line that starts inside a string.)"""
-    source = re.sub(r"\A/\*.*?\*/\s*", "", source, flags=re.S)
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+    """Our JavaScript minified by rjsmin (comments and every optional space out, names and code kept: it only
+    tokenizes, so strings and regular expressions stay whole)."""
+    return rjsmin.jsmin(source).strip() + "\n"
 
 
 def compact_css(source: str) -> str:
@@ -85,7 +89,7 @@ def build_assets() -> dict[str, Asset]:
         joiner = ";\n" if name.endswith(".js") else ""
         body = joiner.join(_source(part) for part in parts).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()[:12]
-        assets[name] = Asset(name, body, gzip.compress(body, compresslevel=9, mtime=0), digest)
+        assets[name] = Asset(name, body, zopfli_gzip(body, numiterations=ZOPFLI_ITERATIONS), digest)
     return assets
 
 

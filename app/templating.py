@@ -25,6 +25,12 @@ def iso(moment: object) -> str:
     return moment.isoformat("T", "seconds") if isinstance(moment, datetime) else ""
 
 
+def initials(name: object) -> str:
+    """An avatar's letters: the first of the first and of the last word ("Ayşe Yılmaz" -> "AY", "Support" -> "S")."""
+    words = str(name or "").split()
+    return "".join(word[0] for word in words[:1] + words[1:][-1:]).upper()
+
+
 def preview_mark(preview: object) -> tuple[str | None, str]:
     """A stored preview starts with its attachment's mark (an emoji, kept as data): the kind, for an SVG icon in
     the page, and the text after it."""
@@ -44,6 +50,7 @@ def make_jinja() -> Environment:
     env.filters["message_parts"] = message_parts
     env.filters["hhmm"] = hhmm
     env.filters["iso"] = iso
+    env.filters["initials"] = initials
     env.filters["preview_mark"] = preview_mark
     env.globals["static_version"] = static_version()
     env.globals["new_client_msg_id"] = new_client_msg_id

@@ -192,6 +192,7 @@ class Server:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--no-server-header",  # as `sohbet serve`
                 "--no-proxy-headers",  # as `sohbet serve`: app/proxy.py reads X-Forwarded-For, not uvicorn
                 "--timeout-graceful-shutdown",
                 "5",

@@ -65,39 +65,20 @@
   );
 
   // A form with data-confirm asks first in a dialog of the page (window.confirm is refused in the widget's
-  // sandboxed iframe); confirmed, it goes (htmx's or a plain post) with confirm=yes. Without JavaScript, or
-  // without <dialog>, the server asks with a page instead.
+  // sandboxed iframe; the dialog is later.js's); confirmed, it goes (htmx's or a plain post) with confirm=yes.
+  // Without JavaScript, or without <dialog>, the server asks with a page instead.
   document.addEventListener(
     "submit",
     function (evt) {
       var form = evt.target;
-      var ask = document.createElement("dialog");
-      var question = form.getAttribute("data-confirm");
-      if (!question || form.elements.confirm || !ask.showModal) return;
+      var source = document.querySelector("[data-later]");
+      if (!form.getAttribute("data-confirm") || form.elements.confirm || !window.HTMLDialogElement || !source) return;
       evt.preventDefault();
       evt.stopImmediatePropagation();
-      ask.className = "ask";
-      ask.setAttribute("aria-label", question);
-      ask.appendChild(document.createElement("p")).textContent = question;
-      // Two buttons: [0] cancel, [1] the form's own action.
-      [form.getAttribute("data-cancel"), (evt.submitter || form.querySelector("button")).textContent].forEach(
-        function (label, yes) {
-          var button = ask.appendChild(document.createElement("button"));
-          button.className = yes ? "danger" : "secondary";
-          button.textContent = label;
-          button.addEventListener("click", function () {
-            ask.close();
-            if (!yes) return;
-            form.insertAdjacentHTML("beforeend", '<input type="hidden" name="confirm" value="yes">');
-            form.requestSubmit();
-          });
-        }
-      );
-      ask.addEventListener("close", function () {
-        ask.remove();
+      var submitter = evt.submitter;
+      withLater(source, function (later) {
+        later.ask(form, submitter);
       });
-      document.body.appendChild(ask);
-      ask.showModal();
     },
     true
   );
@@ -114,32 +95,13 @@
 
   document.documentElement.classList.add("js");
 
-  // Composer: a preview of the chosen file, upload progress, and voice notes with MediaRecorder.
+  // Composer: a preview of the chosen file and voice notes (later.js, loaded on first use), upload progress.
   function composerOf(node) {
     return node && node.closest ? node.closest("[data-composer]") : null;
   }
 
   function part(form, name) {
     return form.querySelector("[data-" + name + "]");
-  }
-
-  function showPreview(form) {
-    var input = part(form, "file");
-    var box = part(form, "preview");
-    var media = part(form, "preview-media");
-    var file = input && input.files && input.files[0];
-    media.textContent = "";
-    if (!file) {
-      box.hidden = true;
-      return;
-    }
-    var element = document.createElement(file.type.indexOf("audio/") === 0 ? "audio" : "img");
-    element.src = URL.createObjectURL(file);
-    if (element.tagName === "AUDIO") element.controls = true;
-    else element.alt = "";
-    media.appendChild(element);
-    part(form, "preview-name").textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)";
-    box.hidden = false;
   }
 
   document.addEventListener("change", function (evt) {
@@ -160,61 +122,122 @@
       else toggleRecording(form);
     } else if (target.hasAttribute("data-record-cancel")) {
       stopRecording(form, false);
+    } else if (target.hasAttribute("data-retry")) {
+      resend(form);
     }
   });
 
-  // A composer post whose answer is lost (network error, or a proxy's 502/503/504) goes again, a few times with
-  // backoff, carrying the same client_msg_id: the server stores it once however many copies arrive. The text is
-  // read-only meanwhile so the retry sends what was typed. Success swaps in a fresh composer (a new id).
+  // The composer's state while its post is out: "Sending…"; on a lost answer (network error, or a proxy's
+  // 502/503/504) "Not sent" with a Retry button, and the post goes again by itself a few times with backoff.
+  // Either way it is the same form, so the same client_msg_id: the server stores it once however many copies
+  // arrive. The text is read-only meanwhile so a retry sends what was typed. Success swaps in a fresh composer
+  // (a new id).
   var RETRY_DELAYS = [1000, 2000, 4000, 8000];
+
+  function composerPost(evt) {
+    var form = evt.detail.elt;
+    return form && form.hasAttribute && form.hasAttribute("data-composer") ? form : null;
+  }
+
+  function setState(form, state) {
+    var status = part(form, "status");
+    form.setAttribute("data-state", state);
+    status.hidden = !state;
+    part(form, "status-text").textContent = state ? form.getAttribute("data-" + state) : "";
+    part(form, "retry").hidden = state !== "failed";
+  }
+
+  function resend(form) {
+    clearTimeout(form.retryTimer);
+    if (form.isConnected) htmx.trigger(form, "submit");
+  }
 
   function retryPost(form, lastTry) {
     var tries = Number(form.getAttribute("data-tries") || 0);
-    var status = part(form, "status");
     var text = form.querySelector("textarea");
     var giveUp = tries >= RETRY_DELAYS.length;
     form.setAttribute("data-tries", giveUp ? 0 : tries + 1);
     if (text) text.readOnly = !giveUp;
-    status.textContent = form.getAttribute(giveUp ? "data-not-sent" : "data-retrying");
-    status.hidden = false;
+    setState(form, "failed");
     if (!giveUp) {
-      setTimeout(function () {
-        if (form.isConnected) htmx.trigger(form, "submit");
+      form.retryTimer = setTimeout(function () {
+        resend(form);
       }, RETRY_DELAYS[tries]);
     }
     return giveUp && lastTry;
   }
 
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = composerPost(evt);
+    if (form) setState(form, "sending");
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = composerPost(evt);
+    if (form && evt.detail.successful && form.getAttribute("data-state") === "sending") setState(form, "");
+  });
+
   document.addEventListener("htmx:sendError", function (evt) {
-    var form = evt.detail.elt;
-    if (form && form.hasAttribute("data-composer")) retryPost(form, false);
+    var form = composerPost(evt);
+    if (form) retryPost(form, false);
   });
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
-    var form = evt.detail.elt;
-    var status = evt.detail.xhr.status;
-    if (!form || !form.hasAttribute("data-composer") || [502, 503, 504].indexOf(status) < 0) return;
+    var form = composerPost(evt);
+    if (!form || [502, 503, 504].indexOf(evt.detail.xhr.status) < 0) return;
     // Our own refusal (a composer with its message) may show once the retries are spent; a proxy's page never.
     var ours = evt.detail.xhr.responseText.indexOf("data-composer") >= 0;
     evt.detail.shouldSwap = retryPost(form, ours);
   });
 
   document.addEventListener("htmx:xhr:progress", function (evt) {
-    var form = composerOf(evt.target);
-    var bar = form && part(form, "progress");
-    if (!bar || !evt.detail.lengthComputable || evt.detail.total < 100000) return;
-    bar.hidden = false;
-    bar.value = Math.round((evt.detail.loaded / evt.detail.total) * 100);
+    if (later) later.progress(composerOf(evt.target), evt.detail); // a file was chosen or recorded: later.js is here
   });
 
-  var recorder = null;
+  // What only a visitor's action needs — a chosen file's preview, voice notes (MediaRecorder), the confirmation
+  // dialog — is later.js, loaded on first use: a cold page never downloads it (SPEC §7's 25 KB). Its URL is the
+  // composer's data-later.
+  var later = null;
+  var waiting = null;
+
+  function withLater(source, then) {
+    if (later) return then(later);
+    if (waiting) return waiting.push(then);
+    waiting = [then];
+    var script = document.createElement("script");
+    script.src = source.getAttribute("data-later");
+    script.onload = function () {
+      later = window.sohbetLater(part);
+      waiting.forEach(function (queued) {
+        queued(later);
+      });
+    };
+    document.head.appendChild(script);
+  }
+
+  function showPreview(form) {
+    withLater(form, function (l) {
+      l.preview(form);
+    });
+  }
+
+  function toggleRecording(form) {
+    withLater(form, function (l) {
+      l.toggle(form);
+    });
+  }
+
+  function stopRecording(form, keep) {
+    if (later) later.stop(form, keep);
+  }
+
   // Hold or tap: pressing starts a recording; releasing after a hold stops it, a quick tap leaves it running
   // until the next tap. The click that follows a press is swallowed so it does not undo what the press did.
   var pressed = { at: 0, started: false, swallowClick: false };
 
   document.addEventListener("pointerdown", function (evt) {
     var button = evt.target.closest ? evt.target.closest("[data-record]") : null;
-    if (!button || recorder || evt.button !== 0) return;
+    if (!button || (later && later.active()) || evt.button !== 0) return;
     pressed.at = Date.now();
     pressed.started = true;
     toggleRecording(composerOf(button));
@@ -227,66 +250,6 @@
     var form = composerOf(evt.target);
     if (form && Date.now() - pressed.at > 600) stopRecording(form, true);
   });
-
-  function recordingType() {
-    var types = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus", "audio/webm"];
-    for (var i = 0; i < types.length; i++) {
-      if (window.MediaRecorder.isTypeSupported(types[i])) return types[i];
-    }
-    return "";
-  }
-
-  function toggleRecording(form) {
-    if (recorder) {
-      stopRecording(form, true);
-      return;
-    }
-    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
-      var type = recordingType();
-      var chunks = [];
-      var started = Date.now();
-      var button = part(form, "record");
-      recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
-      recorder.keep = true;
-      recorder.ondataavailable = function (e) {
-        if (e.data.size) chunks.push(e.data);
-      };
-      recorder.onstop = function () {
-        stream.getTracks().forEach(function (track) {
-          track.stop();
-        });
-        clearInterval(recorder.timer);
-        var keep = recorder.keep;
-        recorder = null;
-        button.setAttribute("aria-pressed", "false");
-        part(form, "recording").hidden = true;
-        if (!keep || !chunks.length) return;
-        var mime = (type || "audio/webm").split(";")[0];
-        var name = "voice-note." + (mime === "audio/ogg" ? "ogg" : "webm");
-        var transfer = new DataTransfer();
-        transfer.items.add(new File(chunks, name, { type: mime }));
-        part(form, "file").files = transfer.files;
-        showPreview(form);
-      };
-      recorder.timer = setInterval(function () {
-        var seconds = Math.floor((Date.now() - started) / 1000);
-        part(form, "elapsed").textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
-      }, 250);
-      recorder.start();
-      button.setAttribute("aria-pressed", "true");
-      part(form, "recording").hidden = false;
-    }).catch(function () {
-      // no microphone: the file input stays
-      part(form, "record").hidden = true;
-      part(form, "voice-fallback").classList.remove("has-recorder");
-    });
-  }
-
-  function stopRecording(form, keep) {
-    if (!recorder) return;
-    recorder.keep = keep;
-    recorder.stop();
-  }
 
   function enableRecorders(root) {
     if (!window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) return;

@@ -63,7 +63,9 @@ def test_an_old_or_unknown_asset(server):
 
 def test_compaction_keeps_code_and_drops_comments():
     source = '/* header\n   comment */\n(function () {\n  // a note\n  var a = "x"; // trailing\n\n  a += 1;\n})();\n'
-    assert compact_js(source) == '(function () {\nvar a = "x"; // trailing\na += 1;\n})();\n'
+    assert compact_js(source) == '(function(){var a="x";a+=1;})();\n'
+    # Strings and regular expressions stay whole.
+    assert compact_js('var s = "a  //  b", r = / +x/g;') == 'var s="a  //  b",r=/ +x/g;\n'
     css = "/* a */\n.a, .b > p {\n  color: red; /* b */\n  margin: 0 auto;\n}\n"
     css += "@media (min-width: 48rem) {\n  .a:hover { x: 1; }\n}\n"
     assert compact_css(css) == ".a,.b>p{color:red;margin:0 auto}@media (min-width:48rem){.a:hover{x:1}}\n"

@@ -36,7 +36,7 @@ from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.retention import Retention
-from app.services.status import Triage
+from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
 from app.services.streams import Fragments, StreamServices
@@ -74,6 +74,7 @@ class Services:
     presence: PresenceTracker
     conversations: ConversationService
     triage: Triage  # conversation status and assignment (SPEC §8)
+    snoozes: SnoozeAlarm  # announces ended snoozes (the live lists)
     auth: AuthService
     agents: AgentService  # the team: invites, roles, disabling, each agent's own settings
     visitor_signer: Signer
@@ -172,7 +173,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(engine)
     retention = Retention(engine, broker, settings.message_retention_seconds, attachments.kick)
     housekeeping = Housekeeping(engine)
-    workers: list[BackgroundWorker] = [database, broker, presence, attachments, retention, housekeeping]
+    snoozes = SnoozeAlarm(broker)  # announces snoozes that ended (app/services/status.py)
+    workers: list[BackgroundWorker] = [database, broker, presence, attachments, retention, housekeeping, snoozes]
     if telegram is not None:
         workers.append(telegram)
     auth = AuthService(
@@ -208,6 +210,7 @@ def build_services(settings: Settings) -> Services:
         presence=presence,
         conversations=conversations,
         triage=triage,
+        snoozes=snoozes,
         auth=auth,
         agents=agents,
         visitor_signer=Signer(settings.secret_key, "visitor"),

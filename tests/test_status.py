@@ -4,6 +4,7 @@ the dashboard's view filters, and round robin among online, enabled agents."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from app.clock import now
 from app.models import Conversation
 from app.services.presence import agent_subject
+from app.services.realtime import ADMIN_TOPIC
 from app.services.status import StatusRefused, ThreadFilter, parse_until
 from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
@@ -104,6 +106,17 @@ async def test_a_snooze_ends_by_itself(settings):
         await Conversation.update({Conversation.snoozed_until: now() - 1}).where(Conversation.id == thread.id)
         assert (await s.conversations.get(thread.id)).status == "open"
         assert thread.id in await listed("open") and thread.id not in await listed("snoozed")
+        # The alarm rewrites it as open once, and announces it to the dashboards (their lists refresh).
+        dashboards = s.hub.subscribe([ADMIN_TOPIC])
+        try:
+            assert thread.id in await s.snoozes.wake_due()
+            assert thread.id not in await s.snoozes.wake_due()  # once only
+            await asyncio.sleep(0.2)  # PostgreSQL: the NOTIFY comes back through the broker's LISTEN
+            assert any(e.kind == "thread" and e.conversation_id == thread.id for e in dashboards.pending)
+        finally:
+            s.hub.unsubscribe(dashboards)
+        row = await Conversation.select().where(Conversation.id == thread.id).first()
+        assert (row["status"], row["snoozed_until"]) == ("open", None)
 
 
 async def test_views_filter_by_assignee_and_status(settings):

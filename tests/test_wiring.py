@@ -56,7 +56,16 @@ def test_building_the_services_twice_changes_nothing_outside_them(tmp_path):
 def test_every_worker_is_in_the_list_in_start_order(tmp_path):
     services = build_services(sqlite_settings(tmp_path))
     s = services
-    assert s.workers == [s.database, s.agents, s.broker, s.presence, s.attachments, s.retention, s.housekeeping]
+    assert s.workers == [
+        s.database,
+        s.agents,
+        s.broker,
+        s.presence,
+        s.attachments,
+        s.retention,
+        s.housekeeping,
+        s.snoozes,
+    ]
     assert s.telegram is None
 
 

@@ -1,16 +1,21 @@
 """Conversation status and assignment (SPEC §8): open, snoozed (until a time) or resolved; an assignee (an agent's
 username) or none; the dashboard's views (mine / unassigned / all × status); round robin for new conversations.
 
-A snooze ends by itself without a background job: its end (`snoozed_until`, epoch seconds) is stored with it and
-every reader computes the status at read time — a snooze whose end has passed *is* open, in the list's SQL filter
-(the same clause on both databases) and in each ThreadView. Nothing has to wake up, so nothing can miss a
-wake-up, fire twice in two processes, or lag behind a restart. A visitor message writes `open` in the message's own
-transaction (app/services/conversations.py: `_post`); a status change here writes the row and announces a
-`thread` event, which refreshes every dashboard's list.
+A snooze ends by itself at read time: its end (`snoozed_until`, epoch seconds) is stored with it and every reader
+computes the status — a snooze whose end has passed *is* open, in the list's SQL filter (the same clause on both
+databases) and in each ThreadView. So what anyone reads is right to the second, whatever runs or not. Only the
+*live* refresh needs a nudge: SnoozeAlarm, a background worker in every process, rewrites ended snoozes as open
+every few seconds with one UPDATE … RETURNING and announces a `thread` event for each row it changed. With several
+processes each row is returned to exactly one of them (the row lock; the loser's WHERE no longer matches), so each
+wake-up is announced once. A visitor message writes `open` in the message's own transaction
+(app/services/conversations.py: `_post`); a status change here writes the row and announces a `thread` event, which
+refreshes every dashboard's list.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +23,11 @@ from typing import Any
 
 from app.clock import now
 from app.models import Agent, Conversation, KeyValue
+from app.services.background import BackgroundLoop
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Event, publish_now
+
+log = logging.getLogger("sohbet.status")
 
 STATUSES = ("open", "snoozed", "resolved")
 VIEWS = ("all", "mine", "unassigned")
@@ -187,3 +195,35 @@ class Triage:
         else:
             await KeyValue.insert(KeyValue(key=ROUND_ROBIN_KEY, value=chosen.encode(), expires_at=None))
         return chosen
+
+
+class SnoozeAlarm(BackgroundLoop):
+    """Rewrites snoozes that have ended as open and announces them, so open dashboards list them again."""
+
+    loop_name = "snoozes"
+
+    def __init__(self, broker: Broker, interval_seconds: float = 5.0) -> None:
+        super().__init__()
+        self._broker = broker
+        self._interval = interval_seconds
+
+    async def wake_due(self) -> list[int]:
+        """The conversations whose snooze had ended, now open (announced)."""
+        ended = (Conversation.status == "snoozed") & (Conversation.snoozed_until <= now())
+        rows = await (
+            Conversation.update({Conversation.status: "open", Conversation.snoozed_until: None})
+            .where(ended)
+            .returning(Conversation.id)
+        )
+        ids = sorted(row["id"] for row in rows)
+        if ids:
+            await publish_now(self._broker, [Event("thread", conversation_id) for conversation_id in ids])
+        return ids
+
+    async def run_forever(self) -> None:
+        while True:
+            await self.nap(self._interval)
+            try:
+                await self.wake_due()
+            except Exception as exc:  # the database may be restarting; the next round tries again
+                log.warning(json.dumps({"event": "snoozes.wake_failed", "error": type(exc).__name__}))

@@ -401,7 +401,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "views.unassigned": {"en": "Unassigned", "tr": "Atanmamış"},
     "triage.status": {"en": "Status", "tr": "Durum"},
     "triage.until": {
-        "en": "Snooze for or until (2h, 1d, 2026-12-24T09:00)",
+        "en": "Snooze for (2h, 1d) or until (2026-12-24T09:00)",
         "tr": "Erteleme süresi ya da zamanı (2h, 1d, 2026-12-24T09:00)",
     },
     "triage.assignee": {"en": "Assigned to", "tr": "Atanan"},

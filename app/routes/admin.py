@@ -73,6 +73,7 @@ async def threads_context(
         "total_unread": listed.total_unread,
         "telegram_backlog": listed.telegram_backlog,
         "open_thread": listed.open_thread,
+        "counts": listed.counts,
     }
 
 

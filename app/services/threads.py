@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.clock import now
 from app.models import Conversation
 from app.services.presence import conversation_subject
+from app.services.status import view_counts
 from app.services.visitor_names import visitor_label
 
 if TYPE_CHECKING:  # conversations.py imports this module
@@ -81,6 +82,7 @@ class ThreadsPage:
     total_unread: int
     telegram_backlog: dict[str, Any] | None  # None without Telegram
     open_thread: ThreadView | None = None  # the conversation open beside the list, as the list shows it
+    counts: dict[str, dict[str, int]] | None = None  # with a view: how many each view holds ({view: {status: n}})
 
 
 async def threads_page(
@@ -116,4 +118,5 @@ async def threads_page(
         total_unread=await conversations.total_unread(),
         telegram_backlog=await outbox.backlog() if outbox is not None else None,
         open_thread=shown(opened) if opened is not None else None,
+        counts=await view_counts(view.me) if view is not None else None,
     )

@@ -82,9 +82,14 @@ def test_assignment_and_the_mine_and_unassigned_views(server, team):
     page = nur.get("/admin?view=mine&status=open").text
     assert 'hx-get="/admin/threads?view=mine&amp;status=open"' in page
     assert f'href="/admin/threads/{mine}?view=mine&amp;status=open"' in page
-    assert 'aria-current="page">Mine<' in page
+    assert 'aria-current="page">Mine <span class="count" data-count="1">1</span>' in page  # the tabs count
     refreshed = nur.get("/admin/threads?view=mine&status=open", headers={"HX-Request": "true"}).text
     assert set(map(int, re.findall(r'<li id="thread-(\d+)"', refreshed))) == {mine}
+    assert 'id="views"' in refreshed and 'hx-swap-oob="true"' in refreshed  # the counts follow, live
+    nur.post(f"/admin/threads/{mine}/status", {"status": "resolved"})
+    refreshed = nur.get("/admin/threads?view=mine&status=open", headers={"HX-Request": "true"}).text
+    assert 'aria-current="page">Mine <span class="count" data-count="0">0</span>' in refreshed
+    assert '>Resolved <span class="count" data-count="1">1</span>' in refreshed
 
 
 @pytest.mark.parametrize(

@@ -331,6 +331,41 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Your account has no way to receive a login code on this server yet. Ask an owner.",
         "tr": "Hesabınızın bu sunucuda giriş kodu alabileceği bir yol henüz yok. Bir sahibe danışın.",
     },
+    "status.open": {"en": "Open", "tr": "Açık"},
+    "status.snoozed": {"en": "Snoozed", "tr": "Ertelendi"},
+    "status.resolved": {"en": "Resolved", "tr": "Çözüldü"},
+    "views.label": {"en": "Which conversations", "tr": "Hangi sohbetler"},
+    "views.all": {"en": "All", "tr": "Tümü"},
+    "views.mine": {"en": "Mine", "tr": "Benim"},
+    "views.unassigned": {"en": "Unassigned", "tr": "Atanmamış"},
+    "triage.status": {"en": "Status", "tr": "Durum"},
+    "triage.until": {
+        "en": "Snooze for (2h, 1d) or until (2026-12-24T09:00)",
+        "tr": "Erteleme süresi ya da zamanı (2h, 1d, 2026-12-24T09:00)",
+    },
+    "triage.assignee": {"en": "Assigned to", "tr": "Atanan"},
+    "triage.nobody": {"en": "Nobody", "tr": "Kimse"},
+    "triage.me": {"en": "Me", "tr": "Ben"},
+    "triage.apply": {"en": "Save", "tr": "Kaydet"},
+    "triage.until_short": {"en": "until {time}", "tr": "{time} saatine kadar"},
+    "error.bad_status": {
+        "en": "Status must be open, snoozed or resolved.",
+        "tr": "Durum açık, ertelendi ya da çözüldü olmalı.",
+    },
+    "error.bad_view": {
+        "en": "View must be all, mine or unassigned.",
+        "tr": "Görünüm tümü, benim ya da atanmamış olmalı.",
+    },
+    "error.snooze_until": {
+        "en": "A snooze needs a time in the next year: a duration like 30m, 2h or 1d, or a date and time like "
+        "2026-12-24T09:00 (and only a snooze takes one).",
+        "tr": "Erteleme önümüzdeki bir yıl içinde bir zaman ister: 30m, 2h ya da 1d gibi bir süre veya "
+        "2026-12-24T09:00 gibi bir tarih ve saat (ve yalnızca erteleme zaman alır).",
+    },
+    "error.unknown_agent": {
+        "en": "There is no enabled agent with that username.",
+        "tr": "Bu kullanıcı adıyla etkin bir temsilci yok.",
+    },
     **ADMIN_STRINGS,
 }
 

@@ -146,6 +146,7 @@ class Settings:
     telegram_bot_token: str = setting("TELEGRAM_BOT_TOKEN", "")
     telegram_chat_id: str = setting("TELEGRAM_CHAT_ID", "")
     telegram_mode: str = setting("TELEGRAM_MODE", "polling")
+    assignment: str = setting("ASSIGNMENT", "manual")  # manual | round_robin: who gets a new conversation
     telegram_webhook_secret: str = setting("TELEGRAM_WEBHOOK_SECRET", "")
     telegram_api_base: str = setting("TELEGRAM_API_BASE", "https://api.telegram.org")
     public_url: str = setting("PUBLIC_URL", "")
@@ -274,6 +275,9 @@ class Settings:
         telegram_mode = telegram_mode.lower()
         if telegram_mode not in {"webhook", "polling"}:
             raise SettingsError(f"{name} must be 'webhook' or 'polling', got {telegram_mode!r}")
+        name, assignment = read("assignment", "manual")
+        if assignment.lower() not in {"manual", "round_robin"}:
+            raise SettingsError(f"{name} must be 'manual' or 'round_robin', got {assignment!r}")
 
         def origins(attribute: str) -> tuple[str, ...]:
             name, value = read(attribute)
@@ -322,6 +326,7 @@ class Settings:
             telegram_bot_token=text("telegram_bot_token"),
             telegram_chat_id=text("telegram_chat_id"),
             telegram_mode=telegram_mode,
+            assignment=assignment.lower(),
             telegram_webhook_secret=text("telegram_webhook_secret"),
             telegram_api_base=filled("telegram_api_base", "https://api.telegram.org")[1].rstrip("/"),
             public_url=text("public_url").rstrip("/"),

@@ -37,6 +37,7 @@ from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.retention import Retention
+from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
 from app.services.streams import Fragments, StreamServices
@@ -75,6 +76,8 @@ class Services:
     broker: Broker
     presence: PresenceTracker
     conversations: ConversationService
+    triage: Triage  # conversation status and assignment (SPEC §8)
+    snoozes: SnoozeAlarm  # announces ended snoozes (the live lists)
     auth: AuthService
     agents: AgentService  # the team: invites, roles, disabling, each agent's own settings
     visitor_signer: Signer
@@ -145,6 +148,7 @@ def build_services(settings: Settings) -> Services:
             file_source=_file_bytes(storage, local_storage),
         )
         code_sender = TelegramCodeSender(telegram_client, settings.telegram_chat_id, settings.login_code_seconds)
+    triage = Triage(engine, broker, presence, settings.assignment)
     conversations = ConversationService(
         engine,
         cipher,
@@ -154,6 +158,7 @@ def build_services(settings: Settings) -> Services:
         files_queued=attachments.kick,
         outbox=telegram_outbox,
         metrics=metrics,
+        assignee_for_new=triage.assignee_for_new,
     )
     stores = StoreRegistry(default_factory=rate_limit_store(settings))
     uploads = settings.rate_limit_uploads
@@ -175,7 +180,17 @@ def build_services(settings: Settings) -> Services:
     housekeeping = Housekeeping(engine)
     workspace = Workspace(engine, broker, hub)
     brand = Brand(workspace, settings.embed_origins)
-    workers: list[BackgroundWorker] = [database, broker, workspace, presence, attachments, retention, housekeeping]
+    snoozes = SnoozeAlarm(broker)  # announces snoozes that ended (app/services/status.py)
+    workers: list[BackgroundWorker] = [
+        database,
+        broker,
+        workspace,
+        presence,
+        attachments,
+        retention,
+        housekeeping,
+        snoozes,
+    ]
     if telegram is not None:
         workers.append(telegram)
     auth = AuthService(
@@ -210,6 +225,8 @@ def build_services(settings: Settings) -> Services:
         broker=broker,
         presence=presence,
         conversations=conversations,
+        triage=triage,
+        snoozes=snoozes,
         auth=auth,
         agents=agents,
         visitor_signer=Signer(settings.secret_key, "visitor"),

@@ -114,6 +114,7 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "TELEGRAM_BOT_TOKEN": "123:token",
         "TELEGRAM_CHAT_ID": "42",
         "TELEGRAM_MODE": "webhook",
+        "ASSIGNMENT": "round_robin",
         "TELEGRAM_WEBHOOK_SECRET": "w" * 20,
         "TELEGRAM_API_BASE": "https://telegram.example.com",
         "PUBLIC_URL": "https://chat.example.com",

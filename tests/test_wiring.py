@@ -65,6 +65,7 @@ def test_every_worker_is_in_the_list_in_start_order(tmp_path):
         s.attachments,
         s.retention,
         s.housekeeping,
+        s.snoozes,
     ]
     assert s.telegram is None
 

@@ -36,6 +36,11 @@ class Conversation(Table):
     # http(s) URLs (the page's origin is one of EMBED_ORIGINS), shown to the admin as text, never as HTML.
     source_url = Varchar(length=1000, null=True, default=None)
     source_referrer = Varchar(length=1000, null=True, default=None)
+    # SPEC §8: open | snoozed | resolved. A snooze is over once `snoozed_until` (epoch seconds) has passed: read as
+    # open from then on (app/services/status.py), whether or not the row was rewritten yet.
+    status = Varchar(length=10, default="open", index=True)
+    snoozed_until = DoublePrecision(null=True, default=None)
+    assignee = Varchar(length=40, null=True, default=None, index=True)  # an agent's username; None: unassigned
 
 
 class Message(Table):

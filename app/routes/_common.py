@@ -9,10 +9,12 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, cast
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie, UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp
 from sse_starlette import ServerSentEvent
@@ -253,3 +255,38 @@ async def transcript_response(
     disposition = "attachment" if transcript.as_download else "inline"
     headers = {"Content-Disposition": f'{disposition}; filename="{transcript.filename}"'}
     return Response(transcript.body, media_type=transcript.media_type, headers=headers)
+
+
+# -- the JSON API's error responses (every API route module documents them the same way) -----------------------
+
+
+@dataclass
+class ErrorBody:
+    """Every refusal of the API, whatever its status."""
+
+    success: bool
+    error: str
+    code: str
+    status: int
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses an operation may give, for the OpenAPI document (they all share one shape)."""
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase, generate_examples=False)
+        for status in statuses
+    }
+
+
+# Every operation: bad input, no session, CSRF refused, method not allowed, rate limited, server error, database
+# unavailable (503 + Retry-After: PostgreSQL down or restarting, SQLite's disk full — try again).
+COMMON_ERRORS = (400, 401, 403, 405, 429, 500, 503)
+
+
+# -- a conversation's status and assignee (the dashboard's conversation header) -------------------------------
+
+
+async def triage_context(request: Request[Any, Any, Any], thread: ThreadView) -> dict[str, Any]:
+    """What admin/_triage.html shows: the conversation's status and assignee, and the agents it can go to."""
+    members = await services_of(request).agents.members()
+    return {"thread": thread, "assignable": [m for m in members if not m.disabled]}

@@ -20,9 +20,11 @@ from app.routes._common import (
     transcript_base_url,
     transcript_format,
     transcript_response,
+    triage_context,
 )
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
+from app.services.status import StatusRefused, ThreadFilter
 from app.services.threads import threads_page
 from app.services.visitor_names import display_name
 from app.web import (
@@ -42,6 +44,15 @@ from app.web import (
 ThreadsBefore = FromQuery[str | None]
 
 
+def chosen_view(request: Request[Any, Any, Any]) -> ThreadFilter:
+    """The list's view from the query (`view`, `status`; default all and open); 400 for an unknown value."""
+    query = request.query_params
+    try:
+        return ThreadFilter.parse(query.get("view"), query.get("status"), current_admin(request).username)
+    except StatusRefused as refused:
+        raise ValidationException(refused.code) from None
+
+
 async def threads_context(
     request: Request[Any, Any, Any], open_id: int | None, before: str | None = None
 ) -> dict[str, Any]:
@@ -49,13 +60,21 @@ async def threads_context(
     page; 400 when it is not one)."""
     services = services_of(request)
     outbox = services.telegram.outbox if services.telegram is not None else None
+    view = chosen_view(request)
     try:
         listed = await threads_page(
-            services.conversations, services.presence, outbox, before, lang=language(request), open_id=open_id
+            services.conversations,
+            services.presence,
+            outbox,
+            before,
+            lang=language(request),
+            open_id=open_id,
+            view=view,
         )
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
     return {
+        "view": view,
         "threads": listed.threads,
         "open_id": open_id,
         "threads_before": before,
@@ -63,6 +82,7 @@ async def threads_context(
         "total_unread": listed.total_unread,
         "telegram_backlog": listed.telegram_backlog,
         "open_thread": listed.open_thread,
+        "counts": listed.counts,
     }
 
 
@@ -88,12 +108,14 @@ async def thread_context(
         "viewer": "admin",
         "post_url": f"/admin/threads/{thread.id}/messages",
         "thread_online": await services.presence.is_online(conversation_subject(thread.id)),
+        **await triage_context(request, thread),
     }
 
 
 @get("/admin")
 async def dashboard(request: Request[Any, Any, Any], before: ThreadsBefore = None) -> Template:
-    """The dashboard; `before` (no JavaScript: the "older conversations" link) shows an older page of the list."""
+    """The dashboard; `before` (no JavaScript: the "older conversations" link) shows an older page of the list;
+    `view` (all, mine, unassigned) and `status` (open, snoozed, resolved) choose which conversations it lists."""
     return page(request, "admin/dashboard.html", **await threads_context(request, None, before))
 
 

@@ -7,23 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, HeaderParameter, JSONBody, MultipartBody
 from msgspec import Meta
 
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
+from app.routes._common import COMMON_ERRORS, errors
 from app.services import login
 from app.services.conversations import MessageView, ThreadView
 from app.services.idempotency import CLIENT_MSG_ID, valid_client_msg_id
 from app.services.login import LoginRefused
 from app.services.messaging import SendRefused, Staged
+from app.services.status import ThreadFilter
 from app.services.threads import THREADS_PAGE, threads_page
 from app.web import (
     ADMIN_COOKIE,
@@ -83,6 +83,10 @@ class ThreadOut:
     last_sender: str
     online: bool
     ended: bool
+    # SPEC §8. `status` above keeps Flask Chat's meaning (active | ended, SPEC §13: its clients read it).
+    conversation_status: Literal["open", "snoozed", "resolved"]
+    snoozed_until: datetime | None
+    assignee: str | None  # the agent's username
 
 
 @dataclass
@@ -178,29 +182,6 @@ class UploadResponse:
     file_url: str
 
 
-@dataclass
-class ErrorBody:
-    """Every refusal of the API, whatever its status."""
-
-    success: bool
-    error: str
-    code: str
-    status: int
-
-
-def errors(*statuses: int) -> dict[int, ResponseSpec]:
-    """The error responses an operation may give, for the OpenAPI document (they all share one shape)."""
-    return {
-        status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase, generate_examples=False)
-        for status in statuses
-    }
-
-
-# Every operation: bad input, no session, CSRF refused, method not allowed, rate limited, server error, database
-# unavailable (503 + Retry-After: PostgreSQL down or restarting, SQLite's disk full — try again).
-COMMON_ERRORS = (400, 401, 403, 405, 429, 500, 503)
-
-
 def refuse(status: int, message: str) -> ApiError:
     return ApiError(detail=message, status_code=status)
 
@@ -258,6 +239,9 @@ def thread_out(thread: ThreadView) -> ThreadOut:
         last_sender=thread.last_sender,
         online=thread.online,
         ended=thread.ended,
+        conversation_status=thread.status,  # type: ignore[arg-type]
+        snoozed_until=thread.snoozed_until,
+        assignee=thread.assignee,
     )
 
 
@@ -302,17 +286,25 @@ async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyReque
 
 @get("/api/threads", tags=["threads"], responses=errors(*COMMON_ERRORS))
 async def list_threads(
-    request: Request[Any, Any, Any], before: FromQuery[str | None] = None, limit: FromQuery[int] = THREADS_PAGE
+    request: Request[Any, Any, Any],
+    before: FromQuery[str | None] = None,
+    limit: FromQuery[int] = THREADS_PAGE,
+    view: FromQuery[Literal["all", "mine", "unassigned"] | None] = None,
+    status: FromQuery[Literal["open", "snoozed", "resolved"] | None] = None,
 ) -> ThreadsResponse:
     """A page of conversations, newest activity first: the first `limit`, or those after the cursor `before`
-    (the `next_before` of the previous page)."""
+    (the `next_before` of the previous page). `view` (all, mine, unassigned) and `status` (open, snoozed,
+    resolved) filter them; without either, every conversation is listed."""
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
     services = services_of(request)
     outbox = services.telegram.outbox if services.telegram is not None else None
+    chosen = None
+    if view or status:
+        chosen = ThreadFilter.parse(view, status, current_admin(request).username)
     try:
         listed = await threads_page(
-            services.conversations, services.presence, outbox, before, limit, lang=language(request)
+            services.conversations, services.presence, outbox, before, limit, lang=language(request), view=chosen
         )
     except ValueError:
         raise refuse(400, "before must be the next_before of a previous page") from None

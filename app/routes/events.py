@@ -57,7 +57,13 @@ async def admin_events(request: Request[Any, Any, Any], thread: QueryId = None, 
         return too_many_streams(request, limits)
     cursor = max(after, last_event_id(request))
     events = admin_stream(
-        services.streams, identity.session_token_hash, identity.expires_at, thread, cursor, language(request)
+        services.streams,
+        identity.session_token_hash,
+        identity.expires_at,
+        thread,
+        cursor,
+        language(request),
+        agent=identity.username,
     )
     return event_stream(events, slot)
 

@@ -20,6 +20,7 @@ from app.services.authors import author_names
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
+from app.services.status import ThreadFilter, status_fields
 from app.services.text import preview
 from app.services.threads import THREADS_PAGE, ThreadCursor, page_rows
 from app.services.views import AttachmentView, Catchup, MessageView, ThreadView
@@ -64,6 +65,7 @@ class ConversationService:
         files_queued: Callable[[], None] = lambda: None,
         outbox: Outbox | None = None,
         metrics: Metrics | None = None,
+        assignee_for_new: Callable[[], Awaitable[str | None]] | None = None,
     ) -> None:
         self._engine = engine
         self._cipher = cipher
@@ -73,6 +75,7 @@ class ConversationService:
         self._files_queued = files_queued
         self._outbox = outbox
         self._metrics = metrics or Metrics()
+        self._assignee_for_new = assignee_for_new  # round robin (app/services/status.py), inside start()
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -131,6 +134,7 @@ class ConversationService:
             source_referrer=row.get("source_referrer"),
             created_at=row.get("created_at"),
             message_count=row.get("message_count", 0),
+            **status_fields(row),
         )
 
     async def id_for_visitor_token(self, token: str) -> int | None:
@@ -178,10 +182,11 @@ class ConversationService:
         )
 
     async def threads(
-        self, before: ThreadCursor | None = None, limit: int = THREADS_PAGE
+        self, before: ThreadCursor | None = None, limit: int = THREADS_PAGE, view: ThreadFilter | None = None
     ) -> tuple[list[ThreadView], ThreadCursor | None]:
-        """A page of the conversation list, newest activity first, and the cursor of the next page (or None)."""
-        rows, next_page = await page_rows(before, limit)
+        """A page of the conversation list, newest activity first, and the cursor of the next page (or None);
+        with `view`, only the conversations it matches."""
+        rows, next_page = await page_rows(before, limit, view)
         return [self._thread(r) for r in rows], next_page
 
     async def open_threads(self, limit: int = 20) -> list[ThreadView]:
@@ -213,6 +218,7 @@ class ConversationService:
         token = new_token()
         moment = datetime.now(UTC)
         async with write_transaction(self._engine):
+            assignee = await self._assignee_for_new() if self._assignee_for_new is not None else None
             rows = await Conversation.insert(
                 Conversation(
                     visitor_token_hash=token_hash(token),
@@ -223,6 +229,7 @@ class ConversationService:
                     last_preview="",
                     source_url=source_url,
                     source_referrer=source_referrer,
+                    assignee=assignee,
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]
@@ -311,8 +318,10 @@ class ConversationService:
             Conversation.last_preview: self._cipher.encrypt(preview(summary)),
             Conversation.last_sender: sender,
         }
-        if sender == "visitor":  # a visitor writing again reopens a conversation support had closed
+        if sender == "visitor":  # a visitor writing again reopens a conversation support had closed, snoozed, resolved
             changes[Conversation.ended_at] = None
+            changes[Conversation.status] = "open"
+            changes[Conversation.snoozed_until] = None
         async with write_transaction(self._engine):
             # The row lock taken here orders every writer of this conversation until commit.
             updated = await (

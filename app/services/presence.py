@@ -38,8 +38,16 @@ AVAILABILITY_MODES = ("auto", "online", "offline")
 FOREVER = 10 * 365 * 86400.0
 
 
+AGENT_PREFIX = "agent:"
+
+
 def conversation_subject(conversation_id: int) -> str:
     return f"c:{conversation_id}"
+
+
+def agent_subject(username: str) -> str:
+    """One agent's presence: held, beside ADMIN, by each of their admin streams (round robin reads it)."""
+    return f"{AGENT_PREFIX}{username}"
 
 
 class PresenceTracker(BackgroundLoop):
@@ -144,6 +152,16 @@ class PresenceTracker(BackgroundLoop):
             .distinct()
         )
         return {row["subject"] for row in rows} | {s for s in subjects if self._counts.get(s)}
+
+    async def online_agents(self) -> set[str]:
+        """The usernames of the agents with an admin stream open, in any server process."""
+        rows = await (
+            Presence.select(Presence.subject)
+            .where(Presence.subject.like(f"{AGENT_PREFIX}%") & (Presence.expires_at > now()))
+            .distinct()
+        )
+        subjects = {row["subject"] for row in rows} | {s for s in self._counts if s.startswith(AGENT_PREFIX)}
+        return {subject.removeprefix(AGENT_PREFIX) for subject in subjects}
 
     async def run_forever(self) -> None:
         while True:

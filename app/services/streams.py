@@ -21,7 +21,7 @@ from app.i18n import translator
 from app.services.auth import AuthService
 from app.services.conversations import ConversationService, MessageView
 from app.services.metrics import Metrics
-from app.services.presence import ADMIN, PresenceTracker, conversation_subject
+from app.services.presence import ADMIN, PresenceTracker, agent_subject, conversation_subject
 from app.services.realtime import (
     ADMIN_TOPIC,
     VISITORS_TOPIC,
@@ -96,22 +96,31 @@ def shutting_down(events: list[Event]) -> bool:
 
 
 @asynccontextmanager
-async def following(services: StreamServices, topics: list[str], subject: str) -> AsyncIterator[Subscription]:
-    """A hub subscription plus presence for as long as a stream is open. Subscribing comes first, so nothing
-    published while the stream reads its backlog can be missed."""
+async def following(
+    services: StreamServices, topics: list[str], subject: str, agent: str | None = None
+) -> AsyncIterator[Subscription]:
+    """A hub subscription plus presence for as long as a stream is open (an admin stream's `agent` too).
+    Subscribing comes first, so nothing published while the stream reads its backlog can be missed."""
     hub = services.hub
     subscription = hub.subscribe(topics)
+    subjects = [subject] + ([agent_subject(agent)] if agent else [])
+    entered: list[str] = []
     try:
-        await services.presence.enter(subject)
+        for each in subjects:
+            await services.presence.enter(each)
+            entered.append(each)
     except BaseException:
         hub.unsubscribe(subscription)
+        for each in entered:
+            await services.presence.leave(each)
         raise
     try:
         with services.metrics.stream_open("admin" if subject == ADMIN else "visitor"):
             yield subscription
     finally:
         hub.unsubscribe(subscription)
-        await services.presence.leave(subject)
+        for each in entered:
+            await services.presence.leave(each)
 
 
 class ConversationFeed:
@@ -312,7 +321,13 @@ async def visitor_stream(
 
 
 async def admin_stream(
-    services: StreamServices, session_token_hash: str, deadline: float, thread: int | None, cursor: int, lang: str
+    services: StreamServices,
+    session_token_hash: str,
+    deadline: float,
+    thread: int | None,
+    cursor: int,
+    lang: str,
+    agent: str | None = None,
 ) -> AsyncGenerator[StreamEvent | None, None]:
     """A dashboard's stream: `threads` and `notify` hints, and the open conversation's (`thread`) messages from
     `cursor`, until the session is over (logged out, expired, revoked) or the server shuts down."""
@@ -322,7 +337,7 @@ async def admin_stream(
     topics = [ADMIN_TOPIC, session_topic(session_token_hash)]
     topics += [conversation_topic(thread)] if thread else []
     loop = asyncio.get_running_loop()
-    async with following(services, topics, ADMIN) as subscription:
+    async with following(services, topics, ADMIN, agent) as subscription:
         pending: list[Event] = [Event("resync")]
         hints = AdminHints()
         quiet_since = loop.time()  # when this stream last wrote anything (pings go after ping_seconds)

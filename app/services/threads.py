@@ -13,13 +13,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.clock import now
 from app.models import Conversation
 from app.services.presence import conversation_subject
+from app.services.status import view_counts
 from app.services.visitor_names import visitor_label
 
 if TYPE_CHECKING:  # conversations.py imports this module
     from app.services.conversations import ConversationService, ThreadView
     from app.services.presence import PresenceTracker
+    from app.services.status import ThreadFilter
     from app.services.telegram.outbox import TelegramOutbox
 
 THREADS_PAGE = 50
@@ -30,7 +33,7 @@ PAGE_SQL = (
     "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id) AS message_count "
     "FROM conversation c {where} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {{}}"
 )
-BEFORE = "WHERE c.last_activity_at < {} OR (c.last_activity_at = {} AND c.id < {})"
+BEFORE = "c.last_activity_at < {} OR (c.last_activity_at = {} AND c.id < {})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +55,18 @@ class ThreadCursor:
         return cls(EPOCH + timedelta(microseconds=int(match.group(1))), int(match.group(2)))
 
 
-async def page_rows(before: ThreadCursor | None, limit: int) -> tuple[list[dict[str, Any]], ThreadCursor | None]:
-    """Up to `limit` conversation rows (with `message_count`) before `before`, and the cursor of the next page
-    (None on the last one)."""
-    if before is None:
-        rows = await Conversation.raw(PAGE_SQL.format(where=""), limit + 1)
-    else:
+async def page_rows(
+    before: ThreadCursor | None, limit: int, view: ThreadFilter | None = None
+) -> tuple[list[dict[str, Any]], ThreadCursor | None]:
+    """Up to `limit` conversation rows (with `message_count`) before `before` that `view` matches (None: all),
+    and the cursor of the next page (None on the last one)."""
+    conditions, values = view.sql(now()) if view is not None else ([], [])
+    if before is not None:
         at = before.last_activity_at
-        rows = await Conversation.raw(PAGE_SQL.format(where=BEFORE), at, at, before.id, limit + 1)
-    rows = list(rows)
+        conditions.append(f"({BEFORE})")
+        values += [at, at, before.id]
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    rows = list(await Conversation.raw(PAGE_SQL.format(where=where), *values, limit + 1))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
@@ -76,6 +82,7 @@ class ThreadsPage:
     total_unread: int
     telegram_backlog: dict[str, Any] | None  # None without Telegram
     open_thread: ThreadView | None = None  # the conversation open beside the list, as the list shows it
+    counts: dict[str, dict[str, int]] | None = None  # with a view: how many each view holds ({view: {status: n}})
 
 
 async def threads_page(
@@ -87,12 +94,13 @@ async def threads_page(
     *,
     lang: str,
     open_id: int | None = None,
+    view: ThreadFilter | None = None,
 ) -> ThreadsPage:
     """The newest page of the list, or the one after `before` (a cursor from the previous page: ValueError
     when it is not one), each conversation marked online or not and named for a reader in `lang`. With `open_id`,
     also that conversation (on this page or not): the dashboard's header shows its presence from the same reading
-    as the list's dot, so the two never disagree."""
-    threads, next_page = await conversations.threads(ThreadCursor.parse(before) if before else None, limit)
+    as the list's dot, so the two never disagree. With `view`, only the conversations it matches are listed."""
+    threads, next_page = await conversations.threads(ThreadCursor.parse(before) if before else None, limit, view)
     opened = next((t for t in threads if t.id == open_id), None)
     if opened is None and open_id is not None:
         opened = await conversations.get(open_id)
@@ -110,4 +118,5 @@ async def threads_page(
         total_unread=await conversations.total_unread(),
         telegram_backlog=await outbox.backlog() if outbox is not None else None,
         open_thread=shown(opened) if opened is not None else None,
+        counts=await view_counts(view.me) if view is not None else None,
     )

@@ -48,6 +48,9 @@ class ThreadView:
     source_referrer: str | None = None  # that page's referrer
     created_at: datetime | None = None
     message_count: int = 0  # filled by threads() only
+    status: str = "open"  # open | snoozed | resolved, as of reading (a snooze that ran out reads as open)
+    snoozed_until: datetime | None = None  # while snoozed
+    assignee: str | None = None  # the agent's username
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,31 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "en": "Every session of yours ends, this one too: you log in again.",
         "tr": "Bu dahil tüm oturumlarınız kapanır: yeniden giriş yaparsınız.",
     },
+    "me.totp": {"en": "Authenticator app (TOTP)", "tr": "Doğrulama uygulaması (TOTP)"},
+    "me.totp_on": {
+        "en": "On: at login you enter the 6-digit code from your authenticator app.",
+        "tr": "Açık: girişte doğrulama uygulamanızdaki 6 haneli kodu girersiniz.",
+    },
+    "me.totp_off": {
+        "en": "Off. Set it up to log in with a code from an authenticator app.",
+        "tr": "Kapalı. Doğrulama uygulamasından bir kodla giriş yapmak için kurun.",
+    },
+    "me.totp_start": {"en": "Set up", "tr": "Kur"},
+    "me.totp_scan": {
+        "en": "Scan this QR code with your authenticator app (or type the secret), then enter the code it shows.",
+        "tr": "Bu QR kodunu doğrulama uygulamanızla tarayın ya da anahtarı elle girin, sonra gösterdiği kodu yazın.",
+    },
+    "me.totp_secret": {"en": "Secret", "tr": "Gizli anahtar"},
+    "me.totp_confirm": {"en": "Turn on", "tr": "Aç"},
+    "me.totp_disable": {"en": "Turn off", "tr": "Kapat"},
+    "me.totp_wrong": {
+        "en": "That code does not match. Check the time on your phone and type the current code.",
+        "tr": "Kod eşleşmiyor. Telefonunuzun saatini kontrol edip güncel kodu yazın.",
+    },
+    "me.totp_already": {
+        "en": "The authenticator app is already on. Turn it off first.",
+        "tr": "Doğrulama uygulaması zaten açık. Önce kapatın.",
+    },
     "me.wrong_password": {"en": "The current password is wrong.", "tr": "Mevcut parola yanlış."},
     "password.rules": {
         "en": "At least 12 characters, and not a commonly used password.",

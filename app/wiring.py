@@ -203,10 +203,11 @@ def build_services(settings: Settings) -> Services:
         absolute_seconds=settings.session_absolute_seconds,
         broker=broker,
         lockout_seconds=settings.login_lockout_seconds,
+        cipher=cipher,
         # Agents other than owners: the development console (production: none yet, see SYSTEM_DOCS).
         agent_code_sender=ConsoleCodeSender(enabled=not settings.is_production),
     )
-    agents = AgentService(engine, auth)
+    agents = AgentService(engine, auth, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
     streams = StreamServices(
         conversations=conversations,

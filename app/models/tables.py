@@ -61,7 +61,9 @@ class Message(Table):
 class Agent(Table):
     """A member of the support team. `password_hash` is a scrypt hash, "" while an invite is pending, or "env" for
     the first owner made from ADMIN_USERNAME, whose password stays ADMIN_PASSWORD(_HASH) until changed in the app.
-    An invite is stored as the hash of its token, with its expiry (epoch seconds)."""
+    An invite is stored as the hash of its token, with its expiry (epoch seconds). `totp_secret`: the authenticator
+    secret as a Fernet token ("" when none; pending until `totp_enabled`); `totp_last_step`: the last accepted
+    30 s time step, so that each code is accepted once."""
 
     id: Serial
 
@@ -73,6 +75,9 @@ class Agent(Table):
     invite_hash = Varchar(length=64, null=True, default=None, index=True)
     invite_expires_at = DoublePrecision(null=True, default=None)
     created_at = DoublePrecision(default=0.0)
+    totp_secret = Text(default="")
+    totp_enabled = Boolean(default=False)
+    totp_last_step = BigInt(default=0)
 
 
 class AdminSession(Table):

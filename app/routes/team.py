@@ -117,6 +117,45 @@ async def change_password(request: Request[Any, Any, Any], data: Form) -> Respon
     return see_other("/login", cookies=[expired_cookie(services.settings, ADMIN_COOKIE)])
 
 
+def totp_issuer(request: Request[Any, Any, Any]) -> str:
+    """The name the authenticator app shows: the workspace's site name, else "Sohbet"."""
+    return services_of(request).brand.current.site_name or translator(language(request))("app.name")
+
+
+@post("/admin/me/totp", status_code=200)
+async def totp_setup(request: Request[Any, Any, Any]) -> Template:
+    """A new authenticator secret: the page shows it with its otpauth:// QR code (drawn here, inline SVG)."""
+    services = services_of(request)
+    try:
+        setup = await services.agents.totp_begin(current_admin(request).username, totp_issuer(request))
+    except TeamRefused as refused:
+        return await me_page(request, refused.status, totp_error=translator(language(request))(refused.code))
+    return await me_page(request, totp_setup=setup)
+
+
+@post("/admin/me/totp/confirm", status_code=303)
+async def totp_confirm(request: Request[Any, Any, Any], data: Form) -> Response[Any] | Template:
+    """A wrong code: 422, the same set-up shown again."""
+    agents, username = services_of(request).agents, current_admin(request).username
+    try:
+        await agents.totp_confirm(username, (data.get("code") or "")[:20])
+    except TeamRefused as refused:
+        setup = await agents.totp_pending(username, totp_issuer(request))
+        error = translator(language(request))(refused.code)
+        return await me_page(request, refused.status, totp_error=error, totp_setup=setup)
+    return see_other("/admin/me")
+
+
+@post("/admin/me/totp/disable", status_code=303)
+async def totp_disable(request: Request[Any, Any, Any], data: Form) -> Response[Any] | Template:
+    current = data.get("current_password") or ""
+    try:
+        await services_of(request).agents.totp_disable(current_admin(request).username, current)
+    except TeamRefused as refused:
+        return await me_page(request, refused.status, totp_error=translator(language(request))(refused.code))
+    return see_other("/admin/me")
+
+
 # -- the invite link -----------------------------------------------------------------------------------------
 
 
@@ -147,5 +186,8 @@ owner_router = Router(
     path="/", route_handlers=[team, add_agent, change_agent], guards=[owner_guard], include_in_schema=False
 )
 me_router = Router(
-    path="/", route_handlers=[me, rename, change_password], guards=[admin_guard], include_in_schema=False
+    path="/",
+    route_handlers=[me, rename, change_password, totp_setup, totp_confirm, totp_disable],
+    guards=[admin_guard],
+    include_in_schema=False,
 )

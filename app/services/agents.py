@@ -20,8 +20,9 @@ import anyio
 from app.clock import now
 from app.models import Agent
 from app.models.db import write_transaction
+from app.services import totp
 from app.services.auth import ENV_PASSWORD, OWNER, AuthService, hash_password
-from app.services.crypto import new_token, token_hash
+from app.services.crypto import Cipher, new_token, token_hash
 from app.services.passwords import PasswordRefused, check_new_password
 from app.services.text import TextError, clean_display_name
 
@@ -49,6 +50,7 @@ class AgentView:
     disabled: bool
     invited: bool  # an invite is pending (no password set through it yet)
     has_password: bool
+    totp_enabled: bool = False
 
     @property
     def is_owner(self) -> bool:
@@ -71,7 +73,17 @@ def _view(row: dict[str, Any]) -> AgentView:
         disabled=bool(row["disabled"]),
         invited=row["invite_hash"] is not None and (row["invite_expires_at"] or 0) > now(),
         has_password=bool(row["password_hash"]),
+        totp_enabled=bool(row.get("totp_enabled")),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TotpSetup:
+    """A pending authenticator set-up: the secret (shown once), its otpauth:// URI and that URI's QR code (SVG)."""
+
+    secret: str
+    uri: str
+    qr_svg: str
 
 
 def _clean_name(value: str) -> str:
@@ -88,9 +100,10 @@ def _log(event: str, **fields: Any) -> None:
 class AgentService:
     """Also a worker: starting it makes the first owner from ADMIN_USERNAME when the team has none."""
 
-    def __init__(self, engine: Any, auth: AuthService, *, invite_seconds: int = INVITE_SECONDS) -> None:
+    def __init__(self, engine: Any, auth: AuthService, cipher: Cipher, *, invite_seconds: int = INVITE_SECONDS) -> None:
         self._engine = engine
         self._auth = auth
+        self._cipher = cipher
         self._invite_seconds = invite_seconds
 
     async def start(self) -> None:
@@ -234,12 +247,57 @@ class AgentService:
         """The current password first (403 when wrong); then every session of the agent ends, this one too."""
         row = await self._row(username)
         encoded = row["password_hash"]
-        right = bool(encoded) and await anyio.to_thread.run_sync(self._auth.password_matches, current, encoded)
-        if not right:
+        if not await self._password_right(row, current):
             raise TeamRefused(403, "me.wrong_password")
         await Agent.update({Agent.password_hash: await self._new_hash(new)}).where(Agent.username == username)
         await self._auth.end_agent_sessions(username)
         _log("team.password_changed", username=username, was_env=encoded == ENV_PASSWORD)
+
+    async def _password_right(self, row: dict[str, Any], password: str) -> bool:
+        encoded = row["password_hash"]
+        return bool(encoded) and await anyio.to_thread.run_sync(self._auth.password_matches, password, encoded)
+
+    async def totp_begin(self, username: str, issuer: str) -> TotpSetup:
+        """A new secret, pending until confirmed (a set-up started again replaces it); 409 while TOTP is on."""
+        row = await self._row(username)
+        if row["totp_enabled"]:
+            raise TeamRefused(409, "me.totp_already")
+        secret = totp.new_secret()
+        changes: dict[Any, Any] = {Agent.totp_secret: self._cipher.encrypt(secret), Agent.totp_last_step: 0}
+        await Agent.update(changes).where(Agent.username == username)
+        uri = totp.provisioning_uri(secret, username, issuer)
+        return TotpSetup(secret, uri, totp.qr_svg(uri))
+
+    async def totp_pending(self, username: str, issuer: str) -> TotpSetup | None:
+        """The set-up in progress (to show it again after a wrong code), None when there is none."""
+        row = await self._row(username)
+        secret = "" if row["totp_enabled"] else self._cipher.decrypt(row["totp_secret"] or "")
+        if not secret:
+            return None
+        uri = totp.provisioning_uri(secret, username, issuer)
+        return TotpSetup(secret, uri, totp.qr_svg(uri))
+
+    async def totp_confirm(self, username: str, code: str) -> None:
+        """The first code from the app turns TOTP on (422, nothing changed, when it is wrong)."""
+        row = await self._row(username)
+        if row["totp_enabled"]:
+            raise TeamRefused(409, "me.totp_already")
+        secret = self._cipher.decrypt(row["totp_secret"] or "")
+        step = totp.accepted_step(secret, code, int(row["totp_last_step"] or 0), now()) if secret else None
+        if step is None:
+            raise TeamRefused(422, "me.totp_wrong")
+        changes: dict[Any, Any] = {Agent.totp_enabled: True, Agent.totp_last_step: step}
+        await Agent.update(changes).where(Agent.username == username)
+        _log("team.totp_enabled", username=username)
+
+    async def totp_disable(self, username: str, current: str) -> None:
+        """The current password turns TOTP off (403 when wrong); the secret is erased."""
+        row = await self._row(username)
+        if not await self._password_right(row, current):
+            raise TeamRefused(403, "me.wrong_password")
+        changes: dict[Any, Any] = {Agent.totp_secret: "", Agent.totp_enabled: False, Agent.totp_last_step: 0}
+        await Agent.update(changes).where(Agent.username == username)
+        _log("team.totp_disabled", username=username)
 
     async def _new_hash(self, password: str) -> str:
         try:

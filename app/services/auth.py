@@ -33,12 +33,15 @@ import anyio
 from app.clock import now
 from app.logs import highlight
 from app.models import AdminSession, Agent, LoginAttempt
-from app.services.crypto import new_token, token_hash
+from app.services import totp
+from app.services.crypto import Cipher, new_token, token_hash
 from app.services.login_guard import LoginGuard
 from app.services.realtime import Broker, publish_now, revocation, session_topic
 
 log = logging.getLogger("sohbet.auth")
 
+# `login_attempt.code_hash` of an attempt completed by the agent's authenticator app (no code was sent).
+TOTP_ATTEMPT = "totp"
 # `agent.password_hash` of the first owner made from the environment: its password is the configured one.
 ENV_PASSWORD = "env"  # noqa: S105 - a marker, not a password
 OWNER = "owner"
@@ -146,6 +149,7 @@ class AuthService:
         broker: Broker | None = None,
         lockout_seconds: int = 60,
         agent_code_sender: CodeSender | None = None,
+        cipher: Cipher | None = None,
     ) -> None:
         self._username = username
         self._password_hash = password_hash
@@ -153,6 +157,7 @@ class AuthService:
         self._sender = code_sender  # owners' codes
         self._agent_sender = agent_code_sender or ConsoleCodeSender(enabled=False)  # the other agents' codes
         self._owner_ready = False
+        self._cipher = cipher  # decrypts agents' TOTP secrets (None: TOTP is not used)
         self._code_seconds = code_seconds
         self._idle = idle_seconds
         self._absolute = absolute_seconds
@@ -225,9 +230,11 @@ class AuthService:
         return self._sender if role == OWNER else self._agent_sender
 
     async def begin_login(self, username: str, ip: str, role: str = OWNER) -> str:
-        """Password already checked: make and send a code; returns the attempt token for the cookie."""
+        """Password already checked: make and send a code (none for an agent with TOTP: their app makes it); returns
+        the attempt token for the cookie."""
         sender = self.code_sender(role)
-        if not sender.available:
+        uses_totp = await self.uses_totp(username)
+        if not uses_totp and not sender.available:
             if self._sender.available:
                 raise NoCodeChannel("no code delivery channel for this agent")
             raise LoginUnavailable("no code delivery channel")
@@ -241,13 +248,16 @@ class AuthService:
                 token_hash=token_hash(attempt_token),
                 username=username,
                 ip=ip,
-                code_hash=self._code_hash(attempt_token, code),
+                code_hash=TOTP_ATTEMPT if uses_totp else self._code_hash(attempt_token, code),
                 created_at=moment,
                 expires_at=moment + self._code_seconds,
                 failures=0,
                 used=False,
             )
         )
+        if uses_totp:
+            log.info(json.dumps({"event": "login.totp_asked", "username": username, "ip": ip}))
+            return attempt_token
         try:
             await sender.send_code(username, code)
         except Exception as exc:
@@ -285,7 +295,11 @@ class AuthService:
         if await self._recent_failures(attempt["username"], ip) >= ACCOUNT_FAILURE_LIMIT:
             raise CodeRejected("locked")
         expected = attempt["code_hash"]
-        if not hmac.compare_digest(expected, self._code_hash(attempt_token, code.strip())):
+        if expected == TOTP_ATTEMPT:
+            right = await self._totp_accepts(attempt["username"], code)
+        else:
+            right = hmac.compare_digest(expected, self._code_hash(attempt_token, code.strip()))
+        if not right:
             await LoginAttempt.update({LoginAttempt.failures: LoginAttempt.failures + 1}).where(
                 LoginAttempt.id == attempt["id"]
             )
@@ -300,6 +314,34 @@ class AuthService:
         if not won:
             raise CodeRejected("used")
         return str(attempt["username"])
+
+    async def uses_totp(self, username: str) -> bool:
+        """Whether this agent logs in with an authenticator code (TOTP set up and confirmed)."""
+        if self._cipher is None:
+            return False
+        row = await Agent.select(Agent.totp_enabled).where(Agent.username == username).first()
+        return bool(row and row["totp_enabled"])
+
+    async def _totp_accepts(self, username: str, code: str) -> bool:
+        """The code is the agent's current one (±1 step) and its step is newer than the last accepted: that step is
+        recorded by a conditional update, so of two requests with the same code only one wins."""
+        row = await (
+            Agent.select(Agent.totp_secret, Agent.totp_last_step, Agent.totp_enabled)
+            .where(Agent.username == username)
+            .first()
+        )
+        if row is None or not row["totp_enabled"] or self._cipher is None:
+            return False
+        last = int(row["totp_last_step"] or 0)
+        step = totp.accepted_step(self._cipher.decrypt(row["totp_secret"] or ""), code, last, now())
+        if step is None:
+            return False
+        won = await (
+            Agent.update({Agent.totp_last_step: step})
+            .where((Agent.username == username) & (Agent.totp_last_step < step))
+            .returning(Agent.id)
+        )
+        return bool(won)
 
     async def create_session(self, username: str) -> str:
         """A brand-new session token (the id changes at every login)."""

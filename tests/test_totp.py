@@ -4,6 +4,7 @@ codes, and the secret stored encrypted."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
 
 from app.models import Agent
 from app.services import login
 from app.services.agents import TeamRefused
 from app.services.auth import MAX_CODE_FAILURES
 from app.services.crypto import Cipher
+from app.services.keys import rotate_keys
 from app.services.login import LoginRefused
 from app.settings import Settings
 from app.wiring import Services
@@ -164,3 +167,15 @@ async def test_turning_it_off_takes_the_password(services: Services) -> None:
     with pytest.raises(LoginRefused) as refused:  # back to no code channel in production
         await login.start(services.auth, "sam", GOOD, new_ip())
     assert refused.value.status in (403, 503)
+
+
+async def test_key_rotation_covers_the_secret(services: Services) -> None:
+    """`sohbet rotate-keys` re-encrypts the TOTP secrets with the messages; the login keeps working on the new key."""
+    secret = await agent_with_totp(services)
+    new_key = Fernet.generate_key().decode()
+    rotated = dataclasses.replace(services.settings, encryption_keys=(new_key, *services.settings.encryption_keys))
+    with bindings_kept():
+        result = await rotate_keys(rotated, report=lambda line: None, warn=lambda line: None)
+    assert result.ok
+    rows = await Agent.raw("SELECT totp_secret FROM agent WHERE username = {}", "sam")
+    assert Fernet(new_key.encode()).decrypt(rows[0]["totp_secret"].encode()).decode() == secret

@@ -168,6 +168,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "We sent a 6-digit code to your admin channel. It is valid for 5 minutes.",
         "tr": "Yönetici kanalınıza 6 haneli bir kod gönderdik. Kod 5 dakika geçerlidir.",
     },
+    "login.code_totp": {
+        "en": "Enter the 6-digit code your authenticator app shows now.",
+        "tr": "Doğrulama uygulamanızın şu an gösterdiği 6 haneli kodu girin.",
+    },
     "login.code_console": {
         "en": "Development mode: the code is printed in the server console.",
         "tr": "Geliştirme modu: kod sunucu konsoluna yazıldı.",

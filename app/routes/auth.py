@@ -64,7 +64,7 @@ async def login_submit(request: Request[Any, Any, Any], data: URLEncodedBody[dic
         if refused.retry_after is not None:
             response.headers["Retry-After"] = str(refused.retry_after)
         return response
-    response = login_page(request, step="code")
+    response = login_page(request, step="code", totp=await services.auth.uses_totp(username))
     response.cookies.append(
         cookie(
             services.settings, LOGIN_COOKIE, attempt_token, max_age=services.settings.login_code_seconds, path="/login"

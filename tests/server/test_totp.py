@@ -29,6 +29,7 @@ def password_step(server, username: str) -> Browser:
     before = len(server.login_codes())
     response = browser.post("/login", {"username": username, "password": PASSWORD})
     assert response.status_code == 200 and 'action="/login/verify"' in response.text, response.text
+    assert 'id="code-from-app"' in response.text  # "the code your authenticator app shows", not "we sent"
     time.sleep(0.3)
     assert server.login_codes()[before:] == []  # nothing was sent: the code comes from the app
     return browser

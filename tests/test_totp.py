@@ -179,3 +179,14 @@ async def test_key_rotation_covers_the_secret(services: Services) -> None:
     assert result.ok
     rows = await Agent.raw("SELECT totp_secret FROM agent WHERE username = {}", "sam")
     assert Fernet(new_key.encode()).decrypt(rows[0]["totp_secret"].encode()).decode() == secret
+
+
+async def test_a_reset_clears_it_with_the_password(services: Services) -> None:
+    """A lost phone: the owner's reset starts the agent over without the authenticator app."""
+    await agent_with_totp(services)
+    invite = await services.agents.reset("sam")
+    await services.agents.accept_invite(invite.token, GOOD)
+    agent = await services.agents.get("sam")
+    assert agent is not None and not agent.totp_enabled
+    rows = await Agent.raw("SELECT totp_secret FROM agent WHERE username = {}", "sam")
+    assert rows[0]["totp_secret"] == ""

@@ -180,7 +180,8 @@ class AgentService:
         _log("team.enabled", username=username)
 
     async def reset(self, username: str) -> Invite:
-        """A new invite; the password is gone (the agent sets a new one through the link) and every session ends."""
+        """A new invite; the password and the authenticator app are gone (the agent sets a new password through the
+        link) and every session ends."""
         token = new_token()
         async with write_transaction(self._engine):
             row = await self._row(username)
@@ -190,6 +191,10 @@ class AgentService:
                 Agent.password_hash: "",
                 Agent.invite_hash: token_hash(token),
                 Agent.invite_expires_at: now() + self._invite_seconds,
+                # A lost phone: the reset starts over without the authenticator app too.
+                Agent.totp_secret: "",
+                Agent.totp_enabled: False,
+                Agent.totp_last_step: 0,
             }
             await Agent.update(changes).where(Agent.username == username)
         await self._auth.end_agent_sessions(username)

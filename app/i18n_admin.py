@@ -167,6 +167,11 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
     "invite.password": {"en": "New password", "tr": "Yeni parola"},
     "invite.submit": {"en": "Set the password", "tr": "Parolayı belirle"},
     "invite.done_title": {"en": "Password set", "tr": "Parola belirlendi"},
+    "invite.totp_offer": {
+        "en": "You may now set up an authenticator app: it gives the code asked for at each login.",
+        "tr": "Şimdi bir doğrulama uygulaması kurabilirsiniz: her girişte istenen kodu o verir.",
+    },
+    "invite.totp_skip": {"en": "Skip, go to login", "tr": "Atla, girişe git"},
     "invite.done": {
         "en": "You can now log in as {username}.",
         "tr": "Artık {username} olarak giriş yapabilirsiniz.",

@@ -178,10 +178,36 @@ async def accept_invite(request: Request[Any, Any, Any], token: FromPath[str], d
             return page(request, "auth/invite.html", status_code=410, gone=True)
         error = translator(language(request))(refused.code)
         return page(request, "auth/invite.html", status_code=refused.status, token=token, error=error)
-    return page(request, "auth/invite.html", agent=agent, done=True)
+    setup = await agents.invite_totp_begin(agent.username, totp_issuer(request))
+    return page(request, "auth/invite.html", agent=agent, done=True, token=token, totp_setup=setup)
 
 
-INVITE_ROUTES = [invite, accept_invite]
+@post("/invite/{token:str}/totp/confirm", include_in_schema=False, status_code=303)
+async def invite_totp_confirm(
+    request: Request[Any, Any, Any], token: FromPath[str], data: Form
+) -> Response[Any] | Template:
+    """No session: the sealed set-up token (field `totp_token`) names the agent. Wrong code: 422, the QR again."""
+    agents, sealed = services_of(request).agents, data.get("totp_token") or ""
+    try:
+        await agents.invite_totp_confirm(sealed, (data.get("code") or "")[:20])
+    except TeamRefused as refused:
+        if refused.status == 410:
+            return page(request, "auth/invite.html", status_code=410, gone=True)
+        setup = await agents.invite_totp_pending(sealed, totp_issuer(request))
+        error = translator(language(request))(refused.code)
+        return page(
+            request,
+            "auth/invite.html",
+            status_code=refused.status,
+            done=True,
+            token=token,
+            totp_setup=setup,
+            totp_error=error,
+        )
+    return see_other("/login")
+
+
+INVITE_ROUTES = [invite, accept_invite, invite_totp_confirm]
 owner_router = Router(
     path="/", route_handlers=[team, add_agent, change_agent], guards=[owner_guard], include_in_schema=False
 )

@@ -31,6 +31,7 @@ log = logging.getLogger("sohbet.team")
 USERNAME = re.compile(r"[a-z0-9._-]{3,40}")
 ROLES = ("owner", "agent")
 INVITE_SECONDS = 72 * 3600
+INVITE_TOTP_SECONDS = 600  # how long the invite page's authenticator set-up stays usable
 
 
 class TeamRefused(Exception):
@@ -84,6 +85,7 @@ class TotpSetup:
     secret: str
     uri: str
     qr_svg: str
+    token: str = ""  # on the invite page (no session): Fernet-sealed username + secret + expiry
 
 
 def _clean_name(value: str) -> str:
@@ -239,6 +241,34 @@ class AgentService:
         await self._auth.end_agent_sessions(agent.username)
         _log("team.invite_accepted", username=agent.username)
         return agent
+
+    async def invite_totp_begin(self, username: str, issuer: str) -> TotpSetup:
+        """Right after the invite's password: a set-up carried by a token sealed for this agent and this secret,
+        usable for INVITE_TOTP_SECONDS without a session."""
+        setup = await self.totp_begin(username, issuer)
+        sealed = json.dumps({"u": username, "s": setup.secret, "e": now() + INVITE_TOTP_SECONDS})
+        return TotpSetup(setup.secret, setup.uri, setup.qr_svg, self._cipher.encrypt(sealed))
+
+    async def _invite_totp_agent(self, token: str) -> str:
+        """The agent a live invite set-up token is for; 410 when it is forged, expired or its secret replaced."""
+        try:
+            sealed = json.loads(self._cipher.decrypt(token[:2000]))
+            username, secret, expires = str(sealed["u"]), str(sealed["s"]), float(sealed["e"])
+        except (ValueError, KeyError, TypeError):
+            raise TeamRefused(410, "invite.gone") from None
+        row = await Agent.select().where(Agent.username == username).first() if expires > now() else None
+        if row is None or row["disabled"] or self._cipher.decrypt(row["totp_secret"] or "") != secret:
+            raise TeamRefused(410, "invite.gone")
+        return username
+
+    async def invite_totp_confirm(self, token: str, code: str) -> None:
+        """The app's first code on the invite page turns TOTP on (422, nothing changed, when it is wrong)."""
+        await self.totp_confirm(await self._invite_totp_agent(token), code)
+
+    async def invite_totp_pending(self, token: str, issuer: str) -> TotpSetup | None:
+        """The invite page's set-up again (after a wrong code), with the same token."""
+        setup = await self.totp_pending(await self._invite_totp_agent(token), issuer)
+        return TotpSetup(setup.secret, setup.uri, setup.qr_svg, token) if setup else None
 
     # -- an agent's own settings -----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import time
 
 import pyotp
 
-from tests.server.test_team import agent_session
+from tests.server.test_team import agent_session, invite
 from tests.support import Browser, login_admin
 
 PASSWORD = "a long and fine password 7"
@@ -88,3 +88,43 @@ def test_turning_it_off_takes_the_current_password(server):
     assert uma.post("/admin/me/totp/disable", {"current_password": PASSWORD}).status_code == 303
     assert 'data-state="off"' in uma.get("/admin/me").text
     login_admin(server, username="uma", password=PASSWORD)  # the console code again (development)
+
+
+def test_the_invite_page_offers_the_set_up_and_the_first_login_takes_the_app_code(server):
+    """SPEC §8: on the invite link the new agent sets a password and may set up TOTP (no session yet), so a
+    non-owner has a code channel for the first login. Wrong code: 422, the QR again, nothing changed."""
+    owner = login_admin(server)
+    link = invite(owner, "vic", "Vic")
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    newcomer = Browser(server.url)
+    assert newcomer.get(path).status_code == 200
+    done = newcomer.post(path, {"password": PASSWORD})
+    assert done.status_code == 200, done.text
+    (secret,) = SECRET_RE.findall(done.text)
+    assert f'action="{path}/totp/confirm"' in done.text and 'id="totp-skip" href="/login"' in done.text
+    figure = done.text.split('id="totp-qr"', 1)[1]
+    assert figure.lstrip(">").lstrip().startswith("<svg")
+    (sealed,) = re.findall(r'name="totp_token" value="([^"]+)"', done.text)
+
+    totp = pyotp.TOTP(secret)
+    away_from_a_step_edge()
+    right = totp.now()
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    refused = newcomer.post(f"{path}/totp/confirm", {"totp_token": sealed, "code": wrong})
+    assert refused.status_code == 422 and 'role="alert"' in refused.text and secret in refused.text
+    forged = Browser(server.url)
+    forged.get("/login")
+    assert forged.post(f"{path}/totp/confirm", {"totp_token": "not-sealed", "code": right}).status_code == 410
+    before = len(server.login_codes())
+    assert server.login_codes()[before:] == []
+    console = login_admin(server, username="vic", password=PASSWORD)  # still off: the console code (development)
+    assert console.post("/logout").status_code == 303
+
+    confirmed = newcomer.post(f"{path}/totp/confirm", {"totp_token": sealed, "code": right})
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/login"
+    assert newcomer.post(f"{path}/totp/confirm", {"totp_token": sealed, "code": right}).status_code == 409
+
+    browser = password_step(server, "vic")  # asks for the app's code; nothing printed to the console
+    done_login = browser.post("/login/verify", {"code": totp.at(time.time() + 30)})
+    assert done_login.status_code == 303 and done_login.headers["location"] == "/admin", done_login.text
+    assert browser.get("/admin").status_code == 200

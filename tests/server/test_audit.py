@@ -72,3 +72,19 @@ def test_fifty_a_page_then_older(server):
     ids_second = [int(i) for i in re.findall(r'<tr id="audit-(\d+)"', second.text)]
     assert ids_second and max(ids_second) < min(ids_first)
     assert ids_first == sorted(ids_first, reverse=True)
+
+
+def test_the_json_api_for_owners(server):
+    owner = login_admin(server)
+    headers = {"Accept": "application/json", "x-csrftoken": owner.csrf_token}
+    answer = owner.http.get("/api/audit", params={"action": "login.success"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["success"] is True and body["events"]
+    assert {e["action"] for e in body["events"]} == {"login.success"}
+    assert set(body["events"][0]) == {"id", "time", "actor", "ip", "action", "target", "details"}
+    full = owner.http.get("/api/audit", headers=headers).json()
+    assert len(full["events"]) == 50 and full["next_before"] == full["events"][-1]["id"]
+    kim = login_admin(server, username="audkim", password="a long and fine password 7")
+    assert kim.http.get("/api/audit", headers=headers).status_code == 403
+    assert Browser(server.url).http.get("/api/audit", headers={"Accept": "application/json"}).status_code == 401

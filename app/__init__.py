@@ -29,7 +29,7 @@ from app.csrf import csrf_config
 from app.limits import MULTIPART_PARTS_MAX, BodyLimitMiddleware
 from app.proxy import ProxyHeadersMiddleware
 from app.ratelimit import route_limits
-from app.routes import admin, api, auth, embed, events, health, media, team, triage, visitor
+from app.routes import admin, api, audit, auth, embed, events, health, media, team, triage, visitor
 from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
 from app.settings import LITESTAR_DEBUG, Settings
@@ -83,6 +83,7 @@ def route_handlers(services: Services) -> list[Any]:
         *telegram_routes.ROUTES,
         *embed.ROUTES,
         *settings_routes.ROUTES,
+        *audit.ROUTES,
         *asset_routes.ROUTES,
         visitor.index,
         visitor.end_chat,
@@ -92,6 +93,7 @@ def route_handlers(services: Services) -> list[Any]:
         Router(path="/", route_handlers=[visitor.send_message], middleware=[limits.messages.middleware]),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),
+        Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),
         triage.make_api_router([limits.api.middleware]),
         Router(path="/", route_handlers=[visitor.start_chat], middleware=[limits.start.middleware]),
         Router(

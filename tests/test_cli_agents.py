@@ -47,6 +47,10 @@ def test_the_team_from_the_command_line(server):
     assert owner.returncode == 0 and re.search(
         r"^cli\.boss\towner\tinvited\tcli\.boss$", agent(server, "list").stdout, re.M
     )
+    # The audit log (SPEC §8) has each command, by "cli".
+    audit = login_admin(server).get("/admin/audit").text
+    by_cli = re.findall(r'data-action="([^"]+)" data-actor="cli"', audit)
+    assert by_cli[:4] == ["team.created", "team.reset", "team.disabled", "team.created"], by_cli
 
 
 def test_refusals_exit_1_with_the_reason(server):

@@ -4,6 +4,7 @@ from app.models.tables import (
     AdminSession,
     Agent,
     Attachment,
+    AuditEvent,
     Conversation,
     Counter,
     FileDeletion,
@@ -36,6 +37,7 @@ ALL_TABLES = (
     Lease,
     Counter,
     WorkspaceSetting,
+    AuditEvent,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "AdminSession",
     "Agent",
     "Attachment",
+    "AuditEvent",
     "Conversation",
     "Counter",
     "FileDeletion",

@@ -247,3 +247,18 @@ class WorkspaceSetting(Table):
     value = Text(default="")
     data = Bytea(null=True, default=None)
     updated_at = DoublePrecision(default=0.0)
+
+
+class AuditEvent(Table):
+    """One entry of the owner's audit log (SPEC §8, app/services/audit.py): who (`actor`: a username, "system" or
+    "cli"), from where (`ip`), what (`action`, `target`) and a small JSON of safe `details`; never message text or
+    secrets. Kept AUDIT_KEEP_SECONDS (180 days)."""
+
+    id: Serial
+
+    created_at = DoublePrecision(default=0.0, index=True)
+    actor = Varchar(length=100, default="")
+    ip = Varchar(length=64, default="")
+    action = Varchar(length=40, default="", index=True)
+    target = Varchar(length=100, default="")
+    details = Text(default="{}")

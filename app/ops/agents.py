@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.services.audit import CLI
 from app.settings import Settings
 
 if TYPE_CHECKING:  # the services (and the tables) are imported only when a command runs, after the settings
@@ -43,19 +44,19 @@ async def _run(settings: Settings, args: argparse.Namespace) -> list[str]:
         agents = services.agents
         await agents.start()  # the first owner from ADMIN_USERNAME, as a server's start would make it
         if args.agent_command == "add":
-            invite = await agents.create(args.username, args.name or "", args.role)
+            invite = await agents.create(args.username, args.name or "", args.role, actor=CLI)
             return [
                 f"agent {invite.agent.username} ({invite.agent.role}) created; the invite link (once, 72 hours):",
                 invite_link(settings, invite),
             ]
         if args.agent_command == "reset":
-            invite = await agents.reset(args.username)
+            invite = await agents.reset(args.username, actor=CLI)
             return [
                 f"agent {args.username}: password cleared, sessions ended; the new invite link:",
                 invite_link(settings, invite),
             ]
         if args.agent_command == "disable":
-            await agents.disable(args.username)
+            await agents.disable(args.username, actor=CLI)
             return [f"agent {args.username} disabled; every session of theirs ended"]
         lines = []
         for agent in await agents.members():

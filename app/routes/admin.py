@@ -32,6 +32,7 @@ from app.web import (
     PathId,
     QueryId,
     QuerySeq,
+    acting,
     admin_guard,
     current_admin,
     language,
@@ -197,7 +198,7 @@ async def clear_thread(
             cancel_url=f"/admin/threads/{thread.id}",
             path=f"/admin/threads/{thread.id}",  # where the language link returns (this address is POST-only)
         )
-    await services_of(request).conversations.clear(thread.id)
+    await services_of(request).conversations.clear(thread.id, **acting(request))
     return see_other(f"/admin/threads/{thread.id}")
 
 
@@ -212,7 +213,7 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
             clear_all_error=t("admin.clear_all_needs_confirm"),
             **await threads_context(request, None),
         )
-    await services_of(request).conversations.clear_all()
+    await services_of(request).conversations.clear_all(**acting(request))
     return see_other("/admin")
 
 

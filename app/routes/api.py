@@ -32,6 +32,7 @@ from app.web import (
     ApiError,
     OptionalQuerySeq,
     PathId,
+    acting,
     admin_guard,
     client_ip,
     cookie,
@@ -374,7 +375,7 @@ async def clear_messages(request: Request[Any, Any, Any], data: JSONBody[ClearRe
     services = services_of(request)
     if await services.conversations.get(data.thread_id) is None:
         raise NotFoundException("no such conversation")
-    await services.conversations.clear(data.thread_id)
+    await services.conversations.clear(data.thread_id, **acting(request))
     return SuccessResponse(success=True)
 
 

@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from app.limits import BODY_LIMIT, UPLOAD
 from app.services.branding import BrandingForm, save_branding
-from app.web import owner_guard, page, see_other, services_of
+from app.web import acting, owner_guard, page, see_other, services_of
 
 # A versioned URL (`?v=`, changed with the content) is cached for a year; without it, briefly.
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
@@ -46,7 +46,10 @@ async def save_settings(request: Request[Any, Any, Any]) -> Response[Any] | Temp
     upload = data.get("logo")
     logo = (await upload.read(), upload.filename) if isinstance(upload, UploadFile) and upload.filename else None
     services = services_of(request)
-    if await save_branding(services.brand.workspace, form, logo, https_only=services.settings.is_production):
+    saved = await save_branding(
+        services.brand.workspace, form, logo, https_only=services.settings.is_production, **acting(request)
+    )
+    if saved:
         return see_other("/admin/settings?saved=1")
     return settings_page(request, form, status_code=422)
 

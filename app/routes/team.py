@@ -13,7 +13,9 @@ from app.i18n import translator
 from app.services.agents import Invite, TeamRefused
 from app.web import (
     ADMIN_COOKIE,
+    acting,
     admin_guard,
+    client_ip,
     current_admin,
     expired_cookie,
     language,
@@ -52,7 +54,9 @@ async def add_agent(request: Request[Any, Any, Any], data: Form) -> Template:
     """A new agent; the page shows their one-time invite link."""
     fields = {name: (data.get(name) or "")[:100] for name in ("username", "display_name", "role")}
     try:
-        invite = await services_of(request).agents.create(fields["username"], fields["display_name"], fields["role"])
+        invite = await services_of(request).agents.create(
+            fields["username"], fields["display_name"], fields["role"], **acting(request)
+        )
     except TeamRefused as refused:
         return await refused_page(request, refused, form=fields)
     return await team_page(request, invite_for=invite.agent, invite_url=invite_url(request, invite))
@@ -63,16 +67,16 @@ async def change_agent(
     request: Request[Any, Any, Any], username: FromPath[str], action: FromPath[str], data: Form
 ) -> Response[Any] | Template:
     """`disable`, `enable`, `reset` (a new invite link, shown) or `role` (field `role`)."""
-    agents = services_of(request).agents
+    agents, by = services_of(request).agents, acting(request)
     try:
         if action == "disable":
-            await agents.disable(username)
+            await agents.disable(username, **by)
         elif action == "enable":
-            await agents.enable(username)
+            await agents.enable(username, **by)
         elif action == "role":
-            await agents.set_role(username, data.get("role") or "")
+            await agents.set_role(username, data.get("role") or "", **by)
         elif action == "reset":
-            invite = await agents.reset(username)
+            invite = await agents.reset(username, **by)
             return await team_page(request, invite_for=invite.agent, invite_url=invite_url(request, invite))
         else:
             raise TeamRefused(404, "team.unknown")
@@ -111,7 +115,7 @@ async def change_password(request: Request[Any, Any, Any], data: Form) -> Respon
     services = services_of(request)
     current, new = data.get("current_password") or "", data.get("new_password") or ""
     try:
-        await services.agents.change_password(current_admin(request).username, current, new)
+        await services.agents.change_password(current_admin(request).username, current, new, ip=client_ip(request))
     except TeamRefused as refused:
         return await me_page(request, refused.status, password_error=translator(language(request))(refused.code))
     return see_other("/login", cookies=[expired_cookie(services.settings, ADMIN_COOKIE)])
@@ -172,7 +176,7 @@ async def invite(request: Request[Any, Any, Any], token: FromPath[str]) -> Templ
 async def accept_invite(request: Request[Any, Any, Any], token: FromPath[str], data: Form) -> Template:
     agents = services_of(request).agents
     try:
-        agent = await agents.accept_invite(token, data.get("password") or "")
+        agent = await agents.accept_invite(token, data.get("password") or "", ip=client_ip(request))
     except TeamRefused as refused:
         if refused.status == 410:
             return page(request, "auth/invite.html", status_code=410, gone=True)

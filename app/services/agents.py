@@ -20,7 +20,8 @@ import anyio
 from app.clock import now
 from app.models import Agent
 from app.models.db import write_transaction
-from app.services import totp
+from app.services import audit, totp
+from app.services.audit import SYSTEM
 from app.services.auth import ENV_PASSWORD, OWNER, AuthService, hash_password
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.passwords import PasswordRefused, check_new_password
@@ -132,8 +133,8 @@ class AgentService:
 
     # -- the owner manages the team ----------------------------------------------------------------------
 
-    async def create(self, username: str, display_name: str, role: str) -> Invite:
-        """A new agent (no password yet) and its invite."""
+    async def create(self, username: str, display_name: str, role: str, *, actor: str = SYSTEM, ip: str = "") -> Invite:
+        """A new agent (no password yet) and its invite. `actor` and `ip` (here and below) go in the audit log."""
         username = username.strip().lower()
         if not USERNAME.fullmatch(username):
             raise TeamRefused(422, "team.bad_username")
@@ -151,6 +152,7 @@ class AgentService:
                 now(),
             )
             await Agent.insert(row)
+            await audit.record("team.created", username, actor=actor, ip=ip, role=role)
         _log("team.created", username=username, role=role)
         agent = await self.get(username)
         assert agent is not None
@@ -167,21 +169,24 @@ class AgentService:
         )
         return others == 0
 
-    async def disable(self, username: str) -> None:
+    async def disable(self, username: str, *, actor: str = SYSTEM, ip: str = "") -> None:
         async with write_transaction(self._engine):
             row = await self._row(username)
             if row["role"] == OWNER and not row["disabled"] and await self._last_owner(username):
                 raise TeamRefused(409, "team.last_owner")
             await Agent.update({Agent.disabled: True}).where(Agent.username == username)
+            await audit.record("team.disabled", username, actor=actor, ip=ip)
         await self._auth.end_agent_sessions(username)
         _log("team.disabled", username=username)
 
-    async def enable(self, username: str) -> None:
-        await self._row(username)
-        await Agent.update({Agent.disabled: False}).where(Agent.username == username)
+    async def enable(self, username: str, *, actor: str = SYSTEM, ip: str = "") -> None:
+        async with write_transaction(self._engine):
+            await self._row(username)
+            await Agent.update({Agent.disabled: False}).where(Agent.username == username)
+            await audit.record("team.enabled", username, actor=actor, ip=ip)
         _log("team.enabled", username=username)
 
-    async def reset(self, username: str) -> Invite:
+    async def reset(self, username: str, *, actor: str = SYSTEM, ip: str = "") -> Invite:
         """A new invite; the password and the authenticator app are gone (the agent sets a new password through the
         link) and every session ends."""
         token = new_token()
@@ -199,13 +204,14 @@ class AgentService:
                 Agent.totp_last_step: 0,
             }
             await Agent.update(changes).where(Agent.username == username)
+            await audit.record("team.reset", username, actor=actor, ip=ip)
         await self._auth.end_agent_sessions(username)
         _log("team.reset", username=username)
         agent = await self.get(username)
         assert agent is not None
         return Invite(agent, token)
 
-    async def set_role(self, username: str, role: str) -> None:
+    async def set_role(self, username: str, role: str, *, actor: str = SYSTEM, ip: str = "") -> None:
         if role not in ROLES:
             raise TeamRefused(422, "team.bad_role")
         async with write_transaction(self._engine):
@@ -215,6 +221,7 @@ class AgentService:
             if row["role"] == OWNER and not row["disabled"] and await self._last_owner(username):
                 raise TeamRefused(409, "team.last_owner")
             await Agent.update({Agent.role: role}).where(Agent.username == username)
+            await audit.record("team.role", username, actor=actor, ip=ip, role=role, was=row["role"])
         await self._auth.end_agent_sessions(username)
         _log("team.role", username=username, role=role)
 
@@ -227,7 +234,7 @@ class AgentService:
             raise TeamRefused(410, "invite.gone")
         return _view(row)
 
-    async def accept_invite(self, token: str, password: str) -> AgentView:
+    async def accept_invite(self, token: str, password: str, *, ip: str = "") -> AgentView:
         """Set the password through the invite, which ends; the agent then logs in as everyone does."""
         agent = await self.invited(token)
         encoded = await self._new_hash(password)
@@ -240,6 +247,7 @@ class AgentService:
             raise TeamRefused(410, "invite.gone")
         await self._auth.end_agent_sessions(agent.username)
         _log("team.invite_accepted", username=agent.username)
+        await audit.record("team.invite_accepted", agent.username, actor=agent.username, ip=ip)
         return agent
 
     async def invite_totp_begin(self, username: str, issuer: str) -> TotpSetup:
@@ -278,7 +286,7 @@ class AgentService:
             raise TeamRefused(422, "team.bad_display_name")
         await Agent.update({Agent.display_name: name}).where(Agent.username == username)
 
-    async def change_password(self, username: str, current: str, new: str) -> None:
+    async def change_password(self, username: str, current: str, new: str, *, ip: str = "") -> None:
         """The current password first (403 when wrong); then every session of the agent ends, this one too."""
         row = await self._row(username)
         encoded = row["password_hash"]
@@ -287,6 +295,7 @@ class AgentService:
         await Agent.update({Agent.password_hash: await self._new_hash(new)}).where(Agent.username == username)
         await self._auth.end_agent_sessions(username)
         _log("team.password_changed", username=username, was_env=encoded == ENV_PASSWORD)
+        await audit.record("team.password_changed", username, actor=username, ip=ip)
 
     async def _password_right(self, row: dict[str, Any], password: str) -> bool:
         encoded = row["password_hash"]

@@ -33,7 +33,7 @@ import anyio
 from app.clock import now
 from app.logs import highlight
 from app.models import AdminSession, Agent, LoginAttempt
-from app.services import totp
+from app.services import audit, totp
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.login_guard import LoginGuard
 from app.services.realtime import Broker, publish_now, revocation, session_topic
@@ -211,6 +211,7 @@ class AuthService:
         if role is None:
             failures = await self.guard.failed(username, ip)
             log.info(json.dumps({"event": "login.failed", "ip": ip, "failures": failures}))
+            await audit.record("login.failed", username, actor=username, ip=ip, step="password")
             raise WrongPassword("wrong username or password")
         await self.guard.succeeded(username, ip)
         return await self.begin_login(username, ip, role)
@@ -304,6 +305,8 @@ class AuthService:
                 LoginAttempt.id == attempt["id"]
             )
             log.info(json.dumps({"event": "login.code_wrong", "ip": ip, "failures": attempt["failures"] + 1}))
+            username = str(attempt["username"])
+            await audit.record("login.failed", username, actor=username, ip=ip, step="code")
             raise CodeRejected("wrong" if attempt["failures"] + 1 < MAX_CODE_FAILURES else "locked")
         # Single use: only the request that flips `used` wins, even if two arrive at once.
         won = await (
@@ -343,14 +346,15 @@ class AuthService:
         )
         return bool(won)
 
-    async def create_session(self, username: str) -> str:
-        """A brand-new session token (the id changes at every login)."""
+    async def create_session(self, username: str, ip: str = "") -> str:
+        """A brand-new session token (the id changes at every login); the login goes in the audit log."""
         token = new_token()
         moment = now()
         await AdminSession.insert(
             AdminSession(token_hash=token_hash(token), username=username, created_at=moment, last_seen_at=moment)
         )
         log.info(json.dumps({"event": "login.success", "username": username}))
+        await audit.record("login.success", username, actor=username, ip=ip)
         return token
 
     def _deadline(self, row: dict[str, Any]) -> float:

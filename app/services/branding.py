@@ -229,6 +229,8 @@ async def save_branding(
     logo: tuple[bytes, str | None] | None,
     *,
     https_only: bool,
+    actor: str = "system",
+    ip: str = "",
 ) -> bool:
     """/admin/settings: check every field of `form` (errors go into `form.errors`) and the uploaded logo; store
     them all, or nothing when one is wrong. True when saved."""
@@ -267,5 +269,5 @@ async def save_branding(
         "greeting": greeting or "",
         "embed_origins": " ".join(origins),
     }
-    await workspace.save(values, files)
+    await workspace.save(values, files, actor=actor, ip=ip)
     return True

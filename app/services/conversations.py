@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
+from app.services import audit
 from app.services.attachments import StoredFile
 from app.services.authors import author_names
 from app.services.crypto import Cipher, new_token, token_hash
@@ -402,8 +403,9 @@ class ConversationService:
         )
         return self._attachment(row)
 
-    async def clear(self, conversation_id: int) -> None:
-        """Delete the messages; the clear itself takes a sequence number so streams replay it."""
+    async def clear(self, conversation_id: int, *, actor: str = audit.SYSTEM, ip: str = "") -> None:
+        """Delete the messages; the clear itself takes a sequence number so streams replay it. The audit log gets
+        who cleared which conversation (never what was in it)."""
         async with write_transaction(self._engine):
             updated = await (
                 Conversation.update(
@@ -423,18 +425,20 @@ class ConversationService:
             # The files' rows go with the messages; their bytes are queued for deletion in the same commit.
             await Conversation.raw(QUEUE_FILES_SQL + " WHERE conversation = {}", conversation_id)
             await Message.delete().where(Message.conversation == conversation_id)
+            await audit.record("conversation.cleared", str(conversation_id), actor=actor, ip=ip)
             events = [Event("clear", conversation_id, updated[0]["last_seq"])]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)
         self._files_queued()
 
-    async def clear_all(self) -> int:
+    async def clear_all(self, *, actor: str = audit.SYSTEM, ip: str = "") -> int:
         """Delete every conversation and message; returns how many conversations went."""
         async with write_transaction(self._engine):
             count = await Conversation.count()
             await Conversation.raw(QUEUE_FILES_SQL)
             await Message.delete(force=True)
             await Conversation.delete(force=True)
+            await audit.record("conversation.cleared_all", "", actor=actor, ip=ip, conversations=count)
             events = [Event("clear_all")]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)

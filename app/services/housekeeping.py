@@ -1,6 +1,7 @@
 """Housekeeping that every server process runs in the background, so nothing grows without `sohbet cleanup`:
-Telegram bookkeeping older than 30 days (app/services/telegram/pruning.py) and counters past their window and
-lockout (app/services/counters.py). The first pass runs `FIRST_PASS_SECONDS` after start-up, then one an hour.
+Telegram bookkeeping older than 30 days (app/services/telegram/pruning.py), counters past their window and
+lockout (app/services/counters.py) and audit log entries older than 180 days (app/services/audit.py). The first
+pass runs `FIRST_PASS_SECONDS` after start-up, then one an hour.
 Each pass is a few idempotent DELETEs: processes that run them at the same time only repeat work.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from app.clock import now
 from app.models.db import write_transaction
-from app.services import counters
+from app.services import audit, counters
 from app.services.background import BackgroundLoop
 from app.services.telegram import pruning
 
@@ -33,6 +34,7 @@ class Housekeeping(BackgroundLoop):
     async def run_once(self) -> dict[str, int]:
         async with write_transaction(self._engine):
             done = await pruning.prune(now() - pruning.KEEP_SECONDS)
+            done["audit"] = await audit.prune(now() - audit.KEEP_SECONDS)
         done["counters"] = await counters.purge_expired()
         if any(done.values()):
             log.info(json.dumps({"event": "housekeeping.deleted", **done}))

@@ -63,4 +63,4 @@ async def finish(auth: AuthService, attempt_token: str | None, code: str, ip: st
         status = 429 if rejected.reason == "locked" else 401
         raise LoginRefused(status, CODE_REASON_KEYS[rejected.reason]) from None
     await auth.end_session(old_session)
-    return await auth.create_session(username)
+    return await auth.create_session(username, ip)

@@ -22,6 +22,7 @@ from piccolo.engine.base import Engine
 
 from app.models import WorkspaceSetting
 from app.models.db import write_transaction
+from app.services import audit
 from app.services.realtime import SETTINGS_TOPIC, Broker, Event, Hub
 
 log = logging.getLogger("sohbet.workspace")
@@ -86,11 +87,22 @@ class Workspace:
             listener(self.snapshot)
         return self.snapshot
 
-    async def save(self, values: Mapping[str, str], files: Mapping[str, StoredFile | None] | None = None) -> Snapshot:
-        """Store `values` and `files` (None removes that file) in one transaction, tell every process, reload."""
+    async def save(
+        self,
+        values: Mapping[str, str],
+        files: Mapping[str, StoredFile | None] | None = None,
+        *,
+        actor: str = audit.SYSTEM,
+        ip: str = "",
+    ) -> Snapshot:
+        """Store `values` and `files` (None removes that file) in one transaction, tell every process, reload. The
+        audit log gets the keys that changed (never their values)."""
         now = time.time()
         events = [Event("settings")]
+        before = self.snapshot.values
+        changed = sorted([*(k for k, v in values.items() if before.get(k) != v), *(files or {})])
         async with write_transaction(self._engine):
+            await audit.record("settings.saved", "workspace", actor=actor, ip=ip, keys=changed)
             for key, value in values.items():
                 await self._put(key, value, None, now)
             for key, stored in (files or {}).items():

@@ -13,7 +13,7 @@ Every public name is re-exported here: routes import `from app.web import X`.
 
 from __future__ import annotations
 
-from app.web.access import admin_guard, client_ip, current_admin, owner_guard, services_of
+from app.web.access import acting, admin_guard, client_ip, current_admin, owner_guard, services_of
 from app.web.cookies import (
     ADMIN_COOKIE,
     LANG_COOKIE,
@@ -77,6 +77,7 @@ __all__ = [
     "QueryId",
     "QuerySeq",
     "Services",
+    "acting",
     "admin_guard",
     "allowed_embed_origins",
     "base_context",

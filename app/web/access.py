@@ -40,3 +40,8 @@ def current_admin(request: Request[Any, Any, Any]) -> AdminIdentity:
 def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The client's address, as app/proxy.py resolved it from a trusted proxy's X-Forwarded-For."""
     return connection.client.host if connection.client else "unknown"
+
+
+def acting(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The signed-in agent and their address as service keywords (`actor`, `ip`) for the audit log."""
+    return {"actor": current_admin(request).username, "ip": client_ip(request)}

@@ -35,7 +35,7 @@ def test_end_chat_then_download_the_transcript(server, browsers: BrowserSession)
     assert not [c for c in visitor.context.cookies() if c["name"] == "sohbet_visitor"]
 
     text = download_from_ended_page(visitor)
-    assert text.startswith(f"Conversation with {name}\n")
+    assert text.startswith(f"Sohbet\nConversation with {name}\n")  # headed by the site name
     assert f"{name}:\nfirst question" in text and f"{name}:\nsecond, with <angle> & ampersand" in text
     assert text.index("first question") < text.index("second, with") < text.index("The visitor ended the chat.")
 

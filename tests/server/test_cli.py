@@ -356,8 +356,12 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
     assert manifest["source"] == ("sqlite" if BACKEND == "sqlite" else "postgresql")
     counts = {table["name"]: table["rows"] for table in manifest["tables"]}
     kept_empty = {"file_deletion": 0, "workspace_setting": 0, **{n: 0 for n in counts if "telegram" in n}}
-    assert counts == {**expected_counts(populated), **kept_empty}
-    assert [t["name"] for t in manifest["tables"]][:3] == ["conversation", "message", "attachment"]
+    team = {"agent": 1}  # the first owner, made from ADMIN_USERNAME when the source server started
+    logins = {n: counts[n] for n in counts if n == "audit_event"}  # the populating admin's logins (SPEC §8 audit)
+    assert all(rows >= 1 for rows in logins.values())
+    assert counts == {**expected_counts(populated), **kept_empty, **team, **logins}
+    names = [t["name"] for t in manifest["tables"]]
+    assert names[:2] == ["conversation", "message"] and names.index("message") < names.index("attachment")
     assert {"admin_session", "key_value", "presence", "login_attempt"} <= set(manifest["skipped_tables"])
     assert len(manifest["encryption"]["key_fingerprints"][0]) == 16
     for table in manifest["tables"]:

@@ -89,8 +89,15 @@ def build_assets() -> dict[str, Asset]:
         joiner = ";\n" if name.endswith(".js") else ""
         body = joiner.join(_source(part) for part in parts).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()[:12]
-        assets[name] = Asset(name, body, zopfli_gzip(body, numiterations=ZOPFLI_ITERATIONS), digest)
+        if digest not in _GZIPPED:
+            _GZIPPED[digest] = zopfli_gzip(body, numiterations=ZOPFLI_ITERATIONS)
+        assets[name] = Asset(name, body, _GZIPPED[digest], digest)
     return assets
+
+
+# Zopfli takes about a second for all the bundles: once per process, however often the services are built (the CLI,
+# tests that build an app per test).
+_GZIPPED: dict[str, bytes] = {}
 
 
 def asset_urls(assets: dict[str, Asset]) -> dict[str, str]:

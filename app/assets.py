@@ -11,12 +11,14 @@ so its URL can be cached for a year (`immutable`) and a new release is a new URL
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import rjsmin
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
@@ -41,7 +43,8 @@ BUNDLES: dict[str, tuple[str, ...]] = {
 }
 # Litestar adds "; charset=utf-8" to text/* media types itself.
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
-ZOPFLI_ITERATIONS = 1  # ~0.1 s for the largest bundle at start-up; 15 (the default) saves 20 bytes more in 3× the time
+# ~0.1-0.5 s for the largest bundle, on its first request; 15 (the default) saves 20 bytes more in 3× the time.
+ZOPFLI_ITERATIONS = 1
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -70,7 +73,6 @@ def _source(name: str) -> str:
 class Asset:
     name: str
     body: bytes
-    gzipped: bytes
     digest: str
 
     @property
@@ -89,15 +91,21 @@ def build_assets() -> dict[str, Asset]:
         joiner = ";\n" if name.endswith(".js") else ""
         body = joiner.join(_source(part) for part in parts).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()[:12]
-        if digest not in _GZIPPED:
-            _GZIPPED[digest] = zopfli_gzip(body, numiterations=ZOPFLI_ITERATIONS)
-        assets[name] = Asset(name, body, _GZIPPED[digest], digest)
+        assets[name] = Asset(name, body, digest)
     return assets
 
 
-# Zopfli takes about a second for all the bundles: once per process, however often the services are built (the CLI,
-# tests that build an app per test).
+# Zopfli takes about a second for all the bundles together: each bundle is compressed when it is first asked for
+# (in a worker thread, not on the event loop), then kept for the life of the process. A start-up pays nothing.
 _GZIPPED: dict[str, bytes] = {}
+
+
+async def gzipped(asset: Asset) -> bytes:
+    body = _GZIPPED.get(asset.digest)
+    if body is None:
+        compress = functools.partial(zopfli_gzip, asset.body, numiterations=ZOPFLI_ITERATIONS)
+        body = _GZIPPED[asset.digest] = await anyio.to_thread.run_sync(compress)
+    return body
 
 
 def asset_urls(assets: dict[str, Asset]) -> dict[str, str]:
@@ -116,7 +124,7 @@ async def serve_asset(request: Request[Any, Any, Any], digest: FromPath[str], na
     headers = {"cache-control": IMMUTABLE, "vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(
-            content=asset.gzipped,
+            content=await gzipped(asset),
             media_type=asset.content_type,
             headers={**headers, "content-encoding": "gzip"},
         )

@@ -5,6 +5,7 @@ reconnects)."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -152,20 +153,28 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
     visitor_reader.start()
     admin_reader.start()
     sent: set[str] = set()
+    clients: list[Browser] = []
+    local = threading.local()  # a client per pool thread and side: a new client per message cost most of the time
+
+    def client_for(side: str) -> Browser:
+        if not hasattr(local, side):
+            source = visitor if side == "visitor" else admin
+            client = Browser(server.url, cookies=source.http.cookies)
+            client.csrf_token = source.csrf_token
+            if side == "visitor":
+                client.http.cookies.set("csrftoken", visitor.http.cookies.get("csrftoken"))
+            setattr(local, side, client)
+            clients.append(client)
+        return getattr(local, side)
+
     try:
 
         def post(index: int) -> None:
             text = f"{mode}-{index}"
             if index < total_visitor:
-                client = Browser(server.url, cookies=visitor.http.cookies)
-                client.csrf_token = visitor.csrf_token
-                client.http.cookies.set("csrftoken", visitor.http.cookies.get("csrftoken"))
-                response = client.post("/chat/messages", {"text": text})
+                response = client_for("visitor").post("/chat/messages", {"text": text})
             else:
-                client = Browser(server.url, cookies=admin.http.cookies)
-                client.csrf_token = admin.csrf_token
-                response = client.post(f"/admin/threads/{thread}/messages", {"text": text})
-            client.close()
+                response = client_for("admin").post(f"/admin/threads/{thread}/messages", {"text": text})
             assert response.status_code == 303, response.text[:500]
             sent.add(text)
 
@@ -183,6 +192,8 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
             f"admin reconnects {admin_reader.connects - 1}; proxy cuts {proxy.cuts}"
         )
     finally:
+        for client in clients:
+            client.close()
         visitor_reader.stop()
         admin_reader.stop()
         proxy.stop()

@@ -6,11 +6,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx._transports.default
 import pytest
 from piccolo.engine.base import Engine
 
 from tests.inprocess import fresh_database
 from tests.support import BACKEND, Server, base_env, create_database, drop_database, migrate
+
+# Every httpx client builds a TLS context of its own (~60 ms: it loads the CA bundle), though the tests speak plain
+# HTTP on loopback: the suite makes thousands of clients. One context, made once, serves every default client.
+_default_tls = httpx.create_ssl_context()
+_create_tls = httpx._transports.default.create_ssl_context
+
+
+def _shared_tls(verify: object = True, cert: object = None, trust_env: bool = True) -> object:
+    if verify is True and cert is None and trust_env:
+        return _default_tls
+    return _create_tls(verify=verify, cert=cert, trust_env=trust_env)  # type: ignore[arg-type]
+
+
+httpx._transports.default.create_ssl_context = _shared_tls  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from piccolo.engine.base import Engine
 
 from tests.inprocess import fresh_database
-from tests.support import BACKEND, Server, base_env, create_database, drop_database, migrate
+from tests.support import BACKEND, Server, base_env, drop_database, migrated_database
 
 # Every httpx client builds a TLS context of its own (~60 ms: it loads the CA bundle), though the tests speak plain
 # HTTP on loopback: the suite makes thousands of clients. One context, made once, serves every default client.
@@ -49,11 +49,10 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[.
 
     def make(name: str = "server", **overrides: str) -> Server:
         tmp = tmp_path_factory.mktemp(name)
-        url = overrides.get("DATABASE_URL") or create_database(tmp)
+        url = overrides.get("DATABASE_URL") or migrated_database(tmp)
         env = {**base_env(tmp, url), **overrides}
         if "DATABASE_URL" not in overrides:
             databases.append(url)
-            migrate(url, env)
         server = Server(env=env, log_dir=Path(tmp), name=name)
         servers.append(server)
         return server.start()

@@ -18,7 +18,7 @@ from app.models import ALL_TABLES, migrations
 from app.models.db import bind_tables, close_engine, make_engine, migrate, open_engine
 from app.settings import Settings
 from app.wiring import Services, open_services, run_workers
-from tests.support import base_env, create_database, drop_database, run_coroutine
+from tests.support import base_env, drop_database, migrated_database
 
 MIGRATION_ENV = ("DATABASE_URL", "PICCOLO_CONF")  # app.models.db.migrate sets these for Piccolo's tooling
 # Piccolo imports each migration by its bare file name (it puts the folder on sys.path).
@@ -46,10 +46,9 @@ async def migrate_in_process(url: str) -> None:
 async def fresh_database(tmp_path: Path) -> AsyncIterator[Engine]:
     """A new, migrated database (SQLite in `tmp_path`, or PostgreSQL when SOHBET_TEST_DB=postgres) with the tables
     bound to its open engine; afterwards the engine is closed, the tables bound back and the database dropped."""
-    url = create_database(tmp_path)
+    url = migrated_database(tmp_path)
     try:
         with bindings_kept():
-            await migrate_in_process(url)
             engine = make_engine(url)
             bind_tables(engine)
             await open_engine(engine, pool_size=4)
@@ -76,9 +75,7 @@ def bindings_kept() -> Iterator[None]:
 def migrated_settings(tmp_path: Path, **env: str) -> Settings:
     """A new database migrated in this process, and a development server's settings on it (tests.support.base_env,
     overridden by `env`). Drop it with `drop_database(settings.database_url)`."""
-    url = create_database(tmp_path)
-    with bindings_kept():
-        run_coroutine(lambda: migrate_in_process(url))
+    url = migrated_database(tmp_path)
     return Settings.from_env({**base_env(tmp_path, url), **env})
 
 

@@ -1,10 +1,12 @@
 """Conversation status and assignment (SPEC §8): the dashboard's forms (htmx answers with the updated controls,
-without JavaScript 303 back to the conversation) and the JSON API's two calls. Bad input is a clear 422."""
+without JavaScript 303 back to the conversation, in the list's view the agent came from) and the JSON API's two
+calls. Bad input is a clear 422."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from litestar import Request, Response, Router, post
 from litestar.exceptions import NotFoundException
@@ -13,7 +15,7 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.routes._common import COMMON_ERRORS, errors, triage_context
-from app.services.status import StatusRefused
+from app.services.status import StatusRefused, ThreadFilter
 from app.web import ApiError, PathId, admin_guard, current_admin, is_htmx, language, page, see_other, services_of
 
 
@@ -37,18 +39,35 @@ class TriageResponse:
     assignee: str | None
 
 
-async def _answer(request: Request[Any, Any, Any], thread_id: int, refused: StatusRefused | None) -> Any:
+def _came_from(request: Request[Any, Any, Any], thread_id: int, data: dict[str, str]) -> ThreadFilter | None:
+    """The list's view the form was sent from: its `next` is this conversation's page with `view` and `status`.
+    Only that view is taken from it, never a place (no open redirect): anything else is None."""
+    parts = urlsplit(data.get("next") or "")
+    if parts.scheme or parts.netloc or parts.path != f"/admin/threads/{thread_id}":
+        return None
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    try:
+        return ThreadFilter.parse(query.get("view"), query.get("status"), current_admin(request).username)
+    except StatusRefused:
+        return None
+
+
+async def _answer(
+    request: Request[Any, Any, Any], thread_id: int, data: dict[str, str], refused: StatusRefused | None
+) -> Any:
     """The HTML answer: the conversation header's controls (htmx) or 303 back; 422 with the reason."""
     message = translator(language(request))(f"error.{refused.code}") if refused else None
+    view = _came_from(request, thread_id, data)
     if not is_htmx(request):
         if refused is None:
-            return see_other(f"/admin/threads/{thread_id}")
+            return see_other(f"/admin/threads/{thread_id}" + (f"?{view.query()}" if view else ""))
         return page(request, "error.html", status_code=422, status=422, message=message)
     thread = await services_of(request).conversations.get(thread_id)
     if thread is None:
         raise NotFoundException("no such conversation")
     context = await triage_context(request, thread)
-    return page(request, "admin/_triage.html", status_code=422 if refused else 200, triage_error=message, **context)
+    status_code = 422 if refused else 200
+    return page(request, "admin/_triage.html", status_code=status_code, triage_error=message, view=view, **context)
 
 
 @post("/admin/threads/{thread_id:int}/status", status_code=303)
@@ -58,10 +77,10 @@ async def set_status(
     try:
         found = await services_of(request).triage.set_status(thread_id, data.get("status", ""), data.get("until"))
     except StatusRefused as refused:
-        return await _answer(request, thread_id, refused)
+        return await _answer(request, thread_id, data, refused)
     if not found:
         raise NotFoundException("no such conversation")
-    return await _answer(request, thread_id, None)
+    return await _answer(request, thread_id, data, None)
 
 
 @post("/admin/threads/{thread_id:int}/assign", status_code=303)
@@ -72,10 +91,10 @@ async def assign(
     try:
         found = await services_of(request).triage.assign(thread_id, data.get("agent", ""), me)
     except StatusRefused as refused:
-        return await _answer(request, thread_id, refused)
+        return await _answer(request, thread_id, data, refused)
     if not found:
         raise NotFoundException("no such conversation")
-    return await _answer(request, thread_id, None)
+    return await _answer(request, thread_id, data, None)
 
 
 async def _api_answer(request: Request[Any, Any, Any], thread_id: int, found: bool) -> TriageResponse:

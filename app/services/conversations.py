@@ -17,7 +17,7 @@ from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
 from app.services import audit
 from app.services.attachments import StoredFile
-from app.services.authors import author_names
+from app.services.authors import author_names, new_writers, previous_writer
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
@@ -92,12 +92,13 @@ class ConversationService:
         )
 
     async def _views(self, rows: list[dict[str, Any]]) -> list[MessageView]:
-        """Messages with their attachments and authors' names (an extra query for each, for the whole batch)."""
+        """Messages with their attachments, authors' names and group starts (an extra query for each, per batch)."""
         attachments: dict[int, AttachmentView] = {}
         if rows:
             found = await Attachment.select().where(Attachment.message.is_in([r["id"] for r in rows]))
             attachments = {a["message"]: self._attachment(a) for a in found}
         names = await author_names({r["author"] for r in rows if r.get("author")})
+        starts = await new_writers(rows)
         return [
             MessageView(
                 id=row["id"],
@@ -109,8 +110,9 @@ class ConversationService:
                 attachment=attachments.get(row["id"]),
                 author=row.get("author"),
                 author_name=names.get(row.get("author") or "", ""),
+                new_author=starts[i],
             )
-            for row in rows
+            for i, row in enumerate(rows)
         ]
 
     async def attachment(self, public_id: str) -> tuple[int | None, AttachmentView, str, str] | None:
@@ -331,6 +333,7 @@ class ConversationService:
             if not updated:
                 raise ConversationNotFound(conversation_id)
             seq = updated[0]["last_seq"]
+            before = await previous_writer(conversation_id, seq)
             if client_msg_id is not None:
                 mine = (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
                 if await Message.exists().where(mine):
@@ -365,7 +368,16 @@ class ConversationService:
             if queued is not None:  # never lost: the delivery row commits with the message or not at all
                 await queued.enqueue(conversation_id, message_id)
             stored = MessageView(
-                message_id, conversation_id, seq, sender, text, moment, view, author=author, author_name=author_name
+                message_id,
+                conversation_id,
+                seq,
+                sender,
+                text,
+                moment,
+                view,
+                author=author,
+                author_name=author_name,
+                new_author=before is not None and before != (sender, author or ""),
             )
             # Stamped just before COMMIT: delivery latency (metrics) is measured from here, in every process.
             events = [Event("msg", conversation_id, seq, sender, at=time.time(), message=stored)]

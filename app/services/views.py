@@ -30,6 +30,7 @@ class MessageView:
     replayed: bool = False  # post(): an earlier post with the same client id, returned instead of a new one
     author: str | None = None  # the agent's username (admin messages from the dashboard or the API)
     author_name: str = ""  # that agent's display name now ("" shows as "Support")
+    new_author: bool = False  # the previous message has another writer (sender or agent): a new group of bubbles
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """A messenger, not a form (issue 13): bubbles on two sides, each with its time, consecutive messages of one sender
-grouped under one header (also for messages that arrive live), support's name with avatar initials; a composer
-that grows with the text, sends on Enter and breaks the line on Shift+Enter, shows "Sending…" and "Not sent" with
-a Retry that posts the same client_msg_id (stored once); and without JavaScript everything still posts."""
+grouped under one header (also for messages that arrive live; two agents in turn are two groups), support's name
+with avatar initials; a composer that grows with the text, sends on Enter and breaks the line on Shift+Enter,
+shows "Sending…" and "Not sent" with a Retry that posts the same client_msg_id (stored once); and without
+JavaScript everything still posts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser as PlaywrightBrowser
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser import BrowserSession, login_admin_page, send, start_chat_page
+from tests.server.test_team import agent_session
 from tests.support import find_thread, login_admin
 
 pytestmark = pytest.mark.browser
@@ -93,6 +95,32 @@ def test_bubbles_sides_times_and_groups(server, browsers):
     assert headers_shown(dashboard, "admin") == [True, False]
     expect(dashboard.locator("#messages article[data-sender=visitor] .msg-author").first).to_have_text(name)
     admin.close()
+    browsers.assert_clean()
+
+
+def test_two_agents_answering_in_turn_show_both_names(server, browsers):
+    name = f"Two agents {secrets.token_hex(2)}"
+    visitor = browsers.new_page(server.url)
+    start_chat_page(visitor, name)
+    send(visitor, "anyone there?")
+    owner = login_admin(server)
+    agent = agent_session(server, owner, f"ag{secrets.token_hex(3)}", "Deniz Ak")
+    thread = find_thread(owner, name)
+    for who, text in ((agent, "hi, Deniz here"), (agent, "one moment"), (owner, "and Support too")):
+        assert who.post(f"/admin/threads/{thread}/messages", {"text": text}).status_code == 303
+    expect(visitor.locator("#messages article[data-sender=admin]")).to_have_count(3)
+
+    def check() -> None:
+        assert headers_shown(visitor, "admin") == [True, False, True]  # a new group where the writer changes
+        authors = visitor.locator("#messages article[data-sender=admin] .msg-author")
+        expect(authors.nth(0)).to_have_text("Deniz Ak")
+        expect(authors.nth(2)).to_have_text("Support")
+
+    check()  # live: the replies arrived over the stream
+    visitor.reload()
+    check()  # rendered by the server
+    owner.close()
+    agent.close()
     browsers.assert_clean()
 
 

@@ -5,6 +5,7 @@ calls and its filters, and round robin to the agent whose dashboard is open."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 
@@ -59,6 +60,45 @@ def test_status_forms_views_and_a_visitor_reopening(server, team):
     # A new visitor message reopens it.
     visitor.post("/chat/messages", {"text": "one more thing"})
     assert rows(owner)[thread] == ("open", "")
+
+
+NEXT_RE = re.compile(r'<input type="hidden" name="next" value="([^"]+)">')
+
+
+def test_the_forms_return_to_the_view_they_were_sent_from(server, team):
+    owner, nur = team["admin"], team["nur"]
+    _, thread = new_thread(server, owner, "Back to my view")
+    assert nur.post(f"/admin/threads/{thread}/assign", {"agent": "me"}).status_code == 303
+    page = nur.get(f"/admin/threads/{thread}?view=mine&status=open")  # opened from the "mine, open" view
+    back = f"/admin/threads/{thread}?view=mine&amp;status=open"
+    assert NEXT_RE.findall(page.text) == [back, back]  # both forms carry it
+    assert NEXT_RE.findall(nur.get(f"/admin/threads/{thread}").text) == []  # the default view: nothing to carry
+    came_from = html.unescape(back)
+
+    done = nur.post(f"/admin/threads/{thread}/status", {"status": "resolved", "next": came_from})
+    assert done.status_code == 303 and done.headers["location"] == came_from
+    assert thread not in rows(nur, "?view=mine&status=open") and rows(nur, "?view=mine&status=resolved")[thread]
+    kept = nur.post(f"/admin/threads/{thread}/assign", {"agent": "me", "next": came_from})
+    assert kept.status_code == 303 and kept.headers["location"] == came_from
+    # htmx: the updated menu, still carrying the view for the next post
+    fragment = nur.post(f"/admin/threads/{thread}/status", {"status": "open", "next": came_from}, htmx=True)
+    assert fragment.status_code == 200 and NEXT_RE.findall(fragment.text) == [back, back]
+    assert rows(nur, "?view=mine&status=open")[thread] == ("open", "nur")
+
+    # Only a view is taken from `next`, never a place: anything else goes back to the conversation as before.
+    for foreign in (
+        "https://evil.example/admin/threads/1?view=mine&status=open",
+        "//evil.example/admin/threads/1",
+        f"/admin/threads/{thread + 1}?view=mine&status=open",
+        f"/admin/threads/{thread}?view=theirs&status=open",
+        "/admin/team?view=mine&status=open",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
+        moved = nur.post(f"/admin/threads/{thread}/status", {"status": "open", "next": foreign})
+        assert moved.status_code == 303 and moved.headers["location"] == f"/admin/threads/{thread}", foreign
+    assert nur.post(f"/admin/threads/{thread}/assign", {"agent": ""}).status_code == 303  # out of the later views
+    assert nur.post(f"/admin/threads/{thread}/status", {"status": "resolved"}).status_code == 303
 
 
 def test_assignment_and_the_mine_and_unassigned_views(server, team):

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.server.test_revocation import OneStream, jar
+from tests.streams import open_reader
 from tests.support import BACKEND, Browser, Server, find_thread, login_admin, start_visitor, wait_until
 
 INVITE_RE = re.compile(r'<code id="invite-url">([^<]+)</code>')
@@ -119,6 +120,36 @@ def test_replies_carry_their_author(server):
     ana.get("/admin/me")
     assert ana.post("/admin/me", {"display_name": "Ana D."}).status_code == 303
     assert "Ana D." in visitor.get("/").text
+
+
+def new_authors(html: str) -> list[bool]:
+    """For each message bubble in `html`, in order: whether it starts a new group (another writer)."""
+    return ["data-new-author" in tag for tag in re.findall(r'<article id="msg-[^>]*>', html)]
+
+
+def test_two_agents_answering_in_turn_are_two_groups(server):
+    owner = login_admin(server)
+    ada = agent_session(server, owner, "ada", "Ada")
+    visitor = start_visitor(server.url, "Grouped")
+    visitor.post("/chat/messages", {"text": "hello"})
+    thread = find_thread(owner, "Grouped")
+    reader = open_reader(server.url, "/chat/events", visitor.http.cookies)  # live once it has sent "hello"
+    try:
+        for who, text in ((ada, "one"), (ada, "two"), (owner, "three"), (owner, "four")):
+            assert who.post(f"/admin/threads/{thread}/messages", {"text": text}).status_code == 303
+        events = reader.wait_for_messages(5)[1:]  # rendered as they were stored
+    finally:
+        reader.close()
+    expected = [False, True, False, True, False]  # hello | ada: one, two | admin: three, four
+    assert [new_authors(event.data) for event in events] == [[start] for start in expected[1:]]
+    assert new_authors(owner.get(f"/admin/threads/{thread}").text) == expected
+    assert new_authors(visitor.get("/").text) == expected
+    after_two = int(events[1].id)  # a catch-up from the middle: its first message is compared with the one before
+    catch_up = open_reader(server.url, "/chat/events", visitor.http.cookies, after=after_two)
+    try:
+        assert [new_authors(e.data) for e in catch_up.wait_for_messages(2)] == [[start] for start in expected[3:]]
+    finally:
+        catch_up.close()
 
 
 def test_disabling_an_agent_ends_their_stream_and_session(server):

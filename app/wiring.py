@@ -215,7 +215,7 @@ def build_services(settings: Settings) -> Services:
         broker=broker,
         lockout_seconds=settings.login_lockout_seconds,
         cipher=cipher,
-        # Agents other than owners: the development console (production: none yet, see SYSTEM_DOCS).
+        # Agents other than owners, without TOTP or a linked Telegram account: the console (production: none).
         agent_code_sender=ConsoleCodeSender(enabled=not settings.is_production),
         # Any agent with a linked Telegram account (and no TOTP): their own private chat with the bot.
         linked_code_sender=code_sender if isinstance(code_sender, TelegramCodeSender) else None,

@@ -218,3 +218,68 @@ def test_me_page_says_when_telegram_is_not_configured(make_server):
     assert 'id="telegram-state" data-state="off"' in page.text and "t.me/" not in page.text
     refused = owner.post("/admin/me/telegram", {})
     assert refused.status_code == 409 and "not set up" in refused.text
+
+
+def test_an_owner_links_through_the_webhook_and_acts_in_a_forum_topic(make_server):
+    """Webhook mode and a forum group: the owner links their account, gets their login code in the private chat
+    (not in the group), and what they write in a conversation's topic is theirs."""
+    forum = FakeTelegram(chat_id="-1001234567890", forum=True).start()
+    try:
+        server = make_server(
+            "telegram-team-forum",
+            PUBLIC_URL="https://chat.example.test",
+            TELEGRAM_TIMEOUT="2",
+            TELEGRAM_MODE="webhook",
+            TELEGRAM_WEBHOOK_SECRET="s3cret-webhook-token_0123456789",
+            **forum.env(),
+        )
+        hook = server.url + "/telegram/webhook"
+        owner = login_admin(server, codes=forum.login_codes)
+        _, token = deep_link(owner)
+        user_id = forum.admin_user["id"]
+        status, body = forum.deliver_webhook(
+            forum.stranger_message(f"/start {token}", user_id=user_id, deliver=False), url=hook
+        )
+        assert status == 200 and b'"linked"' in body
+        assert texts_to(forum, user_id)[-1].startswith("Linked to admin.")  # no display name yet: the username
+
+        def codes_in(chat: object) -> list[str]:
+            texts = [
+                str(c.params.get("text"))
+                for c in forum.sent("sendMessage")
+                if str(c.params.get("chat_id")) == str(chat)
+            ]
+            return [m for t in texts for m in re.findall(r"Sohbet login code: (\d{6})", t)]
+
+        in_group = len(codes_in(forum.chat_id))
+        login_admin(server, codes=lambda: codes_in(user_id))
+        assert len(codes_in(forum.chat_id)) == in_group
+
+        visitor = start_visitor(server.url, "Topical Team")
+        assert visitor.post("/chat/messages", {"text": "question in a topic"}).status_code == 303
+        thread = find_thread(owner, "Topical Team")
+        topic = wait_until(lambda: list(forum.topics), timeout=15, message="a topic")[-1]
+        for text in ("answer in the topic", "/assign me", "/snooze 1d"):
+            status, _ = forum.deliver_webhook(forum.admin_message(text, thread_id=topic, deliver=False), url=hook)
+            assert status == 200
+        assert admin_authors(owner, thread) == ["admin"]
+        assert triage_of(owner, thread) == {"status": "snoozed", "assignee": "admin"}
+        said = [str(c.params.get("text")) for c in forum.sent("sendMessage", thread_id=topic)]
+        assert any("assigned to admin" in t for t in said) and any("snoozed until" in t for t in said)
+    finally:
+        forum.stop()
+
+
+def test_a_disabled_agents_account_writes_as_support_and_may_not_command(server, fake, team):
+    owner = team["admin"]
+    link(fake, team["nur"], NUR_TG, "Nur Demir")
+    thread, telegram_id = new_conversation(server, fake, owner, "After Disable")
+    assert owner.post("/admin/team/nur/disable", {}).status_code == 303
+    nur_user = {"id": NUR_TG, "is_bot": False, "first_name": "Nur"}
+    before = len(fake.sent("sendMessage"))
+    fake.admin_message("/resolve", reply_to=telegram_id, from_user=nur_user)
+    assert "Link your Telegram account first" in wait_until(lambda: answers(fake, before), timeout=15)[-1]
+    fake.admin_message("still here", reply_to=telegram_id, from_user=nur_user)
+    wait_until(lambda: admin_authors(owner, thread), timeout=15, message="the reply")
+    assert admin_authors(owner, thread) == [""]
+    assert triage_of(owner, thread)["status"] == "open"

@@ -259,6 +259,8 @@ def test_an_owner_links_through_the_webhook_and_acts_in_a_forum_topic(make_serve
         assert visitor.post("/chat/messages", {"text": "question in a topic"}).status_code == 303
         thread = find_thread(owner, "Topical Team")
         topic = wait_until(lambda: list(forum.topics), timeout=15, message="a topic")[-1]
+        # The topic is known to the app once the question went into it (a topic is saved before the first send).
+        wait_until(lambda: forum.sent(thread_id=topic), timeout=15, message="the question in its topic")
         for text in ("answer in the topic", "/assign me", "/snooze 1d"):
             status, _ = forum.deliver_webhook(forum.admin_message(text, thread_id=topic, deliver=False), url=hook)
             assert status == 200

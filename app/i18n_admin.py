@@ -143,6 +143,38 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "tr": "Doğrulama uygulaması zaten açık. Önce kapatın.",
     },
     "me.wrong_password": {"en": "The current password is wrong.", "tr": "Mevcut parola yanlış."},
+    "me.telegram": {"en": "Telegram", "tr": "Telegram"},
+    "me.telegram_off": {
+        "en": "Telegram is not set up on this server (TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID), so no account can be "
+        "linked.",
+        "tr": "Bu sunucuda Telegram kurulu değil (TELEGRAM_BOT_TOKEN ve TELEGRAM_CHAT_ID), bu yüzden hesap bağlanamaz.",
+    },
+    "me.telegram_intro": {
+        "en": "Link your own Telegram account: your login codes come to it (unless you use an authenticator app), "
+        "your replies in the support chat are signed with your name, and you can use /assign, /resolve and /snooze "
+        "there.",
+        "tr": "Kendi Telegram hesabınızı bağlayın: giriş kodlarınız ona gelir (doğrulama uygulaması kullanmıyorsanız), "
+        "destek sohbetindeki yanıtlarınız adınızla imzalanır ve orada /assign, /resolve ve /snooze "
+        "kullanabilirsiniz.",
+    },
+    "me.telegram_linked": {
+        "en": "Linked: login codes (unless you use an authenticator app) and your replies from Telegram go through "
+        "your account.",
+        "tr": "Bağlı: giriş kodları (doğrulama uygulaması kullanmıyorsanız) ve Telegram'dan yanıtlarınız hesabınız "
+        "üzerinden gider.",
+    },
+    "me.telegram_start": {"en": "Link Telegram", "tr": "Telegram'ı bağla"},
+    "me.telegram_relink": {"en": "Link another account", "tr": "Başka bir hesap bağla"},
+    "me.telegram_unlink": {"en": "Unlink", "tr": "Bağlantıyı kaldır"},
+    "me.telegram_open": {
+        "en": "Open this link on the device with your Telegram account and press Start. It works once, for an hour.",
+        "tr": "Bu bağlantıyı Telegram hesabınızın olduğu cihazda açıp Başlat'a basın. Bir kez ve bir saat "
+        "boyunca geçerlidir.",
+    },
+    "me.telegram_unreachable": {
+        "en": "Telegram did not answer. Try again in a moment.",
+        "tr": "Telegram yanıt vermedi. Biraz sonra tekrar deneyin.",
+    },
     "password.rules": {
         "en": "At least 12 characters, and not a commonly used password.",
         "tr": "En az 12 karakter ve yaygın kullanılan bir parola olmamalı.",
@@ -207,6 +239,11 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
     "audit.team.role": {"en": "Role changed", "tr": "Rol değişti"},
     "audit.team.password_changed": {"en": "Password changed", "tr": "Parola değişti"},
     "audit.team.invite_accepted": {"en": "Invite accepted", "tr": "Davet kabul edildi"},
+    "audit.team.telegram_linked": {"en": "Telegram account linked", "tr": "Telegram hesabı bağlandı"},
+    "audit.team.telegram_unlinked": {
+        "en": "Telegram account unlinked",
+        "tr": "Telegram hesabının bağlantısı kaldırıldı",
+    },
     "audit.conversation.cleared": {"en": "Conversation cleared", "tr": "Konuşma silindi"},
     "audit.conversation.cleared_all": {"en": "All conversations cleared", "tr": "Tüm konuşmalar silindi"},
     "audit.settings.saved": {"en": "Settings changed", "tr": "Ayarlar değişti"},

@@ -41,7 +41,14 @@ from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
 from app.services.streams import Fragments, StreamServices
-from app.services.telegram import TelegramBridge, TelegramClient, TelegramCodeSender, TelegramOutbox, make_bridge
+from app.services.telegram import (
+    TelegramAccounts,
+    TelegramBridge,
+    TelegramClient,
+    TelegramCodeSender,
+    TelegramOutbox,
+    make_bridge,
+)
 from app.services.transcripts import Transcripts
 from app.services.visitor_page import VisitorPages
 from app.services.workspace import Workspace
@@ -80,6 +87,7 @@ class Services:
     snoozes: SnoozeAlarm  # announces ended snoozes (the live lists)
     auth: AuthService
     agents: AgentService  # the team: invites, roles, disabling, each agent's own settings
+    telegram_accounts: TelegramAccounts  # each agent's own Telegram account (linking; who wrote from Telegram)
     visitor_signer: Signer
     jinja: Environment
     assets: dict[str, Asset]
@@ -164,6 +172,7 @@ def build_services(settings: Settings) -> Services:
     uploads = settings.rate_limit_uploads
     upload_limiter = SlidingWindowLimiter(stores.get("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit])
     messaging = MessageSender(conversations, attachments, upload_limiter)
+    telegram_accounts = TelegramAccounts(engine, telegram_client)
     telegram: TelegramBridge | None = None
     if telegram_client is not None and telegram_outbox is not None:
         telegram = make_bridge(
@@ -174,6 +183,8 @@ def build_services(settings: Settings) -> Services:
             attachments=attachments,
             presence=presence,
             messaging=messaging,
+            accounts=telegram_accounts,
+            triage=triage,
         )
     database = Database(engine)
     retention = Retention(engine, broker, settings.message_retention_seconds, attachments.kick)
@@ -204,8 +215,10 @@ def build_services(settings: Settings) -> Services:
         broker=broker,
         lockout_seconds=settings.login_lockout_seconds,
         cipher=cipher,
-        # Agents other than owners: the development console (production: none yet, see SYSTEM_DOCS).
+        # Agents other than owners, without TOTP or a linked Telegram account: the console (production: none).
         agent_code_sender=ConsoleCodeSender(enabled=not settings.is_production),
+        # Any agent with a linked Telegram account (and no TOTP): their own private chat with the bot.
+        linked_code_sender=code_sender if isinstance(code_sender, TelegramCodeSender) else None,
     )
     agents = AgentService(engine, auth, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
@@ -230,6 +243,7 @@ def build_services(settings: Settings) -> Services:
         snoozes=snoozes,
         auth=auth,
         agents=agents,
+        telegram_accounts=telegram_accounts,
         visitor_signer=Signer(settings.secret_key, "visitor"),
         jinja=jinja,
         assets=assets,

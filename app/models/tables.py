@@ -63,7 +63,9 @@ class Agent(Table):
     the first owner made from ADMIN_USERNAME, whose password stays ADMIN_PASSWORD(_HASH) until changed in the app.
     An invite is stored as the hash of its token, with its expiry (epoch seconds). `totp_secret`: the authenticator
     secret as a Fernet token ("" when none; pending until `totp_enabled`); `totp_last_step`: the last accepted
-    30 s time step, so that each code is accepted once."""
+    30 s time step, so that each code is accepted once. `telegram_user_id` / `telegram_chat_id`: the agent's own
+    Telegram account and private chat with the bot (None until linked); `telegram_link_hash`: the hash of a pending
+    one-time `/start` token, valid until `telegram_link_expires_at`."""
 
     id: Serial
 
@@ -78,6 +80,10 @@ class Agent(Table):
     totp_secret = Text(default="")
     totp_enabled = Boolean(default=False)
     totp_last_step = BigInt(default=0)
+    telegram_user_id = BigInt(null=True, default=None, index=True)
+    telegram_chat_id = Varchar(length=40, null=True, default=None)
+    telegram_link_hash = Varchar(length=64, null=True, default=None, index=True)
+    telegram_link_expires_at = DoublePrecision(null=True, default=None)
 
 
 class AdminSession(Table):

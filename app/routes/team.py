@@ -1,5 +1,6 @@
 """The team (SPEC §8): the owner's page to invite, disable, enable, reset agents and change their roles; each
-agent's own page (display name, password); the invite link where a new agent sets a password."""
+agent's own page (display name, password, authenticator app, Telegram account); the invite link where a new agent
+sets a password."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.services.agents import Invite, TeamRefused
+from app.services.telegram.accounts import LinkRefused
 from app.web import (
     ADMIN_COOKIE,
     acting,
@@ -91,8 +93,10 @@ async def change_agent(
 
 
 async def me_page(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
-    agent = await services_of(request).agents.get(current_admin(request).username)
-    return page(request, "admin/me.html", status_code=status_code, agent=agent, **context)
+    services = services_of(request)
+    agent = await services.agents.get(current_admin(request).username)
+    telegram = services.telegram_accounts.configured
+    return page(request, "admin/me.html", status_code=status_code, agent=agent, telegram_on=telegram, **context)
 
 
 @get("/admin/me")
@@ -160,6 +164,23 @@ async def totp_disable(request: Request[Any, Any, Any], data: Form) -> Response[
     return see_other("/admin/me")
 
 
+@post("/admin/me/telegram", status_code=200)
+async def telegram_link(request: Request[Any, Any, Any]) -> Template:
+    """A one-time `https://t.me/<bot>?start=<token>` link (an hour); opening it in Telegram links the account."""
+    try:
+        url = await services_of(request).telegram_accounts.new_link(current_admin(request).username)
+    except LinkRefused as refused:
+        return await me_page(request, refused.status, telegram_error=translator(language(request))(refused.code))
+    return await me_page(request, telegram_url=url)
+
+
+@post("/admin/me/telegram/unlink", status_code=303)
+async def telegram_unlink(request: Request[Any, Any, Any]) -> Response[Any]:
+    username = current_admin(request).username
+    await services_of(request).telegram_accounts.unlink(username, ip=client_ip(request))
+    return see_other("/admin/me")
+
+
 # -- the invite link -----------------------------------------------------------------------------------------
 
 
@@ -217,7 +238,16 @@ owner_router = Router(
 )
 me_router = Router(
     path="/",
-    route_handlers=[me, rename, change_password, totp_setup, totp_confirm, totp_disable],
+    route_handlers=[
+        me,
+        rename,
+        change_password,
+        totp_setup,
+        totp_confirm,
+        totp_disable,
+        telegram_link,
+        telegram_unlink,
+    ],
     guards=[admin_guard],
     include_in_schema=False,
 )

@@ -53,6 +53,7 @@ class AgentView:
     invited: bool  # an invite is pending (no password set through it yet)
     has_password: bool
     totp_enabled: bool = False
+    telegram_linked: bool = False  # their own Telegram account is linked (app/services/telegram/accounts.py)
 
     @property
     def is_owner(self) -> bool:
@@ -76,6 +77,7 @@ def _view(row: dict[str, Any]) -> AgentView:
         invited=row["invite_hash"] is not None and (row["invite_expires_at"] or 0) > now(),
         has_password=bool(row["password_hash"]),
         totp_enabled=bool(row.get("totp_enabled")),
+        telegram_linked=row.get("telegram_user_id") is not None,
     )
 
 
@@ -202,6 +204,9 @@ class AgentService:
                 Agent.totp_secret: "",
                 Agent.totp_enabled: False,
                 Agent.totp_last_step: 0,
+                # ... and without the Telegram account, which would still receive login codes.
+                Agent.telegram_user_id: None,
+                Agent.telegram_chat_id: None,
             }
             await Agent.update(changes).where(Agent.username == username)
             await audit.record("team.reset", username, actor=actor, ip=ip)

@@ -33,6 +33,8 @@ ACTIONS = (
     "team.role",
     "team.password_changed",
     "team.invite_accepted",
+    "team.telegram_linked",
+    "team.telegram_unlinked",
     "conversation.cleared",
     "conversation.cleared_all",
     "settings.saved",

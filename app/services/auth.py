@@ -78,6 +78,12 @@ class CodeSender(Protocol):
     async def send_code(self, username: str, code: str) -> None: ...
 
 
+class ChatCodeSender(Protocol):
+    """Delivers login codes to one chat of the agent's own (their linked Telegram account's private chat)."""
+
+    def to_chat(self, chat_id: str) -> CodeSender: ...
+
+
 class ConsoleCodeSender:
     """Development only: the code is printed on stdout, on a line of its own between rules (and highlighted on a
     terminal) so that it stands out among the JSON log lines; never logged."""
@@ -150,12 +156,14 @@ class AuthService:
         lockout_seconds: int = 60,
         agent_code_sender: CodeSender | None = None,
         cipher: Cipher | None = None,
+        linked_code_sender: ChatCodeSender | None = None,
     ) -> None:
         self._username = username
         self._password_hash = password_hash
         self._code_key = hashlib.sha256(f"login-code:{secret_key}".encode()).digest()
         self._sender = code_sender  # owners' codes
         self._agent_sender = agent_code_sender or ConsoleCodeSender(enabled=False)  # the other agents' codes
+        self._linked_sender = linked_code_sender  # agents' own Telegram accounts (None: Telegram is not configured)
         self._owner_ready = False
         self._cipher = cipher  # decrypts agents' TOTP secrets (None: TOTP is not used)
         self._code_seconds = code_seconds
@@ -230,11 +238,19 @@ class AuthService:
         """Owners: TELEGRAM_CHAT_ID, else the development console. Other agents: the development console."""
         return self._sender if role == OWNER else self._agent_sender
 
+    async def _sender_for(self, username: str, role: str) -> CodeSender:
+        """The agent's linked Telegram account first (SPEC §8), else `code_sender(role)`."""
+        if self._linked_sender is not None:
+            row = await Agent.select(Agent.telegram_chat_id).where(Agent.username == username).first()
+            if row and row["telegram_chat_id"]:
+                return self._linked_sender.to_chat(str(row["telegram_chat_id"]))
+        return self.code_sender(role)
+
     async def begin_login(self, username: str, ip: str, role: str = OWNER) -> str:
         """Password already checked: make and send a code (none for an agent with TOTP: their app makes it); returns
         the attempt token for the cookie."""
-        sender = self.code_sender(role)
         uses_totp = await self.uses_totp(username)
+        sender = self.code_sender(role) if uses_totp else await self._sender_for(username, role)
         if not uses_totp and not sender.available:
             if self._sender.available:
                 raise NoCodeChannel("no code delivery channel for this agent")

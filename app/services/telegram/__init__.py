@@ -5,6 +5,8 @@ files and commands back into Sohbet.
 - `outbox`: visitor messages out, in order, once, with retries (and forum topics).
 - `mapping`: which conversation a Telegram message or topic belongs to (in the database).
 - `inbound`: updates in: routing, files, commands, each update once.
+- `accounts`: each agent's own Telegram account: linking it with `/start <token>`, who a Telegram user is.
+- `commands`: the team's commands in the admin chat (/assign, /resolve, /snooze).
 - `receiver`: long polling (one process at a time) or the webhook registration.
 """
 
@@ -18,6 +20,8 @@ from app.services.attachments import AttachmentService
 from app.services.conversations import ConversationService
 from app.services.messaging import MessageSender
 from app.services.presence import PresenceTracker
+from app.services.status import Triage
+from app.services.telegram.accounts import TelegramAccounts
 from app.services.telegram.client import TelegramClient, TelegramCodeSender, TelegramError
 from app.services.telegram.inbound import UpdateProcessor
 from app.services.telegram.outbox import TelegramOutbox
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Poller",
+    "TelegramAccounts",
     "TelegramBridge",
     "TelegramClient",
     "TelegramCodeSender",
@@ -83,6 +88,8 @@ def make_bridge(
     attachments: AttachmentService,
     presence: PresenceTracker,
     messaging: MessageSender,
+    accounts: TelegramAccounts,
+    triage: Triage,
 ) -> TelegramBridge:
     processor = UpdateProcessor(
         client,
@@ -93,6 +100,8 @@ def make_bridge(
         presence=presence,
         messaging=messaging,
         is_forum=outbox.is_forum,
+        accounts=accounts,
+        triage=triage,
     )
     receiver: Poller | WebhookRegistrar
     if settings.telegram_mode == "webhook":

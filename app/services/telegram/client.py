@@ -166,14 +166,19 @@ class TelegramClient:
 
 
 class TelegramCodeSender:
-    """Login codes go to the admin's Telegram chat. A failure raises CodeNotDelivered (the code is never logged)."""
+    """Login codes go to the admin's Telegram chat, or (`to_chat`) to an agent's own private chat with the bot. A
+    failure raises CodeNotDelivered (the code is never logged)."""
 
     available = True
 
     def __init__(self, client: TelegramClient, chat_id: str, code_seconds: int) -> None:
         self._client = client
         self._chat_id = chat_id
+        self._code_seconds = code_seconds
         self._minutes = max(1, code_seconds // 60)
+
+    def to_chat(self, chat_id: str) -> TelegramCodeSender:
+        return TelegramCodeSender(self._client, chat_id, self._code_seconds)
 
     async def send_code(self, username: str, code: str) -> None:
         text = f"Sohbet login code: {code}\nFor: {username}\nValid for {self._minutes} minutes. Never share it."

@@ -5,7 +5,10 @@ any stranger). A message finds its conversation, in this order, through:
 1. its forum topic (when the chat is a forum supergroup);
 2. the message it replies to (any message the bot sent for a conversation, or an earlier reply);
 3. a `#thread:<id>` tag in its text (the tag is removed);
-anything else gets a short help reply. Photos, voice notes, audio and documents go through the same checks as
+anything else gets a short help reply. A reply from a Telegram account linked to an enabled agent is authored by
+that agent; from anyone else it is "Support" (no author). The team commands (/assign, /resolve, /snooze) are in
+commands.py. The one message taken from other chats: `/start <token>` in a private chat, which links the sender's
+Telegram account to an agent (accounts.py). Photos, voice notes, audio and documents go through the same checks as
 uploads (type from the bytes, size limits, images re-encoded) before the visitor sees them; a refused file gets a
 polite answer in Telegram.
 
@@ -31,7 +34,9 @@ from app.services.attachments import AttachmentService
 from app.services.conversations import ConversationNotFound, ConversationService
 from app.services.messaging import MessageSender, SendRefused
 from app.services.presence import ADMIN, PresenceTracker, conversation_subject
-from app.services.telegram import mapping
+from app.services.status import Triage
+from app.services.telegram import commands, mapping
+from app.services.telegram.accounts import TelegramAccounts, agent_of
 from app.services.telegram.client import DOWNLOAD_LIMIT, TelegramClient, TelegramError
 from app.services.uploads import UploadRejected
 from app.services.visitor_names import display_name
@@ -54,6 +59,9 @@ HELP = (
     "/offline – visitors see support offline\n"
     "/auto – online while a dashboard is open (the default)\n"
     "/close – close the conversation (in its topic, or as a reply)\n"
+    "/assign @username, /assign me, /assign – assign or unassign it (linked accounts)\n"
+    "/resolve – mark it resolved (linked accounts)\n"
+    "/snooze 2h – snooze it for 30m, 2h, 1d... (linked accounts)\n"
     "/help – this help"
 )
 UNROUTED = (
@@ -61,6 +69,11 @@ UNROUTED = (
     "or add #thread:<id>. /help for more."
 )
 UNSUPPORTED = "Only text, photos, voice notes, audio and documents can be sent to a visitor. Nothing was sent."
+LINKED = "Linked to {name}. Your replies in the support chat are now signed with this name."
+LINK_REFUSED = (
+    "Sorry, this link does not work: it was already used or it expired (links work for an hour). "
+    "Ask for a new one on your account page in Sohbet."
+)
 UNSUPPORTED_CONTENT = ("video", "video_note", "animation", "sticker", "contact", "location", "venue", "poll", "dice")
 
 
@@ -98,6 +111,8 @@ class UpdateProcessor:
         presence: PresenceTracker,
         messaging: MessageSender,
         is_forum: Any,
+        accounts: TelegramAccounts,
+        triage: Triage,
     ) -> None:
         self._client = client
         self._chat_id = chat_id
@@ -107,6 +122,8 @@ class UpdateProcessor:
         self._presence = presence
         self._messaging = messaging
         self._is_forum = is_forum
+        self._accounts = accounts
+        self._triage = triage
         self._english = translator("en")
         self.last_update_at: float | None = None
 
@@ -124,12 +141,15 @@ class UpdateProcessor:
         message = update.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
             return await self._done(update_id, "ignored")  # edits, button presses, channel posts: not for us
+        text = message.get("text") if isinstance(message.get("text"), str) else None
+        link_token = _start_token(message, text)
+        if link_token is not None:
+            return await self._link(update_id, message, link_token)
         if str(message["chat"].get("id")) != self._chat_id:
             log.info(json.dumps({"event": "telegram.stranger_ignored", "chat_type": message["chat"].get("type")}))
             return await self._done(update_id, "stranger")
         if isinstance(message.get("from"), dict) and message["from"].get("is_bot"):
             return await self._done(update_id, "ignored")
-        text = message.get("text") if isinstance(message.get("text"), str) else None
         try:
             if text is not None and text.startswith("/"):
                 return await self._command(update_id, message, text)
@@ -150,6 +170,19 @@ class UpdateProcessor:
             if await TelegramUpdate.exists().where(TelegramUpdate.update_id == update_id):
                 raise AlreadyHandled from None
             raise
+        return outcome
+
+    async def _link(self, update_id: int, message: dict[str, Any], token: str) -> str:
+        """`/start <token>` in a private chat: link the sender's account to the agent the token was made for."""
+        user_id, chat_id = _sender_id(message), str(message["chat"].get("id"))
+        name = await self._accounts.complete(token, user_id, chat_id) if isinstance(user_id, int) else None
+        outcome = await self._done(update_id, "linked" if name else "link_refused")
+        try:
+            await self._client.call(
+                "sendMessage", chat_id=chat_id, text=LINKED.format(name=name) if name else LINK_REFUSED
+            )
+        except TelegramError as exc:
+            log.warning(json.dumps({"event": "telegram.answer_failed", "error_code": exc.error_code}))
         return outcome
 
     async def _answer(self, message: dict[str, Any], text: str) -> None:
@@ -228,7 +261,8 @@ class UpdateProcessor:
 
         upload = _TelegramFile(self._client, *file, self._attachments) if file is not None else None
         try:
-            await self._messaging.send(conversation_id, "admin", text, upload=upload, on_stored=record)
+            author = await agent_of(_sender_id(message))
+            await self._messaging.send(conversation_id, "admin", text, upload=upload, on_stored=record, author=author)
         except SendRefused as refused:
             if refused.status >= 500:  # storage away: the update is tried again later
                 raise refused.__cause__ or refused from None
@@ -275,6 +309,8 @@ class UpdateProcessor:
             await self._answer(message, await self._threads_text())
         elif command == "close":
             await self._answer(message, await self._close(message, rest))
+        elif command in commands.TEAM_COMMANDS:
+            await self._answer(message, await self._team_command(message, command, rest))
         else:
             await self._answer(message, HELP)
         return outcome
@@ -291,6 +327,15 @@ class UpdateProcessor:
             link = f"\n  {self._public_url}/admin/threads/{thread.id}" if self._public_url else ""
             lines.append(f"#{thread.id} {display_name(thread, 'en')}{state}{unread}{link}")
         return "Open conversations:\n" + "\n".join(lines)
+
+    async def _team_command(self, message: dict[str, Any], command: str, rest: str) -> str:
+        agent = await agent_of(_sender_id(message))
+        if agent is None:
+            return commands.LINK_FIRST
+        conversation_id, argument, problem = await self._route(message, rest)
+        if conversation_id is None:
+            return problem or commands.where_to_use(command)
+        return await commands.run(self._triage, self._conversations, command, conversation_id, argument, agent)
 
     async def _close(self, message: dict[str, Any], rest: str) -> str:
         conversation_id, _, problem = await self._route(message, rest)
@@ -317,6 +362,21 @@ class UpdateProcessor:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _sender_id(message: dict[str, Any]) -> Any:
+    sender = message.get("from")
+    return sender.get("id") if isinstance(sender, dict) else None
+
+
+def _start_token(message: dict[str, Any], text: str | None) -> str | None:
+    """The token of `/start <token>` written in a private chat (a deep link opened), else None."""
+    if message["chat"].get("type") != "private" or text is None:
+        return None
+    word, _, rest = text.strip().partition(" ")
+    if word.split("@", 1)[0].lower() != "/start" or not rest.strip():
+        return None
+    return rest.strip()
 
 
 def _file_of(message: dict[str, Any]) -> tuple[str, str, int] | None:

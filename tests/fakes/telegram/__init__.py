@@ -7,7 +7,8 @@ urlencoded or multipart bodies (or a GET query string); a wrong token gets Teleg
 method 404 `Not Found`. Everything is guarded by one lock, and every call is recorded in `calls`.
 
 The admin chat: `FakeTelegram(chat_id=...)` is a private chat ("424242") or, with `forum=True`, a supergroup with
-topics ("-1001234567890" unless given). Only that chat can be written to ("Bad Request: chat not found").
+topics ("-1001234567890" unless given). Only that chat, and the private chat of a user who wrote to the bot
+(`stranger_message`), can be written to ("Bad Request: chat not found").
 
 Methods:
 - `getMe`, `getChat`.

@@ -331,9 +331,13 @@ class FakeTelegramBase:
         chat_id = params.get("chat_id")
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
-        if str(chat_id) != self.chat_id:
-            raise bad_request("chat not found")
-        return self.chat()
+        if str(chat_id) == self.chat_id:
+            return self.chat()
+        with self._lock:  # a private chat whose user wrote to the bot (e.g. /start) can be written to, as on Telegram
+            for number, chat in self.other_chats.items():
+                if str(number) == str(chat_id) and chat["type"] == "private":
+                    return dict(chat)
+        raise bad_request("chat not found")
 
     def _api_get_me(self, call: Call) -> Any:
         return {**self._bot(), "can_join_groups": True, "can_read_all_group_messages": False}

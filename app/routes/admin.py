@@ -71,6 +71,7 @@ async def threads_context(
             lang=language(request),
             open_id=open_id,
             view=view,
+            reader=current_admin(request).username,
         )
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
@@ -135,7 +136,7 @@ async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before
     services = services_of(request)
     thread = await open_thread(request, thread_id)
     if before is None:
-        await services.conversations.mark_read(thread.id)
+        await services.conversations.mark_read(thread.id, current_admin(request).username)
     context = await thread_context(request, thread, before)
     refused, dropped = taken_refusal(request)  # a refused post without JavaScript, sent back here
     response = page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context, **refused)

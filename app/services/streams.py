@@ -361,7 +361,7 @@ async def admin_stream(
             hints.note(pending)
             if hints.owed and hints.may_go(loop.time()):
                 if hints.read and feed is not None:
-                    await services.conversations.mark_read(feed.conversation_id)
+                    await services.conversations.mark_read(feed.conversation_id, agent)
                 if hints.notify:
                     yield StreamEvent(event="notify", data="1")
                 if hints.threads:

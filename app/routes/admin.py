@@ -22,6 +22,7 @@ from app.routes._common import (
     transcript_response,
     triage_context,
 )
+from app.services.availability import AvailabilityRefused, set_availability, team_on_dashboards
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
 from app.services.status import StatusRefused, ThreadFilter
@@ -35,6 +36,7 @@ from app.web import (
     acting,
     admin_guard,
     current_admin,
+    is_htmx,
     language,
     owner_guard,
     page,
@@ -85,6 +87,7 @@ async def threads_context(
         "telegram_backlog": listed.telegram_backlog,
         "open_thread": listed.open_thread,
         "counts": listed.counts,
+        "team_online": await team_on_dashboards(services.presence),
     }
 
 
@@ -218,6 +221,22 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
     return see_other("/admin")
 
 
+@post("/admin/me/availability", status_code=303)
+async def availability(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
+    """The agent's own availability (`online` or `away`): htmx gets the admin bar's switch, else 303 to /admin."""
+    value = data.get("availability", "")
+    try:
+        await set_availability(services_of(request).presence, current_admin(request).username, value)
+    except AvailabilityRefused:
+        message = translator(language(request))("error.bad_availability")
+        if is_htmx(request):
+            return page(request, "admin/_availability.html", status_code=422, availability_error=message)
+        return page(request, "error.html", status_code=422, status=422, message=message)
+    if is_htmx(request):
+        return page(request, "admin/_availability.html", availability=value)
+    return see_other("/admin")
+
+
 router = Router(
     path="/",
     route_handlers=[
@@ -229,6 +248,7 @@ router = Router(
         reply,
         clear_thread,
         clear_all,
+        availability,
     ],
     guards=[admin_guard],
     include_in_schema=False,

@@ -216,5 +216,8 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
     "availability.go_away": {"en": "Set away", "tr": "Uzakta yap"},
     "availability.go_online": {"en": "Set online", "tr": "Çevrimiçi yap"},
     "availability.team": {"en": "Agents on a dashboard", "tr": "Paneldeki temsilciler"},
-    "error.bad_availability": {"en": "Availability must be online or away.", "tr": "Durum çevrimiçi ya da uzakta olmalı."},
+    "error.bad_availability": {
+        "en": "Availability must be online or away.",
+        "tr": "Durum çevrimiçi ya da uzakta olmalı.",
+    },
 }

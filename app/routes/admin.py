@@ -222,7 +222,9 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
 
 
 @post("/admin/me/availability", status_code=303)
-async def availability(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
+async def availability(
+    request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any] | Template:
     """The agent's own availability (`online` or `away`): htmx gets the admin bar's switch, else 303 to /admin."""
     value = data.get("availability", "")
     try:

@@ -17,7 +17,9 @@ UNREAD_SQL = (
     "THEN c.unread_count ELSE c.visitor_count - rm.seen END"
 )
 READ_MARK_JOIN = "LEFT JOIN read_mark rm ON rm.conversation = c.id AND rm.agent = {}"
-TOTAL_SQL = f"SELECT COALESCE(SUM({UNREAD_SQL}), 0) AS total FROM conversation c {READ_MARK_JOIN} WHERE c.unread_count > 0"
+TOTAL_SQL = (
+    f"SELECT COALESCE(SUM({UNREAD_SQL}), 0) AS total FROM conversation c {READ_MARK_JOIN} WHERE c.unread_count > 0"
+)
 # Nothing to write when the conversation is read for everyone already (its unread_count bounds every agent's).
 MARK_SQL = (
     "INSERT INTO read_mark (conversation, agent, seen) "

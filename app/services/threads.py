@@ -106,8 +106,8 @@ async def threads_page(
     """The newest page of the list, or the one after `before` (a cursor from the previous page: ValueError
     when it is not one), each conversation marked online or not and named for a reader in `lang`. With `open_id`,
     also that conversation (on this page or not): the dashboard's header shows its presence from the same reading
-    as the list's dot, so the two never disagree. With `view`, only the conversations it matches are listed. With `reader` (a username),
-    unread counts are that agent's."""
+    as the list's dot, so the two never disagree. With `view`, only the conversations it matches are listed.
+    With `reader` (a username), unread counts are that agent's."""
     cursor = ThreadCursor.parse(before) if before else None
     threads, next_page = await conversations.threads(cursor, limit, view, reader)
     opened = next((t for t in threads if t.id == open_id), None)

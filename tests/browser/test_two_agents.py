@@ -1,7 +1,8 @@
 """Two agents and a visitor in three Chromium contexts (SPEC §8 per-agent state): both agents answer and the
 visitor sees each one's display name; after one resolves, the visitor writing again reopens the conversation, and
 both dashboards show it, unread for each, live (no reload). The team list shows who is on a dashboard, and an
-agent setting themselves away shows on the other's dashboard live."""
+agent setting themselves away shows on the other's dashboard live; when every agent on a dashboard is away, the
+visitor sees support offline, live."""
 
 from __future__ import annotations
 
@@ -77,4 +78,12 @@ def test_two_agents_answer_and_a_reopened_conversation_is_unread_for_both(browse
     expect(bea.locator("#availability [data-availability]")).to_have_attribute("data-availability", "away")
     expect(ali.locator('#team-online [data-agent="bea"]')).to_have_attribute("data-availability", "away")
     assert_not_reloaded(ali)
+    # Visitors see support online while an available agent has a dashboard open: Ali still is, then not.
+    status = visitor.locator("#support-status")
+    expect(status).to_have_class(re.compile(r"\bonline\b"))
+    ali.locator("#availability button").click()
+    expect(status).to_have_class(re.compile(r"\boffline\b"))
+    ali.locator("#availability button").click()
+    expect(status).to_have_class(re.compile(r"\bonline\b"))
+    assert_not_reloaded(visitor)
     browsers.assert_clean()

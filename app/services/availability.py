@@ -33,6 +33,11 @@ async def set_availability(presence: PresenceTracker, username: str, value: str)
     await presence.agent_changed(username)
 
 
+async def is_away(username: str) -> bool:
+    """Whether the agent set themselves away (their dashboard then plays no sound for new messages)."""
+    return await Agent.exists().where((Agent.username == username) & (Agent.availability == "away"))
+
+
 async def team_on_dashboards(presence: PresenceTracker) -> list[TeamMember]:
     """The enabled agents with a dashboard open, by display name (two queries, whatever the team's size)."""
     online = await presence.online_agents()

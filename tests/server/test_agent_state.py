@@ -1,11 +1,13 @@
 """Per-agent state over HTTP against real servers (SPEC §8): unread counts and read marks are each agent's own
 (the list's badge, the title's count, the JSON API's `unread_count`); each agent's availability (online | away)
 is set on the dashboard (303 without JavaScript, the switch with htmx, 422 for anything else, changing nothing);
-round robin skips an away agent; visitors see support online only while an available agent has a dashboard open."""
+round robin skips an away agent, and an away agent's dashboard plays no sound; visitors see support online only
+while an available agent has a dashboard open."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -122,4 +124,28 @@ def test_round_robin_skips_away_agents_and_visitors_see_support_follow_availabil
         assert rows(owner)[third] == ("open", "ada")
     finally:
         ada.post("/logout")
+        wait_until(lambda: stream.ended_at is not None, timeout=10, message="the stream to end")
+
+
+def test_an_away_agent_gets_no_sound(server, pair):
+    owner, ece = pair["admin"], pair["ece"]
+    visitor, _ = new_thread(server, owner, "QuietForEce")
+    ece.post("/admin/me/availability", {"availability": "away"})
+    stream = OneStream(server.url, "/admin/events", jar(ece)).opened()
+    try:
+
+        def sent_after_a_post() -> list[str]:
+            start = len(stream.events)
+            visitor.post("/chat/messages", {"text": "ping"})
+            wait_until(lambda: any(e.event == "threads" for e in stream.events[start:]), message="a list refresh")
+            time.sleep(1.0)  # hints are paced (0.25 s): a sound would have come by now
+            return [e.event for e in stream.events[start:]]
+
+        assert "notify" not in sent_after_a_post()
+        ece.post("/admin/me/availability", {"availability": "online"})
+        time.sleep(0.5)  # the switch's own list refresh goes first
+        assert "notify" in sent_after_a_post()
+    finally:
+        ece.post("/admin/me/availability", {"availability": "online"})
+        ece.post("/logout")
         wait_until(lambda: stream.ended_at is not None, timeout=10, message="the stream to end")

@@ -247,4 +247,14 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
     "audit.conversation.cleared": {"en": "Conversation cleared", "tr": "Konuşma silindi"},
     "audit.conversation.cleared_all": {"en": "All conversations cleared", "tr": "Tüm konuşmalar silindi"},
     "audit.settings.saved": {"en": "Settings changed", "tr": "Ayarlar değişti"},
+    # Per-agent availability (SPEC §8: online | away)
+    "availability.online": {"en": "Online", "tr": "Çevrimiçi"},
+    "availability.away": {"en": "Away", "tr": "Uzakta"},
+    "availability.go_away": {"en": "Set away", "tr": "Uzakta yap"},
+    "availability.go_online": {"en": "Set online", "tr": "Çevrimiçi yap"},
+    "availability.team": {"en": "Agents on a dashboard", "tr": "Paneldeki temsilciler"},
+    "error.bad_availability": {
+        "en": "Availability must be online or away.",
+        "tr": "Durum çevrimiçi ya da uzakta olmalı.",
+    },
 }

@@ -102,6 +102,36 @@ async def test_only_visitor_messages_count_as_unread_until_marked_read(service, 
     assert kinds(admin) == ["thread"]
 
 
+async def test_read_marks_are_each_agents_own(service, hub):
+    """SPEC §8: reading is per agent; a new visitor message counts for everyone; a read for everyone (a clear,
+    a reply from Telegram) is read for each agent, and what comes after counts again from there."""
+    first, second = await start(service, "A"), await start(service, "B")
+    for text in ("one", "two"):
+        await service.post(first, "visitor", text)
+    await service.post(second, "visitor", "hi")
+
+    async def unread(agent: str) -> dict[int, int]:
+        threads, _ = await service.threads(reader=agent)
+        return {t.id: t.unread_count for t in threads}
+
+    assert await unread("ann") == await unread("bob") == {first: 2, second: 1}
+    admin = hub.subscribe([ADMIN_TOPIC])
+    await service.mark_read(first, "ann")
+    await service.mark_read(first, "ann")  # nothing changes: no second event
+    assert kinds(admin) == ["thread"]
+    assert await unread("ann") == {first: 0, second: 1} and await service.total_unread("ann") == 1
+    assert await unread("bob") == {first: 2, second: 1} and await service.total_unread("bob") == 3
+    await service.post(first, "visitor", "three")
+    await service.post(first, "admin", "an answer counts for nobody")
+    assert (await unread("ann"))[first] == 1 and (await unread("bob"))[first] == 3
+    await service.mark_read(first)  # for everyone
+    assert (await unread("ann"))[first] == (await unread("bob"))[first] == 0
+    await service.post(first, "visitor", "four")
+    assert (await unread("ann"))[first] == (await unread("bob"))[first] == 1
+    await service.clear(second)
+    assert await service.total_unread("ann") == await service.total_unread("bob") == 1
+
+
 async def test_unknown_sender_and_missing_conversation_are_refused(service):
     conversation = await start(service)
     with pytest.raises(ValueError):

@@ -13,6 +13,7 @@ from app.models.tables import (
     LoginAttempt,
     Message,
     Presence,
+    ReadMark,
     TelegramLink,
     TelegramOutbox,
     TelegramTopic,
@@ -38,6 +39,7 @@ ALL_TABLES = (
     Counter,
     WorkspaceSetting,
     AuditEvent,
+    ReadMark,
 )
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "LoginAttempt",
     "Message",
     "Presence",
+    "ReadMark",
     "TelegramLink",
     "TelegramOutbox",
     "TelegramTopic",

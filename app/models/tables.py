@@ -28,7 +28,8 @@ class Conversation(Table):
     last_activity_at = Timestamptz(index=True)
     last_seq = Integer(default=0)
     cleared_seq = Integer(default=0)
-    unread_count = Integer(default=0)
+    unread_count = Integer(default=0)  # visitor messages since everyone's last read (see ReadMark)
+    visitor_count = Integer(default=0)  # visitor messages ever (from the upgrade on): what read marks compare with
     last_preview = Text(default="")  # Fernet token of the last message's preview
     last_sender = Varchar(length=10, default="")
     ended_at = Timestamptz(null=True, default=None)
@@ -84,6 +85,7 @@ class Agent(Table):
     telegram_chat_id = Varchar(length=40, null=True, default=None)
     telegram_link_hash = Varchar(length=64, null=True, default=None, index=True)
     telegram_link_expires_at = DoublePrecision(null=True, default=None)
+    availability = Varchar(length=10, default="online")  # online | away (SPEC §8), set on the dashboard
 
 
 class AdminSession(Table):
@@ -268,3 +270,15 @@ class AuditEvent(Table):
     action = Varchar(length=40, default="", index=True)
     target = Varchar(length=100, default="")
     details = Text(default="{}")
+
+
+class ReadMark(Table):
+    """How far one agent has read a conversation: its `visitor_count` when they last read it. The agent's unread
+    count is the smaller of the conversation's `unread_count` (since a read for everyone: a clear, a Telegram reply)
+    and `visitor_count - seen` (app/services/read_marks.py). (agent, conversation) is unique (see the migration)."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    agent = Varchar(length=40, default="")  # the agent's username
+    seen = Integer(default=0)

@@ -22,6 +22,7 @@ from app.routes._common import (
     transcript_response,
     triage_context,
 )
+from app.services.availability import AvailabilityRefused, set_availability, team_on_dashboards
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
 from app.services.status import StatusRefused, ThreadFilter
@@ -35,6 +36,7 @@ from app.web import (
     acting,
     admin_guard,
     current_admin,
+    is_htmx,
     language,
     owner_guard,
     page,
@@ -71,6 +73,7 @@ async def threads_context(
             lang=language(request),
             open_id=open_id,
             view=view,
+            reader=current_admin(request).username,
         )
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
@@ -84,6 +87,7 @@ async def threads_context(
         "telegram_backlog": listed.telegram_backlog,
         "open_thread": listed.open_thread,
         "counts": listed.counts,
+        "team_online": await team_on_dashboards(services.presence),
     }
 
 
@@ -135,7 +139,7 @@ async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before
     services = services_of(request)
     thread = await open_thread(request, thread_id)
     if before is None:
-        await services.conversations.mark_read(thread.id)
+        await services.conversations.mark_read(thread.id, current_admin(request).username)
     context = await thread_context(request, thread, before)
     refused, dropped = taken_refusal(request)  # a refused post without JavaScript, sent back here
     response = page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context, **refused)
@@ -217,6 +221,24 @@ async def clear_all(request: Request[Any, Any, Any], data: URLEncodedBody[dict[s
     return see_other("/admin")
 
 
+@post("/admin/me/availability", status_code=303)
+async def availability(
+    request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any] | Template:
+    """The agent's own availability (`online` or `away`): htmx gets the admin bar's switch, else 303 to /admin."""
+    value = data.get("availability", "")
+    try:
+        await set_availability(services_of(request).presence, current_admin(request).username, value)
+    except AvailabilityRefused:
+        message = translator(language(request))("error.bad_availability")
+        if is_htmx(request):
+            return page(request, "admin/_availability.html", status_code=422, availability_error=message)
+        return page(request, "error.html", status_code=422, status=422, message=message)
+    if is_htmx(request):
+        return page(request, "admin/_availability.html", availability=value)
+    return see_other("/admin")
+
+
 router = Router(
     path="/",
     route_handlers=[
@@ -228,6 +250,7 @@ router = Router(
         reply,
         clear_thread,
         clear_all,
+        availability,
     ],
     guards=[admin_guard],
     include_in_schema=False,

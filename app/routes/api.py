@@ -305,7 +305,14 @@ async def list_threads(
         chosen = ThreadFilter.parse(view, status, current_admin(request).username)
     try:
         listed = await threads_page(
-            services.conversations, services.presence, outbox, before, limit, lang=language(request), view=chosen
+            services.conversations,
+            services.presence,
+            outbox,
+            before,
+            limit,
+            lang=language(request),
+            view=chosen,
+            reader=current_admin(request).username,
         )
     except ValueError:
         raise refuse(400, "before must be the next_before of a previous page") from None

@@ -135,6 +135,7 @@ class AdminIdentity:
     expires_at: float = 0.0  # epoch seconds: the idle or absolute timeout, whichever comes first
     role: str = OWNER  # owner | agent
     display_name: str = ""  # "" shows as "Support"
+    availability: str = "online"  # online | away (SPEC §8)
 
     @property
     def is_owner(self) -> bool:
@@ -385,7 +386,7 @@ class AuthService:
         if row is None:
             return None
         agent = await (
-            Agent.select(Agent.role, Agent.display_name, Agent.disabled)
+            Agent.select(Agent.role, Agent.display_name, Agent.disabled, Agent.availability)
             .where(Agent.username == row["username"])
             .first()
         )
@@ -405,6 +406,7 @@ class AuthService:
             expires_at=self._deadline(row),
             role=agent["role"],
             display_name=agent["display_name"],
+            availability=agent["availability"],
         )
 
     async def session_deadline(self, session_token_hash: str) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
-from app.services import audit
+from app.services import audit, read_marks
 from app.services.attachments import StoredFile
 from app.services.authors import author_names, new_writers, previous_writer
 from app.services.crypto import Cipher, new_token, token_hash
@@ -129,7 +129,7 @@ class ConversationService:
             last_activity_at=row["last_activity_at"],
             last_seq=row["last_seq"],
             cleared_seq=row["cleared_seq"],
-            unread_count=row["unread_count"],
+            unread_count=row.get("reader_unread", row["unread_count"]),  # the reading agent's, when listed for one
             preview=self._cipher.decrypt(row["last_preview"]),
             last_sender=row["last_sender"],
             ended=row["ended_at"] is not None,
@@ -185,11 +185,15 @@ class ConversationService:
         )
 
     async def threads(
-        self, before: ThreadCursor | None = None, limit: int = THREADS_PAGE, view: ThreadFilter | None = None
+        self,
+        before: ThreadCursor | None = None,
+        limit: int = THREADS_PAGE,
+        view: ThreadFilter | None = None,
+        reader: str | None = None,
     ) -> tuple[list[ThreadView], ThreadCursor | None]:
         """A page of the conversation list, newest activity first, and the cursor of the next page (or None);
-        with `view`, only the conversations it matches."""
-        rows, next_page = await page_rows(before, limit, view)
+        with `view`, only the conversations it matches; with `reader` (a username), unread counts are theirs."""
+        rows, next_page = await page_rows(before, limit, view, reader)
         return [self._thread(r) for r in rows], next_page
 
     async def open_threads(self, limit: int = 20) -> list[ThreadView]:
@@ -202,7 +206,10 @@ class ConversationService:
         )
         return [self._thread(r) for r in rows]
 
-    async def total_unread(self) -> int:
+    async def total_unread(self, agent: str | None = None) -> int:
+        """Unread visitor messages everywhere: for `agent` (a username), or not yet read by everyone."""
+        if agent is not None:
+            return await read_marks.total_unread(agent)
         rows = await Conversation.select(Conversation.unread_count).where(Conversation.unread_count > 0)
         return sum(r["unread_count"] for r in rows)
 
@@ -318,6 +325,7 @@ class ConversationService:
             Conversation.last_seq: Conversation.last_seq + 1,
             Conversation.last_activity_at: moment,
             Conversation.unread_count: Conversation.unread_count + (1 if sender == "visitor" else 0),
+            Conversation.visitor_count: Conversation.visitor_count + (1 if sender == "visitor" else 0),
             Conversation.last_preview: self._cipher.encrypt(preview(summary)),
             Conversation.last_sender: sender,
         }
@@ -478,7 +486,12 @@ class ConversationService:
         self._broker.after_commit(events)
         await self.end(conversation_id, note)
 
-    async def mark_read(self, conversation_id: int) -> None:
+    async def mark_read(self, conversation_id: int, agent: str | None = None) -> None:
+        """Read for `agent` (a username) only, or for everyone (a reply from Telegram)."""
+        if agent is not None:
+            if await read_marks.mark_read(conversation_id, agent):
+                await publish_now(self._broker, [Event("thread", conversation_id)])
+            return
         changed = await (
             Conversation.update({Conversation.unread_count: 0})
             .where((Conversation.id == conversation_id) & (Conversation.unread_count > 0))

@@ -1,4 +1,5 @@
-"""Presence: a visitor is online while one of their streams is open; support is online while an admin's is.
+"""Presence: a visitor is online while one of their streams is open; support is online while an available agent's
+is (SPEC §8: an agent who set themselves `away` does not count; nor does anyone while every open one is away).
 
 "An admin's stream" means any open admin page: every page of the dashboard holds one admin stream (/admin/events;
 the dashboard its own, every other admin page one in admin/_bar.html), and admin_stream (app/services/streams.py)
@@ -25,7 +26,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.clock import now
-from app.models import Presence
+from app.models import Agent, Presence
 from app.services.background import BackgroundLoop
 from app.services.realtime import Broker, Event, publish_now
 
@@ -71,7 +72,14 @@ class PresenceTracker(BackgroundLoop):
             await Presence.delete().where(Presence.process_id == self.process_id)
 
     async def _announce(self, subject: str) -> None:
-        await publish_now(self._broker, [Event("presence", _conversation_id(subject), subject=subject)])
+        events = [Event("presence", _conversation_id(subject), subject=subject)]
+        if subject.startswith(AGENT_PREFIX):  # an agent coming or going may change support's presence: visitors look
+            events.append(Event("presence", 0, subject=ADMIN))
+        await publish_now(self._broker, events)
+
+    async def agent_changed(self, username: str) -> None:
+        """An agent's availability changed: dashboards (the team list) and visitors (support's presence) look again."""
+        await self._announce(agent_subject(username))
 
     async def enter(self, subject: str) -> None:
         """One more open stream for `subject`. The caller pairs it with leave() only once this has returned."""
@@ -137,11 +145,36 @@ class PresenceTracker(BackgroundLoop):
         await self._announce(ADMIN)
 
     async def is_online(self, subject: str) -> bool:
-        if subject == ADMIN and await Presence.exists().where(Presence.subject == AWAY):
-            return False
+        if subject == ADMIN:
+            return await self._support_online()
         if self._counts.get(subject):
             return True
         return await Presence.exists().where((Presence.subject == subject) & (Presence.expires_at > now()))
+
+    async def _support_online(self) -> bool:
+        """Forced offline or online by hand; else while an admin stream is open, unless every agent who has one
+        open is away (a stream without an agent, as some tests open, counts as available)."""
+        rows = await Presence.select(Presence.process_id, Presence.subject).where(
+            Presence.subject.is_in([ADMIN, AWAY]) & (Presence.expires_at > now())
+        )
+        if any(row["subject"] == AWAY for row in rows):
+            return False
+        if any(row["process_id"] == SET_BY_HAND for row in rows):
+            return True
+        if not rows and not self._counts.get(ADMIN):
+            return False
+        open_agents = await self.online_agents()
+        return not open_agents or bool(await self.available_agents(open_agents))
+
+    async def available_agents(self, open_agents: set[str] | None = None) -> list[str]:
+        """The usernames, sorted, of the enabled agents with an admin stream open who are not away."""
+        online = await self.online_agents() if open_agents is None else open_agents
+        if not online:
+            return []
+        rows = await Agent.select(Agent.username).where(
+            Agent.username.is_in(sorted(online)) & (Agent.disabled == False) & (Agent.availability == "online")  # noqa: E712
+        )
+        return sorted(row["username"] for row in rows)
 
     async def online_subjects(self, subjects: list[str]) -> set[str]:
         if not subjects:

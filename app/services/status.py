@@ -187,19 +187,13 @@ class Triage:
         return bool(updated)
 
     async def assignee_for_new(self) -> str | None:
-        """Round robin: the online, enabled agent after the one who got the last new conversation (by username,
-        wrapping around); None in manual mode or when no agent is online. Called inside the transaction that
-        inserts the conversation: on PostgreSQL the UPDATE below locks the marker row, so two conversations
-        starting at once go to two agents."""
+        """Round robin: the online (dashboard open), available (not away), enabled agent after the one who got
+        the last new conversation (by username, wrapping around); None in manual mode or when no agent is.
+        Called inside the transaction that inserts the conversation: on PostgreSQL the UPDATE below locks the
+        marker row, so two conversations starting at once go to two agents."""
         if self.mode != "round_robin":
             return None
-        online = await self._presence.online_agents()
-        if not online:
-            return None
-        rows = await Agent.select(Agent.username).where(
-            Agent.username.is_in(sorted(online)) & (Agent.disabled == False)  # noqa: E712
-        )
-        candidates = sorted(row["username"] for row in rows)
+        candidates = await self._presence.available_agents()
         if not candidates:
             return None
         marker = (

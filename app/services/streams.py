@@ -19,6 +19,7 @@ from jinja2 import Environment
 from app.clock import now
 from app.i18n import translator
 from app.services.auth import AuthService
+from app.services.availability import is_away
 from app.services.conversations import ConversationService, MessageView
 from app.services.metrics import Metrics
 from app.services.presence import ADMIN, PresenceTracker, agent_subject, conversation_subject
@@ -330,7 +331,8 @@ async def admin_stream(
     agent: str | None = None,
 ) -> AsyncGenerator[StreamEvent | None, None]:
     """A dashboard's stream: `threads` and `notify` hints, and the open conversation's (`thread`) messages from
-    `cursor`, until the session is over (logged out, expired, revoked) or the server shuts down."""
+    `cursor`, until the session is over (logged out, expired, revoked) or the server shuts down. The `agent`'s
+    own state: what they read is read for them only, and while they are away no `notify` (sound) is sent."""
     session = SessionWatch(services.auth, session_token_hash, deadline)
     ping_seconds = services.ping_seconds
     feed = ConversationFeed(services, thread, cursor, lang, "admin") if thread else None
@@ -341,6 +343,7 @@ async def admin_stream(
         pending: list[Event] = [Event("resync")]
         hints = AdminHints()
         quiet_since = loop.time()  # when this stream last wrote anything (pings go after ping_seconds)
+        away = await is_away(agent) if agent else False
         while not shutting_down(pending):
             if not await session.still_valid(pending):
                 return  # logged out, expired or revoked: the browser's reconnect gets 204
@@ -359,10 +362,12 @@ async def admin_stream(
                     yield StreamEvent(event="control", data=services.fragments.gone(lang))
                     feed = None
             hints.note(pending)
+            if agent and any(e.kind == "presence" and e.subject == agent_subject(agent) for e in pending):
+                away = await is_away(agent)  # their availability may have changed
             if hints.owed and hints.may_go(loop.time()):
                 if hints.read and feed is not None:
-                    await services.conversations.mark_read(feed.conversation_id)
-                if hints.notify:
+                    await services.conversations.mark_read(feed.conversation_id, agent)
+                if hints.notify and not away:
                     yield StreamEvent(event="notify", data="1")
                 if hints.threads:
                     yield StreamEvent(event="threads", data="1")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.clock import now
 from app.models import Conversation
 from app.services.presence import conversation_subject
+from app.services.read_marks import READ_MARK_JOIN, UNREAD_SQL
 from app.services.status import view_counts
 from app.services.visitor_names import visitor_label
 
@@ -30,8 +31,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CURSOR = re.compile(r"(\d{1,17})_(\d{1,18})")
 
 PAGE_SQL = (
-    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id) AS message_count "
-    "FROM conversation c {where} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {{}}"
+    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id) AS message_count{unread} "
+    "FROM conversation c{join} {where} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {{}}"
 )
 BEFORE = "c.last_activity_at < {} OR (c.last_activity_at = {} AND c.id < {})"
 
@@ -56,17 +57,22 @@ class ThreadCursor:
 
 
 async def page_rows(
-    before: ThreadCursor | None, limit: int, view: ThreadFilter | None = None
+    before: ThreadCursor | None, limit: int, view: ThreadFilter | None = None, reader: str | None = None
 ) -> tuple[list[dict[str, Any]], ThreadCursor | None]:
-    """Up to `limit` conversation rows (with `message_count`) before `before` that `view` matches (None: all),
-    and the cursor of the next page (None on the last one)."""
+    """Up to `limit` conversation rows (with `message_count`, and with `reader` (a username) their unread count as
+    `reader_unread`) before `before` that `view` matches (None: all), and the cursor of the next page (None on
+    the last one)."""
+    joined: list[Any] = [reader] if reader is not None else []
     conditions, values = view.sql(now()) if view is not None else ([], [])
+    values = joined + values
     if before is not None:
         at = before.last_activity_at
         conditions.append(f"({BEFORE})")
         values += [at, at, before.id]
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
-    rows = list(await Conversation.raw(PAGE_SQL.format(where=where), *values, limit + 1))
+    unread, join = (f", {UNREAD_SQL} AS reader_unread", f" {READ_MARK_JOIN}") if reader is not None else ("", "")
+    query = PAGE_SQL.format(where=where, unread=unread, join=join)
+    rows = list(await Conversation.raw(query, *values, limit + 1))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
@@ -95,12 +101,15 @@ async def threads_page(
     lang: str,
     open_id: int | None = None,
     view: ThreadFilter | None = None,
+    reader: str | None = None,
 ) -> ThreadsPage:
     """The newest page of the list, or the one after `before` (a cursor from the previous page: ValueError
     when it is not one), each conversation marked online or not and named for a reader in `lang`. With `open_id`,
     also that conversation (on this page or not): the dashboard's header shows its presence from the same reading
-    as the list's dot, so the two never disagree. With `view`, only the conversations it matches are listed."""
-    threads, next_page = await conversations.threads(ThreadCursor.parse(before) if before else None, limit, view)
+    as the list's dot, so the two never disagree. With `view`, only the conversations it matches are listed.
+    With `reader` (a username), unread counts are that agent's."""
+    cursor = ThreadCursor.parse(before) if before else None
+    threads, next_page = await conversations.threads(cursor, limit, view, reader)
     opened = next((t for t in threads if t.id == open_id), None)
     if opened is None and open_id is not None:
         opened = await conversations.get(open_id)
@@ -115,7 +124,7 @@ async def threads_page(
     return ThreadsPage(
         threads=[shown(t) for t in threads],
         next_before=str(next_page) if next_page else None,
-        total_unread=await conversations.total_unread(),
+        total_unread=await conversations.total_unread(reader),
         telegram_backlog=await outbox.backlog() if outbox is not None else None,
         open_thread=shown(opened) if opened is not None else None,
         counts=await view_counts(view.me) if view is not None else None,

@@ -81,15 +81,8 @@ class ConversationService:
     # -- reading ---------------------------------------------------------------------------------------
 
     def _attachment(self, row: dict[str, Any]) -> AttachmentView:
-        return AttachmentView(
-            public_id=row["public_id"],
-            kind=row["kind"],
-            content_type=row["content_type"],
-            width=row["width"],
-            height=row["height"],
-            file_name=row["file_name"],
-            url=self._file_url(row["public_id"], row["backend"], row["storage_key"]),
-        )
+        fields = {name: row[name] for name in ("public_id", "kind", "content_type", "width", "height", "file_name")}
+        return AttachmentView(**fields, url=self._file_url(row["public_id"], row["backend"], row["storage_key"]))
 
     async def _views(self, rows: list[dict[str, Any]]) -> list[MessageView]:
         """Messages with their attachments, authors' names and group starts (an extra query for each, per batch)."""

@@ -3,11 +3,11 @@ live session."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from app.i18n import translator
@@ -26,9 +26,10 @@ from app.services.availability import AvailabilityRefused, set_availability, tea
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
 from app.services.status import StatusRefused, ThreadFilter
-from app.services.threads import threads_page
+from app.services.threads import THREADS_PAGE, threads_page
 from app.services.visitor_names import display_name
 from app.web import (
+    DB_INT_MAX,
     OptionalQuerySeq,
     PathId,
     QueryId,
@@ -45,6 +46,8 @@ from app.web import (
 )
 
 ThreadsBefore = FromQuery[str | None]
+SHOWN_MAX = 500  # a refresh lists at most this many conversations, however many pages were appended
+QueryShown = Annotated[int, QueryParameter(ge=0, le=DB_INT_MAX)]
 
 
 def chosen_view(request: Request[Any, Any, Any]) -> ThreadFilter:
@@ -57,10 +60,11 @@ def chosen_view(request: Request[Any, Any, Any]) -> ThreadFilter:
 
 
 async def threads_context(
-    request: Request[Any, Any, Any], open_id: int | None, before: str | None = None
+    request: Request[Any, Any, Any], open_id: int | None, before: str | None = None, shown: int = 0
 ) -> dict[str, Any]:
     """A page of the conversation list for the templates (the newest unless `before`, a cursor from the previous
-    page; 400 when it is not one)."""
+    page; 400 when it is not one). A refresh of a list that shows `shown` conversations (older pages appended)
+    lists as many again, so a live refresh does not take back what the agent loaded."""
     services = services_of(request)
     outbox = services.telegram.outbox if services.telegram is not None else None
     view = chosen_view(request)
@@ -70,6 +74,7 @@ async def threads_context(
             services.presence,
             outbox,
             before,
+            THREADS_PAGE if before else min(max(shown, THREADS_PAGE), SHOWN_MAX),
             lang=language(request),
             open_id=open_id,
             view=view,
@@ -83,6 +88,7 @@ async def threads_context(
         "open_id": open_id,
         "threads_before": before,
         "threads_next": listed.next_before,
+        "threads_shown": (shown if before else 0) + len(listed.threads),
         "total_unread": listed.total_unread,
         "telegram_backlog": listed.telegram_backlog,
         "open_thread": listed.open_thread,
@@ -126,12 +132,13 @@ async def dashboard(request: Request[Any, Any, Any], before: ThreadsBefore = Non
 
 @get("/admin/threads")
 async def threads_fragment(
-    request: Request[Any, Any, Any], open_id: QueryId = None, before: ThreadsBefore = None
+    request: Request[Any, Any, Any], open_id: QueryId = None, before: ThreadsBefore = None, shown: QueryShown = 0
 ) -> Template:
     """htmx: the #threads list alone (refreshed on the `threads` SSE event), or with `before` the next page's
-    items, appended in place of the "older conversations" link."""
-    context = await threads_context(request, open_id, before)
-    return page(request, "admin/_thread_items.html" if before else "admin/_threads_refresh.html", **context)
+    items, appended in place of the "older conversations" link. `shown` (#threads-shown, which both responses
+    update) is how many conversations the list holds."""
+    context = await threads_context(request, open_id, before, shown)
+    return page(request, "admin/_threads_more.html" if before else "admin/_threads_refresh.html", **context)
 
 
 @get("/admin/threads/{thread_id:int}")

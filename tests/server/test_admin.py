@@ -122,6 +122,9 @@ OLDER_RE = re.compile(
 )
 
 
+SHOWN_RE = re.compile(r'<input type="hidden" id="threads-shown" name="shown" value="(\d+)"')
+
+
 def test_conversation_list_is_paged_newest_first(make_server):
     """Conversation spam must not hide real conversations: 50 per page, an "older" link that reaches every
     conversation exactly once, newest activity first (ties in activity time broken by id), with and without
@@ -160,12 +163,23 @@ def test_conversation_list_is_paged_newest_first(make_server):
     assert seen == expected and len(set(seen)) == 120
 
     # With htmx: each answer is the next page's items (and the next link) for the list, no new list.
+    # The page's own count of what the list holds (#threads-shown, sent with each request) is updated by each.
     seen, page = thread_ids(first), first
+    assert SHOWN_RE.search(first).group(1) == "50"
     while link := OLDER_RE.search(page):
-        page = admin.get(link.group(2).replace("&amp;", "&"), headers={"HX-Request": "true"}).text
+        url = link.group(2).replace("&amp;", "&") + f"&shown={len(seen)}"
+        page = admin.get(url, headers={"HX-Request": "true"}).text
         assert "<ul" not in page and "<title>" not in page and page.lstrip().startswith('<li id="thread-')
         seen += thread_ids(page)
+        assert SHOWN_RE.search(page).group(1) == str(len(seen)) and 'hx-swap-oob="true"' in page
     assert seen == expected
+    # A live refresh of a list that holds every page lists them all again, not only the first (it used to take
+    # back what the agent had loaded); the newest page when nothing was appended; a bad count is a 400.
+    refresh = admin.get("/admin/threads?shown=120", headers={"HX-Request": "true"}).text
+    assert thread_ids(refresh) == expected and SHOWN_RE.search(refresh).group(1) == "120"
+    refresh = admin.get("/admin/threads?shown=3", headers={"HX-Request": "true"}).text
+    assert thread_ids(refresh) == expected[:50]
+    assert admin.get("/admin/threads?shown=-1", headers={"HX-Request": "true"}).status_code == 400
 
     assert admin.get("/admin?before=not-a-cursor").status_code == 400
     assert admin.get("/admin/threads?before=12", headers={"HX-Request": "true"}).status_code == 400

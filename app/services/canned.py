@@ -56,8 +56,8 @@ def clean_shortcut(value: str) -> str:
 def clean_text(value: str) -> str:
     try:
         text = clean_message(value)
-    except TextError:
-        raise CannedRefused(422, "canned.empty") from None
+    except TextError as error:
+        raise CannedRefused(422, "canned.too_long" if error.code == "message_too_long" else "canned.empty") from None
     if len(text) > TEXT_MAX:
         raise CannedRefused(422, "canned.too_long")
     return text

@@ -257,4 +257,40 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "en": "Availability must be online or away.",
         "tr": "Durum çevrimiçi ya da uzakta olmalı.",
     },
+    "canned.title": {"en": "Canned replies", "tr": "Hazır yanıtlar"},
+    "canned.intro": {
+        "en": "Replies you send often. In a conversation, type / and the shortcut, or pick one beside the message "
+        "box. {name} becomes the visitor's name when it is sent.",
+        "tr": "Sık gönderdiğiniz yanıtlar. Bir konuşmada / ve kısayolu yazın ya da mesaj kutusunun yanından "
+        "seçin. {name} gönderilirken ziyaretçinin adına dönüşür.",
+    },
+    "canned.shortcut": {"en": "Shortcut", "tr": "Kısayol"},
+    "canned.shortcut_hint": {
+        "en": "1 to 30 lowercase letters, digits, - or _. Saving an existing shortcut replaces its text.",
+        "tr": "1 ile 30 arası küçük harf, rakam, - ya da _. Var olan bir kısayolu kaydetmek metnini değiştirir.",
+    },
+    "canned.text": {"en": "Text", "tr": "Metin"},
+    "canned.text_hint": {
+        "en": "Up to 2000 characters; {name} is replaced by the visitor's name.",
+        "tr": "En fazla 2000 karakter; {name} ziyaretçinin adıyla değiştirilir.",
+    },
+    "canned.by": {"en": "Saved by", "tr": "Kaydeden"},
+    "canned.add": {"en": "Add or change a reply", "tr": "Yanıt ekle ya da değiştir"},
+    "canned.save": {"en": "Save", "tr": "Kaydet"},
+    "canned.delete": {"en": "Delete", "tr": "Sil"},
+    "canned.empty": {"en": "No canned replies yet.", "tr": "Henüz hazır yanıt yok."},
+    "canned.insert": {"en": "Canned reply", "tr": "Hazır yanıt"},
+    "error.canned.bad_shortcut": {
+        "en": "The shortcut must be 1 to 30 lowercase letters, digits, - or _.",
+        "tr": "Kısayol 1 ile 30 arası küçük harf, rakam, - ya da _ olmalı.",
+    },
+    "error.canned.empty": {"en": "Write the reply's text.", "tr": "Yanıtın metnini yazın."},
+    "error.canned.too_long": {
+        "en": "A canned reply can be at most 2000 characters.",
+        "tr": "Hazır yanıt en fazla 2000 karakter olabilir.",
+    },
+    "error.canned.unknown": {
+        "en": "That canned reply no longer exists; nothing was sent.",
+        "tr": "Bu hazır yanıt artık yok; hiçbir şey gönderilmedi.",
+    },
 }

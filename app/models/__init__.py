@@ -5,6 +5,7 @@ from app.models.tables import (
     Agent,
     Attachment,
     AuditEvent,
+    CannedReply,
     Conversation,
     Counter,
     FileDeletion,
@@ -40,6 +41,7 @@ ALL_TABLES = (
     WorkspaceSetting,
     AuditEvent,
     ReadMark,
+    CannedReply,
 )
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "Agent",
     "Attachment",
     "AuditEvent",
+    "CannedReply",
     "Conversation",
     "Counter",
     "FileDeletion",

@@ -282,3 +282,16 @@ class ReadMark(Table):
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     agent = Varchar(length=40, default="")  # the agent's username
     seen = Integer(default=0)
+
+
+class CannedReply(Table):
+    """A canned reply (SPEC §10, app/services/canned.py): support's own template, offered in the agent's composer
+    by its `shortcut` (unique; `[a-z0-9_-]{1,30}`). Plain text: agents write it, not visitors. `{name}` in `text`
+    becomes the visitor's display name when it is sent."""
+
+    id: Serial
+
+    shortcut = Varchar(length=30, unique=True, index=True)
+    text = Text(default="")
+    created_by = Varchar(length=40, default="")  # the agent's username
+    updated_at = DoublePrecision(default=0.0)

@@ -21,6 +21,7 @@ from sse_starlette import ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
 
 from app.i18n import translator
+from app.services import canned
 from app.services.conversations import ThreadView
 from app.services.crypto import Signer
 from app.services.messaging import SendRefused
@@ -140,19 +141,33 @@ class Refusal:
 
 
 async def submit_composer(
-    request: Request[Any, Any, Any], conversation_id: int, sender: str, limiter_key: str, author: str | None = None
+    request: Request[Any, Any, Any],
+    conversation_id: int,
+    sender: str,
+    limiter_key: str,
+    author: str | None = None,
+    visitor_name: str | None = None,
 ) -> Refusal | None:
     """Read the composer form (text, `client_msg_id`, a file) and send it. None on success — also for a repeat of
-    a post already stored, answered as the first one was."""
+    a post already stored, answered as the first one was. `visitor_name` (the agent's composer): a chosen canned
+    reply (`canned`) is added and `{name}` filled in (app/services/canned.py)."""
     form = await request.form()
     text = str(form.get("text") or "")
+    if visitor_name is not None:
+        try:
+            sent = await canned.compose(text, str(form.get("canned") or ""), visitor_name)
+        except canned.CannedRefused as refused:
+            message = translator(language(request))(f"error.{refused.code}")
+            return Refusal(refused.status, message, text[:TEXT_KEPT], refused.code, form.get("nojs") == "1")
+    else:
+        sent = text
     # Two inputs may carry a file (the picker and, without a recorder, the voice-note capture): the first wins.
     uploads = [f for f in form.getall("file") if isinstance(f, UploadFile) and f.filename] if "file" in form else []
     try:
         await services_of(request).messaging.send(
             conversation_id,
             sender,
-            text,
+            sent,
             upload=uploads[0] if uploads else None,
             client_msg_id=str(form.get("client_msg_id") or "") or None,
             limiter_key=limiter_key,
@@ -218,16 +233,19 @@ async def respond(
     done_url: str,
     full_page: str,
     full_context: Callable[[], Awaitable[dict[str, Any]]],
+    composer: dict[str, Any] | None = None,
 ) -> Response[Any] | Template:
     """The answer to a composer post: for htmx a fresh composer (or the refused one, text kept); without
-    JavaScript a 303 to the conversation (or the whole page again with the error)."""
+    JavaScript a 303 to the conversation (or the whole page again with the error). `composer`: more for the
+    composer's template (the agent's canned replies)."""
+    extra = composer or {}
     if refusal is None:
         if is_htmx(request):
-            return page(request, "shared/_composer.html", post_url=post_url, autofocus=True)
+            return page(request, "shared/_composer.html", post_url=post_url, autofocus=True, **extra)
         return see_other(done_url)
     refused: dict[str, Any] = {"status_code": refusal.status, "error": refusal.error, "text_value": refusal.text}
     if is_htmx(request):
-        return page(request, "shared/_composer.html", post_url=post_url, **refused)
+        return page(request, "shared/_composer.html", post_url=post_url, **refused, **extra)
     return page(request, full_page, **refused, **await full_context())
 
 

@@ -22,6 +22,7 @@ from app.routes._common import (
     transcript_response,
     triage_context,
 )
+from app.services import canned
 from app.services.availability import AvailabilityRefused, set_availability, team_on_dashboards
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
@@ -119,6 +120,7 @@ async def thread_context(
         "viewer": "admin",
         "post_url": f"/admin/threads/{thread.id}/messages",
         "thread_online": await services.presence.is_online(conversation_subject(thread.id)),
+        "canned_replies": await canned.all_replies(),
         **await triage_context(request, thread),
     }
 
@@ -173,8 +175,8 @@ async def thread_transcript(request: Request[Any, Any, Any], thread_id: PathId) 
 @post("/admin/threads/{thread_id:int}/messages", status_code=303, opt={BODY_LIMIT: UPLOAD})
 async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[Any] | Template:
     thread = await open_thread(request, thread_id)
-    me = current_admin(request).username
-    refusal = await submit_composer(request, thread.id, "admin", f"admin:{me}", author=me)
+    me, name = current_admin(request).username, display_name(thread, language(request))
+    refusal = await submit_composer(request, thread.id, "admin", f"admin:{me}", author=me, visitor_name=name)
     if refusal is not None and (back := refused_redirect(request, refusal, f"/admin/threads/{thread.id}")) is not None:
         return back
 
@@ -188,6 +190,7 @@ async def reply(request: Request[Any, Any, Any], thread_id: PathId) -> Response[
         done_url=f"/admin/threads/{thread.id}",
         full_page="admin/dashboard.html",
         full_context=full_context,
+        composer={"canned_replies": await canned.all_replies()},
     )
 
 

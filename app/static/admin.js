@@ -26,4 +26,15 @@
     var source = detail.requestConfig && detail.requestConfig.elt;
     if (detail.xhr.status >= 400 && source && source.hasAttribute("data-background")) detail.shouldSwap = false;
   });
+
+  // A canned reply picked from the composer's suggestions (typing `/` plus a shortcut): its text replaces the
+  // `/shortcut` typed; the server fills in `{name}` on send.
+  document.addEventListener("click", function (evt) {
+    var choice = evt.target.closest ? evt.target.closest("[data-canned-text]") : null;
+    var form = choice && choice.closest("form");
+    if (!form || !form.elements.text) return;
+    form.elements.text.value = choice.getAttribute("data-canned-text");
+    choice.closest("#canned-suggestions").textContent = "";
+    form.elements.text.focus();
+  });
 })();

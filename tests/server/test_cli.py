@@ -40,7 +40,7 @@ from tests.support import (
 )
 
 OTHER = "postgres" if BACKEND == "sqlite" else "sqlite"
-DATA_TABLES = ("conversation", "message", "attachment")
+DATA_TABLES = ("conversation", "message", "attachment", "canned_reply")
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
@@ -131,12 +131,13 @@ def populate(server: Server) -> Populated:
     for thread in admin.get("/api/threads").json()["threads"]:
         admin_reply(admin, thread["id"], f"Hello {thread['display_name']}, how can I help?")
     send(ayse, "thanks!")
+    assert admin.post("/admin/canned", {"shortcut": "hello", "text": "Hello {name}!"}).status_code == 303
     return Populated(server, snapshot(admin), image, texts)
 
 
 def expected_counts(populated: Populated) -> dict[str, int]:
     messages = sum(len(thread["messages"]) for thread in populated.snapshot.values())
-    return {"conversation": len(populated.snapshot), "message": messages, "attachment": 1}
+    return {"conversation": len(populated.snapshot), "message": messages, "attachment": 1, "canned_reply": 1}
 
 
 @pytest.fixture(scope="module")
@@ -355,7 +356,12 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
     assert manifest["format"] == "sohbet-backup" and manifest["format_version"] == 1
     assert manifest["source"] == ("sqlite" if BACKEND == "sqlite" else "postgresql")
     counts = {table["name"]: table["rows"] for table in manifest["tables"]}
-    kept_empty = {"file_deletion": 0, "workspace_setting": 0, **{n: 0 for n in counts if "telegram" in n}}
+    kept_empty = {
+        "file_deletion": 0,
+        "workspace_setting": 0,
+        "read_mark": 0,
+        **{n: 0 for n in counts if "telegram" in n},
+    }
     team = {"agent": 1}  # the first owner, made from ADMIN_USERNAME when the source server started
     logins = {n: counts[n] for n in counts if n == "audit_event"}  # the populating admin's logins (SPEC §8 audit)
     assert all(rows >= 1 for rows in logins.values())
@@ -389,6 +395,7 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
     try:
         admin = login_admin(server)
         assert snapshot(admin) == populated.snapshot
+        assert 'id="canned-hello"' in admin.get("/admin/canned").text  # canned replies travel too
         # New rows get fresh ids (PostgreSQL sequences were moved past the restored ones).
         newest = max(m["id"] for thread in populated.snapshot.values() for m in thread["messages"])
         reply = admin_reply(admin, populated.snapshot["Bob"]["id"], "after the move")
@@ -621,7 +628,7 @@ def test_a_restore_that_fails_half_way_leaves_nothing_behind(populated, good_bac
     assert done.returncode == 1, done.stdout + done.stderr
     assert "restoring table message failed, nothing was restored" in done.stderr
     assert "Traceback" not in done.stderr
-    assert data_counts(env["DATABASE_URL"]) == {"conversation": 0, "message": 0, "attachment": 0}
+    assert data_counts(env["DATABASE_URL"]) == {"conversation": 0, "message": 0, "attachment": 0, "canned_reply": 0}
     assert uploaded_files(env) == []
     # The same database takes the good backup afterwards.
     fine = sohbet(env, "restore", str(good_backup))

@@ -40,7 +40,18 @@ OWNER_ONLY = re.compile(r"^/admin/team(/|$)|^/admin/clear-all$|^/admin/settings$
 PUBLIC = {"/admin/login", "/admin/verify-otp"}
 STREAMS = {"/admin/events"}
 TABLES = {
-    **{table: "*" for table in ("conversation", "message", "agent", "workspace_setting", "audit_event", "attachment")},
+    **{
+        table: "*"
+        for table in (
+            "conversation",
+            "message",
+            "agent",
+            "workspace_setting",
+            "audit_event",
+            "attachment",
+            "canned_reply",
+        )
+    },
     "admin_session": "id, token_hash, username, created_at",  # not last_seen_at: a signed-in agent is active
 }
 FORM = {  # what an attacker would send: enough for each form to act if the guard let it through
@@ -55,6 +66,7 @@ FORM = {  # what an attacker would send: enough for each form to act if the guar
     "current_password": "x",
     "new_password": "a long and fine password 8",
     "code": "123456",
+    "shortcut": "sneaky",
 }
 
 
@@ -116,7 +128,7 @@ def cast(server: Server) -> Iterator[Cast]:
     logged_out = Browser(server.url)
     logged_out.get("/login")
     assert logged_out.csrf_token and disabled.csrf_token and visitor.csrf_token
-    values = {"thread_id": str(thread), "username": "kim", "action": "disable"}
+    values = {"thread_id": str(thread), "username": "kim", "action": "disable", "shortcut": "greet"}
     yield Cast(server, owner, agent, disabled, logged_out, visitor, values, admin_routes(server.env))
     for browser in (owner, agent, disabled, logged_out, visitor):
         browser.close()

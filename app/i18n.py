@@ -246,6 +246,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Yalnızca en yeni {count} mesaj gösteriliyor.",
     },
     # Transcripts (SPEC §9): the download, the printable page, the ended page's links, their refusals.
+    "mail.test.subject": {"en": "Sohbet test mail", "tr": "Sohbet deneme e-postası"},
+    "mail.test.body": {
+        "en": "This is a test mail from Sohbet: mail delivery works.",
+        "tr": "Bu, Sohbet'ten bir deneme e-postasıdır: e-posta gönderimi çalışıyor.",
+    },
     "transcript.heading": {"en": "Conversation with {name}", "tr": "{name} ile sohbet"},
     "transcript.started": {"en": "Started", "tr": "Başlangıç"},
     "transcript.made": {"en": "Transcript made", "tr": "Döküm tarihi"},

@@ -200,6 +200,8 @@ class Settings:
     smtp: SmtpConfig | None = setting("SMTP_URL", None)  # None: no mail (SPEC §9)  # noqa: RUF009 - a field()
     mail_from: str = setting("MAIL_FROM", "")
     ask_email: str = setting("ASK_EMAIL", "away")  # never | always | away (while no agent is online)
+    smtp_timeout_seconds: float = built_in(30.0)  # per SMTP command
+    mail_retry_seconds: tuple[int, ...] = built_in((30, 60, 300, 900, 1800))  # outbox backoff (the last repeats)
     # True when it lives in data/secrets.json, not the environment
     admin_password_generated: bool = built_in(False)
 

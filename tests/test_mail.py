@@ -1,0 +1,153 @@
+"""Mail delivery (SPEC §9) against a real SMTP server on loopback (tests/fakes/smtp.py): the outbox sends in order,
+keeps a temporarily refused mail and sends it once later, sets a permanently refused one aside (visible in /health)
+and still sends the rest, and a hostile name or subject cannot add a header. `sohbet mail-test` in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from app.models import MailOutbox as OutboxRow
+from app.models.db import write_transaction
+from app.services.mail import address, compose
+from app.wiring import Services
+from tests.fakes.smtp import FakeSmtp
+from tests.inprocess import migrated_settings, running_services
+from tests.support import base_env, drop_database, sohbet
+
+FROM = "Sohbet Support <chat@example.com>"
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    server = FakeSmtp().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory, smtp):
+    settings = migrated_settings(tmp_path_factory.mktemp("mail"), SMTP_URL=smtp.url, MAIL_FROM=FROM)
+    yield dataclasses.replace(settings, smtp_timeout_seconds=1.0, mail_retry_seconds=(1,))
+    drop_database(settings.database_url)
+
+
+@pytest.fixture
+async def services(settings, smtp):
+    smtp.clear()
+    smtp.raw.clear()
+    async with running_services(settings) as s:
+        await OutboxRow.delete(force=True)
+        yield s
+
+
+async def queue(s: Services, subject: str, to: str = "visitor@example.com", name: str = "Ayşe") -> int:
+    t = {"mail.test.body": "Hello"}.get
+    message = compose(
+        s.jinja,
+        "test",
+        {"t": t, "lang": "en", "site_name": "Sohbet", "subject": subject},
+        mail_from=s.settings.mail_from,
+        to=address(to, name),
+        subject=subject,
+    )
+    async with write_transaction(s.engine):
+        return await s.mail.queue(message, kind="test")
+
+
+async def test_the_outbox_sends_in_order_once(services, smtp):
+    for n in range(3):
+        await queue(services, f"Mail {n}")
+    assert await services.mail.send_pending() == services.mail.IDLE_SECONDS
+    assert [m["Subject"] for m in smtp.messages] == ["Mail 0", "Mail 1", "Mail 2"]
+    assert smtp.envelopes[0] == ("chat@example.com", ["visitor@example.com"])
+    assert await services.mail.send_pending() == services.mail.IDLE_SECONDS and len(smtp.raw) == 3
+    assert (await services.health.report()).checks["mail"]["status"] == "ok"
+    sent = smtp.messages[0]
+    assert sent.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in sent.iter_parts()] == ["text/plain", "text/html"]
+
+
+async def test_a_queued_row_is_encrypted_at_rest(services):
+    await queue(services, "Secret subject", to="hidden@example.com")
+    raw = await OutboxRow.raw("SELECT recipient, body FROM mail_outbox")
+    assert "hidden@example.com" not in str(raw) and "Secret subject" not in str(raw)
+
+
+async def test_a_temporary_failure_is_retried_and_delivered_once(services, smtp):
+    smtp.fail(451, times=1)
+    await queue(services, "Later")
+    wait = await services.mail.send_pending()
+    assert 0 < wait <= 1 and smtp.raw == []
+    mail = (await services.health.report()).checks["mail"]
+    assert mail["status"] == "failing" and mail["failing"] == 1 and mail["last_error"].startswith("451")
+    assert await services.mail.send_pending() > 0 and smtp.raw == []  # not due yet: nothing sent
+    await asyncio.sleep(wait + 0.05)
+    await services.mail.send_pending()
+    assert [m["Subject"] for m in smtp.messages] == ["Later"]
+    assert (await services.health.report()).checks["mail"]["status"] == "ok"
+
+
+async def test_a_permanent_refusal_is_set_aside_and_the_rest_still_go(services, smtp):
+    smtp.refuse(550, "5.1.1 No such user", when="nobody@example.com")
+    await queue(services, "Bounce", to="nobody@example.com")
+    await queue(services, "Fine")
+    await services.mail.send_pending()
+    assert [m["Subject"] for m in smtp.messages] == ["Fine"]
+    report = await services.health.report()
+    assert report.status == "degraded"
+    assert report.checks["mail"]["failed"] == 1 and report.checks["mail"]["status"] == "failing"
+    assert "550" in report.checks["mail"]["last_error"]
+    rows = await OutboxRow.select(OutboxRow.failed_at, OutboxRow.sent).order_by(OutboxRow.id)
+    assert rows[0]["failed_at"] is not None and rows[1]["sent"] is True
+
+
+async def test_a_hanging_server_times_out_and_the_mail_waits(services, smtp):
+    smtp.hang()
+    await queue(services, "Patient")
+    wait = await services.mail.send_pending()
+    assert wait > 0 and smtp.raw == []
+    smtp.release()
+    row = await OutboxRow.select().first()
+    assert row["attempts"] == 1 and not row["sent"] and "Timeout" in row["last_error"]
+    await asyncio.sleep(wait + 0.05)
+    await services.mail.send_pending()
+    assert [m["Subject"] for m in smtp.messages] == ["Patient"]
+
+
+async def test_hostile_names_and_subjects_cannot_add_headers(services, smtp):
+    await queue(
+        services,
+        "Hi\r\nBcc: victim@example.com\nX-Injected: yes",
+        name='Eve\r\nBcc: victim@example.com\r\n\r\n<script>alert(1)</script>"',
+    )
+    await services.mail.send_pending()
+    (sent,) = smtp.messages
+    assert smtp.envelopes[0][1] == ["visitor@example.com"]
+    assert sent["Bcc"] is None and sent["X-Injected"] is None
+    assert "\n" not in sent["Subject"] and sent["Subject"].startswith("Hi Bcc: victim@example.com X-Injected")
+    assert sent["To"].addresses[0].addr_spec == "visitor@example.com"
+    head = smtp.raw[0].split(b"\r\n\r\n", 1)[0]
+    assert not [line for line in head.split(b"\r\n") if line.lower().startswith((b"bcc:", b"x-injected:"))]
+
+
+async def test_health_says_not_configured_without_smtp(settings):
+    async with running_services(dataclasses.replace(settings, smtp=None)) as s:
+        assert (await s.health.report()).checks["mail"] == "not configured"
+        assert s.mail not in s.workers
+
+
+def test_mail_test_command_sends_or_says_why_not(smtp, tmp_path):
+    smtp.clear()
+    smtp.raw.clear()
+    env = {**base_env(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}"), "SMTP_URL": smtp.url, "MAIL_FROM": FROM}
+    done = sohbet(env, "mail-test", "ops@example.com")
+    assert done.returncode == 0, done.stderr
+    assert [m["To"] for m in smtp.messages] == ["ops@example.com"]
+    smtp.refuse(554, "5.7.1 Relay access denied")
+    refused = sohbet(env, "mail-test", "ops@example.com")
+    assert refused.returncode == 1 and "554 5.7.1 Relay access denied" in refused.stderr
+    smtp.clear()
+    assert sohbet(env, "mail-test", "not an address").returncode == 1

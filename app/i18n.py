@@ -33,6 +33,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Adınızı yazın ve sorunuzu sorun. Genellikle birkaç dakika içinde yanıt veririz.",
     },
     "start.name_label": {"en": "Your name (optional)", "tr": "Adınız (isteğe bağlı)"},
+    "start.email_label": {"en": "Your email (optional)", "tr": "E-posta adresiniz (isteğe bağlı)"},
+    "start.email_hint": {
+        "en": "If you leave before we answer, we can send the reply there.",
+        "tr": "Biz yanıtlamadan ayrılırsanız yanıtı oraya gönderebiliriz.",
+    },
+    "email.label": {"en": "Get replies by email", "tr": "Yanıtları e-postayla alın"},
+    "email.button": {"en": "Save", "tr": "Kaydet"},
+    "email.saved": {"en": "Replies can reach you at {email}.", "tr": "Yanıtlar {email} adresine gönderilebilir."},
+    "error.email_invalid": {
+        "en": "That does not look like an email address (like name@example.com).",
+        "tr": "Bu bir e-posta adresine benzemiyor (ör. ad@example.com).",
+    },
+    "error.email_missing": {"en": "Please enter your email address.", "tr": "Lütfen e-posta adresinizi girin."},
     "start.button": {"en": "Start chat", "tr": "Sohbeti başlat"},
     "chat.title": {"en": "Conversation", "tr": "Sohbet"},
     "retention.notice": {"en": "Messages are deleted after {duration}.", "tr": "Mesajlar {duration} sonra silinir."},
@@ -289,6 +302,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # The embeddable widget (issue 6).
     "admin.embed": {"en": "Embed", "tr": "Siteye ekle"},
     "admin.source": {"en": "Page", "tr": "Sayfa"},
+    "admin.visitor_email": {"en": "Email", "tr": "E-posta"},
     "admin.referrer": {"en": "came from", "tr": "geldiği yer"},
     "embed.title": {"en": "Put the chat on your website", "tr": "Sohbeti web sitenize ekleyin"},
     "embed.intro": {

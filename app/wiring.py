@@ -51,6 +51,7 @@ from app.services.telegram import (
     make_bridge,
 )
 from app.services.transcripts import Transcripts
+from app.services.visitor_email import VisitorEmails
 from app.services.visitor_page import VisitorPages
 from app.services.workspace import Workspace
 from app.settings import RATE_UNITS, Settings, login_code_channel
@@ -263,7 +264,12 @@ def build_services(settings: Settings) -> Services:
         downloads=Downloads(conversations, auth, attachments.storage, local_storage),
         health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail),
         streams=streams,
-        visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
+        visitor_pages=VisitorPages(
+            conversations,
+            presence,
+            settings.message_retention_seconds,
+            VisitorEmails(engine, cipher, presence, settings.ask_email),
+        ),
         transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
         metrics=metrics,
         brand=brand,

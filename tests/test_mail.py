@@ -43,6 +43,14 @@ async def services(settings, smtp):
         yield s
 
 
+async def eventually(check, timeout: float = 5.0) -> bool:
+    for _ in range(int(timeout / 0.05)):
+        if await check():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 async def queue(s: Services, subject: str, to: str = "visitor@example.com", name: str = "Ayşe") -> int:
     t = {"mail.test.body": "Hello"}.get
     message = compose(
@@ -151,3 +159,48 @@ def test_mail_test_command_sends_or_says_why_not(smtp, tmp_path):
     assert refused.returncode == 1 and "554 5.7.1 Relay access denied" in refused.stderr
     smtp.clear()
     assert sohbet(env, "mail-test", "not an address").returncode == 1
+
+
+async def test_rotate_keys_re_encrypts_the_visitor_email_and_the_outbox(services):
+    from cryptography.fernet import Fernet
+
+    from app.models import Conversation
+    from app.services.keys import rotate_keys
+    from tests.inprocess import bindings_kept
+
+    conversation, _ = await services.visitor_pages.start("Rotated", "en", "rotated@example.com")
+    await queue(services, "Rotated mail", to="rotated@example.com")
+    new_key = Fernet.generate_key().decode()
+    rotated = dataclasses.replace(services.settings, encryption_keys=(new_key, *services.settings.encryption_keys))
+    with bindings_kept():
+        result = await rotate_keys(rotated, report=lambda line: None, warn=lambda line: None)
+    assert result.ok
+    fernet = Fernet(new_key.encode())
+    row = await Conversation.select(Conversation.email).where(Conversation.id == conversation.id).first()
+    assert "rotated@example.com" not in row["email"]
+    assert fernet.decrypt(row["email"].encode()).decode() == "rotated@example.com"
+    outbox = await OutboxRow.select(OutboxRow.recipient, OutboxRow.body).first()
+    assert "rotated@example.com" in fernet.decrypt(outbox["recipient"].encode()).decode()
+    fernet.decrypt(outbox["body"].encode())
+
+
+async def test_ask_email_follows_the_setting_and_whether_support_is_online(services):
+    from app.services.visitor_email import VisitorEmails
+
+    presence = services.presence
+    cipher = services.conversations._cipher  # noqa: SLF001 - the app's own cipher, as wiring shares it
+    conversation, _ = await services.visitor_pages.start("Asked", "en")
+    with_email, _ = await services.visitor_pages.start("Has one", "en", "has@example.com")
+    emails = {mode: VisitorEmails(services.engine, cipher, presence, mode) for mode in ("never", "always", "away")}
+    assert not await emails["never"].asks(conversation)
+    assert await emails["always"].asks(conversation) and not await emails["always"].asks(with_email)
+    assert await emails["away"].asks(conversation)  # nobody has the dashboard open
+    from app.services.presence import ADMIN
+
+    await presence.enter(ADMIN)  # an agent's dashboard stream opens: support is online
+    try:
+        assert await eventually(lambda: presence.is_online(ADMIN))
+        assert not await emails["away"].asks(conversation) and await emails["always"].asks(conversation)
+    finally:
+        await presence.leave(ADMIN)
+    assert with_email.email == "has@example.com"

@@ -188,7 +188,7 @@ async def test_ask_email_follows_the_setting_and_whether_support_is_online(servi
     from app.services.visitor_email import VisitorEmails
 
     presence = services.presence
-    cipher = services.conversations._cipher  # noqa: SLF001 - the app's own cipher, as wiring shares it
+    cipher = services.conversations._cipher
     conversation, _ = await services.visitor_pages.start("Asked", "en")
     with_email, _ = await services.visitor_pages.start("Has one", "en", "has@example.com")
     emails = {mode: VisitorEmails(services.engine, cipher, presence, mode) for mode in ("never", "always", "away")}

@@ -99,7 +99,7 @@ async def test_a_temporary_failure_is_retried_and_delivered_once(services, smtp)
 
 
 async def test_a_permanent_refusal_is_set_aside_and_the_rest_still_go(services, smtp):
-    smtp.refuse(550, "5.1.1 No such user", when="nobody@example.com")
+    smtp.refuse(550, "5.1.1 <nobody@example.com>: No such user", when="nobody@example.com")
     await queue(services, "Bounce", to="nobody@example.com")
     await queue(services, "Fine")
     await services.mail.send_pending()
@@ -107,7 +107,7 @@ async def test_a_permanent_refusal_is_set_aside_and_the_rest_still_go(services, 
     report = await services.health.report()
     assert report.status == "degraded"
     assert report.checks["mail"]["failed"] == 1 and report.checks["mail"]["status"] == "failing"
-    assert "550" in report.checks["mail"]["last_error"]
+    assert report.checks["mail"]["last_error"] == "550 5.1.1 <[address]>: No such user"  # no address in sight
     rows = await OutboxRow.select(OutboxRow.failed_at, OutboxRow.sent).order_by(OutboxRow.id)
     assert rows[0]["failed_at"] is not None and rows[1]["sent"] is True
 

@@ -4,6 +4,7 @@ sorting what goes wrong into "try again later" and "refused for good" (the outbo
 from __future__ import annotations
 
 import asyncio
+import re
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -13,12 +14,15 @@ from app.setting_values import SmtpConfig
 # 5xx replies that say our set-up is wrong (authentication), not that this mail is unwelcome: every mail would get
 # them, so they are retried (slowly) until the operator fixes SMTP_URL instead of setting mail aside.
 SETUP_CODES = frozenset({530, 534, 535, 538})
+_ADDRESS_RE = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 
 
 class MailError(Exception):
     """A mail was not accepted. `permanent`: the server refused this mail for good (5xx); otherwise try again."""
 
     def __init__(self, reason: str, *, code: int | None = None, permanent: bool = False) -> None:
+        # Servers often quote the recipient; an address is personal data, kept out of logs, /health and the row.
+        reason = _ADDRESS_RE.sub("[address]", reason)
         super().__init__(reason)
         self.reason = reason[:200]
         self.code = code

@@ -294,6 +294,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "admin.reply": {"en": "Reply", "tr": "Yanıtla"},
     "admin.back": {"en": "All conversations", "tr": "Tüm sohbetler"},
     "admin.no_preview": {"en": "(no messages)", "tr": "(mesaj yok)"},
+    "admin.mail_failing": {
+        "en": "{count} email(s) to visitors could not be sent yet; retrying. Check /health.",
+        "tr": "Ziyaretçilere {count} e-posta henüz gönderilemedi; yeniden deneniyor. /health sayfasına bakın.",
+    },
     "admin.telegram_backlog": {
         "en": "{count} visitor message(s) could not be delivered to Telegram yet; retrying. Check /health.",
         "tr": "{count} ziyaretçi mesajı henüz Telegram'a iletilemedi; yeniden deneniyor. /health sayfasına bakın.",

@@ -71,6 +71,7 @@ async def threads_context(
             lang=language(request),
             open_id=open_id,
             view=view,
+            mail=services.mail,
         )
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
@@ -82,6 +83,7 @@ async def threads_context(
         "threads_next": listed.next_before,
         "total_unread": listed.total_unread,
         "telegram_backlog": listed.telegram_backlog,
+        "mail_failing": listed.mail_failing,
         "open_thread": listed.open_thread,
         "counts": listed.counts,
     }

@@ -97,3 +97,46 @@ def test_ask_email_never_offers_no_field(make_server):
     assert 'name="email"' not in visitor.get("/").text
     visitor.post("/chat/start", {"display_name": "Deniz", "email": "deniz@example.com"})
     assert 'id="email"' not in visitor.get("/").text and stored_email(never, "Deniz") is None
+
+
+def test_a_failing_mail_shows_on_the_dashboard_and_in_health(make_server):
+    """A mail the SMTP server keeps refusing for now (4xx) is retried, and agents see a banner meanwhile."""
+    import base64
+    import time
+    from email.message import EmailMessage
+
+    from tests.fakes.smtp import FakeSmtp
+    from tests.support import wait_until
+
+    smtp = FakeSmtp().start()
+    try:
+        smtp.fail(451, times=1000)
+        mailing = make_server("mailing", SMTP_URL=smtp.url, MAIL_FROM="chat@example.com")
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "chat@example.com", "v@example.com", "Queued"
+        message.set_content("hello")
+        fernet = Fernet(mailing.env["ENCRYPTION_KEYS"].encode())
+        body = fernet.encrypt(base64.b64encode(message.as_bytes())).decode()
+        sql(
+            mailing.env["DATABASE_URL"],
+            "INSERT INTO mail_outbox (kind, recipient, body, attempts, next_try_at, last_error, sent, created_at) "
+            "VALUES ('test', ?, ?, 0, 0, '', ?, ?)",
+            fernet.encrypt(b"v@example.com").decode(),
+            body,
+            False,
+            time.time(),
+        )
+        admin = login_admin(mailing)
+        # The server's worker looks at the queue at least every 30 s (other processes may queue).
+        page = wait_until(
+            lambda: next((text for text in [admin.get("/admin").text] if "mail-failing" in text), None),
+            timeout=40,
+            interval=0.5,
+            message="the mail banner",
+        )
+        assert "1 email(s) to visitors could not be sent yet" in page
+        health = admin.get("/health").json()
+        assert health["checks"]["mail"]["status"] == "failing" and health["checks"]["mail"]["unsent"] == 1
+        assert smtp.raw == []
+    finally:
+        smtp.stop()

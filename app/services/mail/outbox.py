@@ -85,6 +85,12 @@ class MailOutbox(BackgroundLoop):
     def _waiting() -> Any:
         return (OutboxRow.sent == False) & OutboxRow.failed_at.is_null()  # noqa: E712
 
+    async def failing(self) -> int:
+        """How many mails are waiting after a failed try (the dashboard's banner; 0 without SMTP_URL)."""
+        if self._sender is None:
+            return 0
+        return int(await OutboxRow.count().where(self._waiting() & (OutboxRow.attempts > 0)))
+
     async def health(self) -> dict[str, Any] | str:
         """/health's `checks.mail`: "not configured", or ok / failing with the counts."""
         if self._sender is None:

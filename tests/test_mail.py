@@ -51,12 +51,14 @@ async def eventually(check, timeout: float = 5.0) -> bool:
     return False
 
 
-async def queue(s: Services, subject: str, to: str = "visitor@example.com", name: str = "Ayşe") -> int:
+async def queue(
+    s: Services, subject: str, to: str = "visitor@example.com", name: str = "Ayşe", site: str = "Sohbet"
+) -> int:
     t = {"mail.test.body": "Hello"}.get
     message = compose(
         s.jinja,
         "test",
-        {"t": t, "lang": "en", "site_name": "Sohbet", "subject": subject},
+        {"t": t, "lang": "en", "site_name": site, "subject": subject},
         mail_from=s.settings.mail_from,
         to=address(to, name),
         subject=subject,
@@ -130,6 +132,7 @@ async def test_hostile_names_and_subjects_cannot_add_headers(services, smtp):
         services,
         "Hi\r\nBcc: victim@example.com\nX-Injected: yes",
         name='Eve\r\nBcc: victim@example.com\r\n\r\n<script>alert(1)</script>"',
+        site='<img src="https://tracker.example/x.png"> & co',
     )
     await services.mail.send_pending()
     (sent,) = smtp.messages
@@ -137,6 +140,9 @@ async def test_hostile_names_and_subjects_cannot_add_headers(services, smtp):
     assert sent["Bcc"] is None and sent["X-Injected"] is None
     assert "\n" not in sent["Subject"] and sent["Subject"].startswith("Hi Bcc: victim@example.com X-Injected")
     assert sent["To"].addresses[0].addr_spec == "visitor@example.com"
+    text_part, html_part = [part.get_content() for part in sent.iter_parts()]
+    assert '<img src="https://tracker.example/x.png"> & co' in text_part  # plain text: as written
+    assert "<img" not in html_part and "&lt;img src=&#34;https://tracker.example/x.png&#34;&gt; &amp; co" in html_part
     head = smtp.raw[0].split(b"\r\n\r\n", 1)[0]
     assert not [line for line in head.split(b"\r\n") if line.lower().startswith((b"bcc:", b"x-injected:"))]
 
@@ -159,6 +165,9 @@ def test_mail_test_command_sends_or_says_why_not(smtp, tmp_path):
     assert refused.returncode == 1 and "554 5.7.1 Relay access denied" in refused.stderr
     smtp.clear()
     assert sohbet(env, "mail-test", "not an address").returncode == 1
+    secret = {**env, "SMTP_URL": f"smtp://mailer:Hunter2secret@127.0.0.1:{smtp.port}"}  # the fake offers no AUTH
+    refused = sohbet(secret, "mail-test", "ops@example.com")
+    assert refused.returncode == 1 and "Hunter2secret" not in refused.stdout + refused.stderr
 
 
 async def test_rotate_keys_re_encrypts_the_visitor_email_and_the_outbox(services):

@@ -90,7 +90,9 @@ def route_handlers(services: Services) -> list[Any]:
         visitor.transcript,
         visitor.switch_language,
         auth.logout,
-        Router(path="/", route_handlers=[visitor.send_message], middleware=[limits.messages.middleware]),
+        Router(
+            path="/", route_handlers=[visitor.send_message, visitor.save_email], middleware=[limits.messages.middleware]
+        ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),
         Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),

@@ -1,4 +1,4 @@
-"""The `sohbet` command: serve, migrate, genkey, hash-password, telegram-test, rotate-keys, backup, restore,
+"""The `sohbet` command: serve, migrate, genkey, hash-password, telegram-test, mail-test, rotate-keys, backup, restore,
 check-env, security-check, cleanup, healthcheck, predeploy, agent (app/ops/agents.py)."""
 
 from __future__ import annotations
@@ -101,6 +101,15 @@ def cmd_telegram_test(args: argparse.Namespace) -> int:
     failed = [f for f in findings if f.level == "FAIL"]
     print("Telegram: " + (f"{len(failed)} problem(s)" if failed else "ready"))
     return 1 if failed else 0
+
+
+def cmd_mail_test(args: argparse.Namespace) -> int:
+    from app.services.mail.diagnostics import send_test_mail
+
+    problem = asyncio.run(send_test_mail(settings := _settings(), args.address))
+    print(f"Mail: sent a test mail to {args.address} through {settings.smtp}") if not problem else None
+    _complain(f"sohbet: mail-test: {problem}") if problem else None
+    return 1 if problem else 0
 
 
 def _say(line: str) -> None:
@@ -330,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     hashpw = _command(commands, "hash-password", cmd_hash_password, help="print an ADMIN_PASSWORD_HASH for a password")
     hashpw.add_argument("--password", help="the password (prompted when omitted)")
+
+    mail_test = _command(commands, "mail-test", cmd_mail_test, help="send a test mail via SMTP_URL (exit 1: refused)")
+    mail_test.add_argument("address", help="where the test mail goes")
 
     telegram_test = _command(
         commands,

@@ -33,6 +33,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Adınızı yazın ve sorunuzu sorun. Genellikle birkaç dakika içinde yanıt veririz.",
     },
     "start.name_label": {"en": "Your name (optional)", "tr": "Adınız (isteğe bağlı)"},
+    "start.email_label": {"en": "Your email (optional)", "tr": "E-posta adresiniz (isteğe bağlı)"},
+    "start.email_hint": {
+        "en": "If you leave before we answer, we can send the reply there.",
+        "tr": "Biz yanıtlamadan ayrılırsanız yanıtı oraya gönderebiliriz.",
+    },
+    "email.label": {"en": "Get replies by email", "tr": "Yanıtları e-postayla alın"},
+    "email.button": {"en": "Save", "tr": "Kaydet"},
+    "email.saved": {"en": "Replies can reach you at {email}.", "tr": "Yanıtlar {email} adresine gönderilebilir."},
+    "error.email_invalid": {
+        "en": "That does not look like an email address (like name@example.com).",
+        "tr": "Bu bir e-posta adresine benzemiyor (ör. ad@example.com).",
+    },
+    "error.email_missing": {"en": "Please enter your email address.", "tr": "Lütfen e-posta adresinizi girin."},
     "start.button": {"en": "Start chat", "tr": "Sohbeti başlat"},
     "chat.title": {"en": "Conversation", "tr": "Sohbet"},
     "retention.notice": {"en": "Messages are deleted after {duration}.", "tr": "Mesajlar {duration} sonra silinir."},
@@ -246,6 +259,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Yalnızca en yeni {count} mesaj gösteriliyor.",
     },
     # Transcripts (SPEC §9): the download, the printable page, the ended page's links, their refusals.
+    "mail.test.subject": {"en": "Sohbet test mail", "tr": "Sohbet deneme e-postası"},
+    "mail.test.body": {
+        "en": "This is a test mail from Sohbet: mail delivery works.",
+        "tr": "Bu, Sohbet'ten bir deneme e-postasıdır: e-posta gönderimi çalışıyor.",
+    },
     "transcript.heading": {"en": "Conversation with {name}", "tr": "{name} ile sohbet"},
     "transcript.started": {"en": "Started", "tr": "Başlangıç"},
     "transcript.made": {"en": "Transcript made", "tr": "Döküm tarihi"},
@@ -276,6 +294,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "admin.reply": {"en": "Reply", "tr": "Yanıtla"},
     "admin.back": {"en": "All conversations", "tr": "Tüm sohbetler"},
     "admin.no_preview": {"en": "(no messages)", "tr": "(mesaj yok)"},
+    "admin.mail_failing": {
+        "en": "{count} email(s) to visitors could not be sent yet; retrying. Check /health.",
+        "tr": "Ziyaretçilere {count} e-posta henüz gönderilemedi; yeniden deneniyor. /health sayfasına bakın.",
+    },
     "admin.telegram_backlog": {
         "en": "{count} visitor message(s) could not be delivered to Telegram yet; retrying. Check /health.",
         "tr": "{count} ziyaretçi mesajı henüz Telegram'a iletilemedi; yeniden deneniyor. /health sayfasına bakın.",
@@ -284,6 +306,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # The embeddable widget (issue 6).
     "admin.embed": {"en": "Embed", "tr": "Siteye ekle"},
     "admin.source": {"en": "Page", "tr": "Sayfa"},
+    "admin.visitor_email": {"en": "Email", "tr": "E-posta"},
     "admin.referrer": {"en": "came from", "tr": "geldiği yer"},
     "embed.title": {"en": "Put the chat on your website", "tr": "Sohbeti web sitenize ekleyin"},
     "embed.intro": {

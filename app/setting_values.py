@@ -137,3 +137,68 @@ class CloudinaryConfig:
     def delivery_origin(self) -> str:
         """The origin every delivery URL starts with (for the CSP)."""
         return f"https://{self.delivery_host}"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where mail goes (SMTP_URL): `smtp://user:pass@host:port` (plain, or `?starttls=true`), `smtps://` for TLS on
+    connect. The password never appears in a repr, a log line or an error message."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = field(default="", repr=False)
+    use_tls: bool = False  # TLS from the first byte (smtps://)
+    start_tls: bool = False  # STARTTLS after the greeting
+
+    def __str__(self) -> str:
+        scheme = "smtps" if self.use_tls else "smtp"
+        user = f"{self.username}@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}" + ("?starttls=true" if self.start_tls else "")
+
+
+def parse_smtp_url(name: str, value: str) -> SmtpConfig | None:
+    """SMTP_URL -> SmtpConfig, or None when unset. Errors never repeat the value (it holds the password)."""
+    if not value:
+        return None
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    problem = f"{name} must look like smtp://user:password@host:587?starttls=true or smtps://user:password@host:465"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise SettingsError(problem) from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError(problem)
+    query = {key.lower(): values[-1].lower() for key, values in parse_qs(parts.query).items()}
+    start_tls = query.get("starttls", "false") in ("1", "true", "yes", "on")
+    if parts.scheme == "smtps" and start_tls:
+        raise SettingsError(f"{name}: smtps:// already uses TLS; leave out ?starttls=true")
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port or (465 if parts.scheme == "smtps" else 25),
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=parts.scheme == "smtps",
+        start_tls=start_tls,
+    )
+
+
+def parse_mail_from(name: str, value: str) -> str:
+    """MAIL_FROM: an address (`chat@example.com`) or a name and address (`Support <chat@example.com>`)."""
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    if not value:
+        return ""
+    display, address = parseaddr(value)
+    if "\r" in value or "\n" in value or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address or ""):
+        raise SettingsError(f"{name} must be an address like chat@example.com or 'Support <chat@example.com>'")
+    return str(Address(display_name=display, addr_spec=address))
+
+
+def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value.lower()

@@ -25,12 +25,16 @@ from app.setting_values import (
     CloudinaryConfig,
     RateLimit,
     SettingsError,
+    SmtpConfig,
     derive_webhook_secret,
+    parse_choice,
     parse_count,
     parse_delays,
     parse_duration,
+    parse_mail_from,
     parse_seconds,
     parse_size,
+    parse_smtp_url,
     read_dotenv,
 )
 
@@ -40,6 +44,7 @@ __all__ = [
     "RateLimit",
     "Settings",
     "SettingsError",
+    "SmtpConfig",
     "derive_webhook_secret",
     "parse_duration",
     "read_dotenv",
@@ -192,6 +197,11 @@ class Settings:
     # outbox backoff on 5xx/timeouts (the last repeats)
     telegram_retry_seconds: tuple[int, ...] = setting("TELEGRAM_RETRY_SECONDS", (2, 5, 15, 60, 300))
     telegram_poll_seconds: int = setting("TELEGRAM_POLL_SECONDS", 25)  # getUpdates long-poll wait
+    smtp: SmtpConfig | None = setting("SMTP_URL", None)  # None: no mail (SPEC §9)  # noqa: RUF009 - a field()
+    mail_from: str = setting("MAIL_FROM", "")
+    ask_email: str = setting("ASK_EMAIL", "away")  # never | always | away (while no agent is online)
+    smtp_timeout_seconds: float = built_in(30.0)  # per SMTP command
+    mail_retry_seconds: tuple[int, ...] = built_in((30, 60, 300, 900, 1800))  # outbox backoff (the last repeats)
     # True when it lives in data/secrets.json, not the environment
     admin_password_generated: bool = built_in(False)
 
@@ -360,6 +370,9 @@ class Settings:
             telegram_timeout_seconds=parse_seconds(*filled("telegram_timeout_seconds", "10")),
             telegram_retry_seconds=parse_delays(*filled("telegram_retry_seconds", "2s,5s,15s,1m,5m")),
             telegram_poll_seconds=int(parse_seconds(*filled("telegram_poll_seconds", "25"))),
+            smtp=parse_smtp_url(*read("smtp")),
+            mail_from=parse_mail_from(*read("mail_from")),
+            ask_email=parse_choice(*filled("ask_email", "away"), ("never", "always", "away")),
         )
         if not 1 <= settings.login_lockout_seconds <= 3600:
             raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")
@@ -371,6 +384,8 @@ class Settings:
                 raise SettingsError("TELEGRAM_MODE=webhook needs PUBLIC_URL (the https address Telegram calls)")
         if settings.telegram_webhook_secret and not _WEBHOOK_SECRET_RE.fullmatch(settings.telegram_webhook_secret):
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z a-z 0-9 _ -")
+        if settings.smtp is not None and not settings.mail_from:
+            raise SettingsError("SMTP_URL needs MAIL_FROM (the sender address, e.g. chat@example.com)")
         return settings.with_secrets()
 
     def with_secrets(self) -> Settings:

@@ -32,6 +32,7 @@ from app.services.crypto import Cipher, Signer
 from app.services.downloads import Downloads
 from app.services.health import Health
 from app.services.housekeeping import Housekeeping
+from app.services.mail import MailOutbox, SmtpSender
 from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
@@ -50,6 +51,7 @@ from app.services.telegram import (
     make_bridge,
 )
 from app.services.transcripts import Transcripts
+from app.services.visitor_email import VisitorEmails
 from app.services.visitor_page import VisitorPages
 from app.services.workspace import Workspace
 from app.settings import RATE_UNITS, Settings, login_code_channel
@@ -105,6 +107,7 @@ class Services:
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
+    mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
     workers: list[BackgroundWorker] = field(default_factory=list)
@@ -192,6 +195,8 @@ def build_services(settings: Settings) -> Services:
     workspace = Workspace(engine, broker, hub)
     brand = Brand(workspace, settings.embed_origins)
     snoozes = SnoozeAlarm(broker)  # announces snoozes that ended (app/services/status.py)
+    smtp = SmtpSender(settings.smtp, timeout=settings.smtp_timeout_seconds) if settings.smtp else None
+    mail = MailOutbox(engine, cipher, smtp, retry_seconds=settings.mail_retry_seconds)
     workers: list[BackgroundWorker] = [
         database,
         broker,
@@ -204,6 +209,8 @@ def build_services(settings: Settings) -> Services:
     ]
     if telegram is not None:
         workers.append(telegram)
+    if mail.configured:
+        workers.append(mail)
     auth = AuthService(
         username=settings.admin_username,
         password_hash=settings.admin_password_hash or hash_password(settings.admin_password),
@@ -255,12 +262,18 @@ def build_services(settings: Settings) -> Services:
         retention=retention,
         housekeeping=housekeeping,
         downloads=Downloads(conversations, auth, attachments.storage, local_storage),
-        health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir),
+        health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail),
         streams=streams,
-        visitor_pages=VisitorPages(conversations, presence, settings.message_retention_seconds),
+        visitor_pages=VisitorPages(
+            conversations,
+            presence,
+            settings.message_retention_seconds,
+            VisitorEmails(engine, cipher, presence, settings.ask_email),
+        ),
         transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
         metrics=metrics,
         brand=brand,
+        mail=mail,
         telegram=telegram,
         workers=workers,
     )

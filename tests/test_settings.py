@@ -148,6 +148,9 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "TELEGRAM_TIMEOUT": "3",
         "TELEGRAM_RETRY_SECONDS": "1s,3s",
         "TELEGRAM_POLL_SECONDS": "30",
+        "SMTP_URL": "smtp://mailer:p%40ss@mail.example.com:587?starttls=true",
+        "MAIL_FROM": "Support <chat@example.com>",
+        "ASK_EMAIL": "always",
     }
 
 
@@ -190,3 +193,20 @@ def test_weak_secrets_name_the_attribute():
     assert {"secret_key", "encryption_keys", "admin_password", "metrics_token", "public_url"} <= set(problems)
     assert problems["secret_key"].startswith("SECRET_KEY ")
     assert settings.secret_problems() == [problem for _, problem in settings.weak_secrets()]
+
+
+def test_smtp_url_is_parsed_and_its_password_never_shown(tmp_path):
+    settings = Settings.from_env(every_variable(tmp_path))
+    smtp = settings.smtp
+    assert smtp is not None and (smtp.host, smtp.port, smtp.username) == ("mail.example.com", 587, "mailer")
+    assert smtp.password == "p@ss" and smtp.start_tls and not smtp.use_tls
+    assert "p@ss" not in repr(settings) and "p@ss" not in str(smtp)
+    tls = Settings.from_env({"DATA_DIR": str(tmp_path), "SMTP_URL": "smtps://h.example.com", "MAIL_FROM": "a@b.co"})
+    assert tls.smtp is not None and tls.smtp.use_tls and tls.smtp.port == 465
+    with pytest.raises(SettingsError, match="SMTP_URL") as refused:
+        Settings.from_env({"DATA_DIR": str(tmp_path), "SMTP_URL": "http://u:hunter22@h", "MAIL_FROM": "a@b.co"})
+    assert "hunter22" not in str(refused.value)
+    with pytest.raises(SettingsError, match="MAIL_FROM"):
+        Settings.from_env({"DATA_DIR": str(tmp_path), "SMTP_URL": "smtp://h.example.com"})
+    with pytest.raises(SettingsError, match="ASK_EMAIL"):
+        Settings.from_env({"DATA_DIR": str(tmp_path), "ASK_EMAIL": "sometimes"})

@@ -47,14 +47,17 @@ def test_the_retention_notice_only_when_messages_expire():
 async def test_without_a_conversation_the_page_is_the_start_form(settings):
     async with running_services(settings) as s:
         source = {"source_url": "https://shop.example/cart", "source_referrer": None}
-        context = await VisitorPages(s.conversations, s.presence, 7 * DAY).page(None, "en", embed=True, source=source)
+        context = await VisitorPages(s.conversations, s.presence, 7 * DAY, s.visitor_pages.emails).page(
+            None, "en", embed=True, source=source
+        )
         assert context == {
             "support_online": False,
             "retention_notice": retention_notice(7 * DAY, "en"),
+            "ask_email": True,  # ASK_EMAIL=away, and no agent online
             **source,
         }
-        bare = await VisitorPages(s.conversations, s.presence, 0).page(None, "en", embed=False)
-        assert bare == {"support_online": False, "retention_notice": ""}
+        bare = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(None, "en", embed=False)
+        assert bare == {"support_online": False, "retention_notice": "", "ask_email": True}  # ASK_EMAIL=away
 
 
 async def test_with_a_conversation_the_page_shows_it(settings):
@@ -66,7 +69,7 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert conversation is not None
         await s.presence.enter(ADMIN)
         try:
-            context = await VisitorPages(s.conversations, s.presence, 0).page(
+            context = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(
                 conversation, "tr", embed=True, source={"x": "y"}
             )
         finally:
@@ -81,7 +84,9 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
         assert context["retention_notice"] == ""
         assert "x" not in context  # the host page's context is for a new conversation only
-        page = await VisitorPages(s.conversations, s.presence, 0).page(conversation, "en", embed=False)
+        page = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(
+            conversation, "en", embed=False
+        )
         assert page["post_url"] == "/chat/messages" and page["display_name"] == f"Visitor {number}"
 
 
@@ -97,7 +102,12 @@ async def test_starting_a_conversation_checks_the_name_and_stores_none_when_none
         with pytest.raises(TextError):
             await s.visitor_pages.start("x" * 500, "en")
         form = await s.visitor_pages.start_form("en", source_url="https://shop.example/")
-        assert form == {"support_online": False, "retention_notice": "", "source_url": "https://shop.example/"}
+        assert form == {
+            "support_online": False,
+            "retention_notice": "",
+            "ask_email": True,
+            "source_url": "https://shop.example/",
+        }
 
 
 def test_an_unnamed_visitors_label_is_distinct_stable_and_in_the_readers_language():

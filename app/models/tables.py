@@ -42,6 +42,7 @@ class Conversation(Table):
     status = Varchar(length=10, default="open", index=True)
     snoozed_until = DoublePrecision(null=True, default=None)
     assignee = Varchar(length=40, null=True, default=None, index=True)  # an agent's username; None: unassigned
+    email = Text(null=True, default=None)  # the visitor's address for replies by email (SPEC §9): a Fernet token
 
 
 class Message(Table):
@@ -183,6 +184,29 @@ class TelegramOutbox(Table):
     telegram_message_id = BigInt(null=True, default=None)
     created_at = DoublePrecision(default=0.0)
     delivered_at = DoublePrecision(null=True, default=None)
+    failed_at = DoublePrecision(null=True, default=None)
+
+
+class MailOutbox(Table):
+    """A mail to send (SPEC §9), written in the transaction that causes it (app/services/mail/outbox.py).
+
+    `recipient` and `body` (the whole RFC 5322 message) are Fernet tokens: an address and what is written to it are
+    personal data. Sent in id order; a row the server refuses for good (5xx) is set aside with `failed_at`.
+    `kind` says what the mail is (`test`, later `replies`, `transcript`); `conversation` is None for mail about no
+    conversation, and deleting a conversation deletes its unsent mail."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=True, index=True)
+    kind = Varchar(length=20, default="")
+    recipient = Text(default="")
+    body = Text(default="")
+    attempts = Integer(default=0)
+    next_try_at = DoublePrecision(default=0.0)
+    last_error = Varchar(length=200, default="")
+    sent = Boolean(default=False, index=True)
+    created_at = DoublePrecision(default=0.0)
+    sent_at = DoublePrecision(null=True, default=None)
     failed_at = DoublePrecision(null=True, default=None)
 
 

@@ -80,6 +80,7 @@ async def threads_context(
             open_id=open_id,
             view=view,
             reader=current_admin(request).username,
+            mail=services.mail,
         )
     except ValueError:
         raise ValidationException("before is not a conversation-list cursor") from None
@@ -92,6 +93,7 @@ async def threads_context(
         "threads_shown": (shown if before else 0) + len(listed.threads),
         "total_unread": listed.total_unread,
         "telegram_backlog": listed.telegram_backlog,
+        "mail_failing": listed.mail_failing,
         "open_thread": listed.open_thread,
         "counts": listed.counts,
         "team_online": await team_on_dashboards(services.presence),

@@ -1,4 +1,5 @@
-"""Visitor pages: the start form, the conversation, sending, ending. Plain posts + 303 without JavaScript."""
+"""Visitor pages: the start form, the conversation, sending, leaving an email, ending. Plain posts + 303
+without JavaScript."""
 
 from __future__ import annotations
 
@@ -85,14 +86,18 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
         )
     source = source_context(request, data.get("source_url"), data.get("source_referrer"))
     try:
-        conversation, token = await services.visitor_pages.start(data.get("display_name"), lang, **source)
+        conversation, token = await services.visitor_pages.start(
+            data.get("display_name"), lang, data.get("email"), **source
+        )
     except TextError as error:
         return page(
             request,
             "visitor/index.html" if not is_htmx(request) else "visitor/_start.html",
             status_code=422,
             error=translator(lang)(f"error.{error.code}"),
+            error_field="email" if error.code.startswith("email") else "display_name",
             name_value=(data.get("display_name") or "")[:200],
+            email_value=(data.get("email") or "")[:300],
             **await services.visitor_pages.start_form(lang, **source),
         )
     visitor_cookie = cookie(
@@ -133,6 +138,28 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
         full_page="visitor/index.html",
         full_context=full_context,
     )
+
+
+@post("/chat/email", include_in_schema=False, status_code=303)
+async def save_email(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
+    """ "Get replies by email": the address is kept (encrypted) on the visitor's conversation. htmx gets the email
+    box back; without JavaScript a 303 to the conversation. An invalid address: 422, the typed text kept."""
+    services = services_of(request)
+    conversation = await visitor_conversation(request)
+    if conversation is None:
+        return see_other(home_url(request))
+    try:
+        address = await services.visitor_pages.emails.save(conversation.id, data.get("email"))
+    except TextError as error:
+        refused = {"email_error": translator(language(request))(f"error.{error.code}")}
+        refused["email_value"] = (data.get("email") or "")[:300]
+        if is_htmx(request):
+            return page(request, "visitor/_email.html", status_code=422, ask_email=True, **refused)
+        context = await chat_context(request, conversation)
+        return page(request, "visitor/index.html", status_code=422, **{**context, **refused})
+    if is_htmx(request):
+        return page(request, "visitor/_email.html", email_saved=address)
+    return see_other(home_url(request))
 
 
 @post("/chat/end", include_in_schema=False, status_code=303)

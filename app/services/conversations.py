@@ -130,6 +130,7 @@ class ConversationService:
             source_referrer=row.get("source_referrer"),
             created_at=row.get("created_at"),
             message_count=row.get("message_count", 0),
+            email=self._cipher.decrypt(row["email"]) if row.get("email") else None,
             **status_fields(row),
         )
 
@@ -215,9 +216,11 @@ class ConversationService:
         *,
         source_url: str | None = None,
         source_referrer: str | None = None,
+        email: str | None = None,
     ) -> tuple[ThreadView, str]:
         """A new conversation and the visitor's bearer token (only its hash is stored). `source_url` and
-        `source_referrer` (already validated by the caller) say where an embedded chat was opened."""
+        `source_referrer` (already validated by the caller) say where an embedded chat was opened; `email` is
+        the visitor's checked address (stored encrypted)."""
         token = new_token()
         moment = datetime.now(UTC)
         async with write_transaction(self._engine):
@@ -233,6 +236,7 @@ class ConversationService:
                     source_url=source_url,
                     source_referrer=source_referrer,
                     assignee=assignee,
+                    email=self._cipher.encrypt(email) if email else None,
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]

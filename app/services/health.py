@@ -13,6 +13,7 @@ from typing import Any
 
 from app.models import Conversation, FileDeletion
 from app.models.sqlite import PooledSQLiteEngine
+from app.services.mail import MailOutbox
 from app.services.realtime import Broker, Hub
 from app.services.telegram import TelegramBridge
 
@@ -41,8 +42,15 @@ async def database_ok() -> tuple[bool, str]:
 
 class Health:
     def __init__(
-        self, broker: Broker, hub: Hub, telegram: TelegramBridge | None, storage_backend: str, data_dir: Path
+        self,
+        broker: Broker,
+        hub: Hub,
+        telegram: TelegramBridge | None,
+        storage_backend: str,
+        data_dir: Path,
+        mail: MailOutbox | None = None,
     ) -> None:
+        self.mail = mail
         self.broker = broker
         self.hub = hub
         self.telegram = telegram
@@ -65,6 +73,11 @@ class Health:
             checks["telegram"] = (
                 await self.telegram.health() if healthy else {"status": "unknown", "mode": self.telegram.mode}
             )
+        mail: dict[str, Any] | str = "not configured"
+        if self.mail is not None and self.mail.configured:
+            mail = await self.mail.health() if healthy else {"status": "unknown"}
+        checks["mail"] = mail
+        mail_failing = isinstance(mail, dict) and mail["status"] == "failing"
         pending_deletions = await FileDeletion.count() if healthy else None
         checks["storage"] = {"backend": self.storage_backend, "pending_deletions": pending_deletions}
         usage = shutil.disk_usage(self.data_dir if self.data_dir.exists() else "/")
@@ -74,4 +87,5 @@ class Health:
         telegram = checks["telegram"]
         telegram_failing = isinstance(telegram, dict) and telegram["status"] in ("backlog", "error")
         degraded = not self.broker.connected or checks["disk"]["low"] or bool(pending_deletions) or telegram_failing
+        degraded = degraded or mail_failing
         return HealthReport(healthy, "unavailable" if not healthy else ("degraded" if degraded else "ok"), checks)

@@ -30,14 +30,17 @@ from piccolo.columns import Column
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
-from app.models import Agent, Conversation, Message
+from app.models import Agent, Conversation, MailOutbox, Message
 from app.models.db import bind_tables, close_engine, make_engine, open_engine, write_transaction
 from app.settings import Settings
 
-# Every column that holds a Fernet token (written with Cipher.encrypt in app/services/conversations.py, and the
-# agents' TOTP secrets in app/services/agents.py).
+# Every column that holds a Fernet token (written with Cipher.encrypt in app/services/conversations.py, the
+# agents' TOTP secrets in app/services/agents.py, the visitor's email and the mail outbox in app/services/mail/).
 ENCRYPTED_COLUMNS: tuple[tuple[type[Table], str], ...] = (
     (Conversation, "last_preview"),
+    (Conversation, "email"),
+    (MailOutbox, "recipient"),
+    (MailOutbox, "body"),
     (Message, "body"),
     (Agent, "totp_secret"),
 )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.clock import now
 from app.models import Conversation
+from app.services.mail import MailOutbox
 from app.services.presence import conversation_subject
 from app.services.read_marks import READ_MARK_JOIN, UNREAD_SQL
 from app.services.status import view_counts
@@ -89,6 +90,7 @@ class ThreadsPage:
     telegram_backlog: dict[str, Any] | None  # None without Telegram
     open_thread: ThreadView | None = None  # the conversation open beside the list, as the list shows it
     counts: dict[str, dict[str, int]] | None = None  # with a view: how many each view holds ({view: {status: n}})
+    mail_failing: int = 0  # mails waiting after a failed try (SPEC §9: shown while failing)
 
 
 async def threads_page(
@@ -102,6 +104,7 @@ async def threads_page(
     open_id: int | None = None,
     view: ThreadFilter | None = None,
     reader: str | None = None,
+    mail: MailOutbox | None = None,
 ) -> ThreadsPage:
     """The newest page of the list, or the one after `before` (a cursor from the previous page: ValueError
     when it is not one), each conversation marked online or not and named for a reader in `lang`. With `open_id`,
@@ -128,4 +131,5 @@ async def threads_page(
         telegram_backlog=await outbox.backlog() if outbox is not None else None,
         open_thread=shown(opened) if opened is not None else None,
         counts=await view_counts(view.me) if view is not None else None,
+        mail_failing=await mail.failing() if mail is not None else 0,
     )

@@ -52,6 +52,7 @@ class ThreadView:
     status: str = "open"  # open | snoozed | resolved, as of reading (a snooze that ran out reads as open)
     snoozed_until: datetime | None = None  # while snoozed
     assignee: str | None = None  # the agent's username
+    email: str | None = None  # the visitor's address for replies by email (decrypted), SPEC §9
 
 
 @dataclass(frozen=True, slots=True)

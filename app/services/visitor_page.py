@@ -10,6 +10,7 @@ from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.retention import describe
 from app.services.text import clean_display_name
+from app.services.visitor_email import VisitorEmails, check_email
 from app.services.visitor_names import display_name
 
 VISITOR_COOKIE_AGE = 30 * 86400
@@ -27,8 +28,15 @@ class VisitorPages:
     """The visitor's side of a conversation, for the page at `/` and the widget at `/embed` alike: which
     conversation a visitor's token holds, starting one, and what the page shows."""
 
-    def __init__(self, conversations: ConversationService, presence: PresenceTracker, retention_seconds: int) -> None:
+    def __init__(
+        self,
+        conversations: ConversationService,
+        presence: PresenceTracker,
+        retention_seconds: int,
+        emails: VisitorEmails,
+    ) -> None:
         self.conversations = conversations
+        self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
 
@@ -38,10 +46,15 @@ class VisitorPages:
             return None
         return await self.conversations.by_visitor_token(token)
 
-    async def start(self, display_name: str | None, lang: str, **source: str | None) -> tuple[ThreadView, str]:
-        """A new conversation and the visitor's bearer token for it. The name is checked (TextError when it is
-        not acceptable); none given, it stays empty: readers see a label in their own language (visitor_names)."""
-        return await self.conversations.start(clean_display_name(display_name), lang, **source)
+    async def start(
+        self, display_name: str | None, lang: str, email: str | None = None, **source: str | None
+    ) -> tuple[ThreadView, str]:
+        """A new conversation and the visitor's bearer token for it. The name and the optional email are checked
+        (TextError when not acceptable; nothing is created then); no name given, it stays empty: readers see a label
+        in their own language (visitor_names). With ASK_EMAIL=never an address is not kept."""
+        name = clean_display_name(display_name)
+        address = check_email(email) if self.emails.ask_mode != "never" else None
+        return await self.conversations.start(name, lang, email=address, **source)
 
     async def chat(self, conversation: ThreadView, lang: str, *, embed: bool) -> dict[str, Any]:
         """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the
@@ -57,6 +70,7 @@ class VisitorPages:
             "viewer": "visitor",
             "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
             "retention_notice": retention_notice(self.retention_seconds, lang),
+            "ask_email": await self.emails.asks(conversation),
         }
 
     async def page(
@@ -73,5 +87,6 @@ class VisitorPages:
         return {
             "support_online": await self.presence.is_online(ADMIN),
             "retention_notice": retention_notice(self.retention_seconds, lang),
+            "ask_email": await self.emails.asks(),
             **context,
         }

@@ -117,10 +117,14 @@ class Populated:
     texts: list[str]
 
 
+VISITOR_EMAIL = "ayse@example.com"
+
+
 def populate(server: Server) -> Populated:
     image = media_files.image("PNG", (40, 30))
     texts = ["Merhaba! Siparişim nerede? ğüşıöç İĞÜŞÖÇ", "<b>bold & 'quoted'</b> 🎉", "line one\nline two"]
     ayse = start_visitor(server.url, "Ayşe")
+    assert ayse.post("/chat/email", {"email": VISITOR_EMAIL}).status_code == 303  # kept encrypted (SPEC §9)
     for text in texts:
         send(ayse, text)
     send_image(ayse, "here is the photo", image)
@@ -360,7 +364,7 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         "file_deletion": 0,
         "workspace_setting": 0,
         "read_mark": 0,
-        **{n: 0 for n in counts if "telegram" in n},
+        **{n: 0 for n in counts if "telegram" in n or n == "mail_outbox"},
     }
     team = {"agent": 1}  # the first owner, made from ADMIN_USERNAME when the source server started
     logins = {n: counts[n] for n in counts if n == "audit_event"}  # the populating admin's logins (SPEC §8 audit)
@@ -375,7 +379,7 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
     (file_entry,) = manifest["files"]
     assert file_entry["size"] == len(members[file_entry["member"]])
     everything = b"".join(members.values())
-    for text in populated.texts:  # message text stays encrypted in the backup
+    for text in [*populated.texts, VISITOR_EMAIL]:  # message text and the visitor's email stay encrypted
         assert text.encode() not in everything
     image_digest = next(m["file_sha256"] for m in populated.snapshot["Ayşe"]["messages"] if m.get("file_sha256"))
     assert hashlib.sha256(members[file_entry["member"]]).hexdigest() == image_digest
@@ -396,6 +400,8 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         admin = login_admin(server)
         assert snapshot(admin) == populated.snapshot
         assert 'id="canned-hello"' in admin.get("/admin/canned").text  # canned replies travel too
+        ayse_page = admin.get(f"/admin/threads/{populated.snapshot['Ayşe']['id']}").text
+        assert f"mailto:{VISITOR_EMAIL}" in ayse_page  # the email came back with the conversation
         # New rows get fresh ids (PostgreSQL sequences were moved past the restored ones).
         newest = max(m["id"] for thread in populated.snapshot.values() for m in thread["messages"])
         reply = admin_reply(admin, populated.snapshot["Bob"]["id"], "after the move")

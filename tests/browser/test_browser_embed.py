@@ -165,7 +165,7 @@ def test_panel_conversation_badge_escape_and_memory(sohbet, host_site, browsers)
     name = unique("Widget")
     frame.locator("#display_name").fill(name)
     frame.locator("#display_name").press("Enter")
-    expect(frame.locator("#composer-text")).to_be_visible()
+    expect(frame.locator("html.js #composer-text")).to_be_visible()  # Enter sends once app.js runs
     frame.locator("#composer-text").fill("Hello from the shop")
     frame.locator("#composer-text").press("Enter")
     expect(frame.locator("#messages article[data-sender=visitor] .msg-text")).to_have_text(["Hello from the shop"])

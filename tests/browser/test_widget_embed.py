@@ -91,7 +91,7 @@ def test_the_panel_is_not_sandboxed_and_looks_like_one_chat(sohbet, host_site, b
     assert page.evaluate(f"{SHADOW}.querySelector('iframe').hasAttribute('sandbox')") is False
     assert not [w for w in warnings if "sandbox" in w.lower()], warnings
     # The cookie works in the unsandboxed frame: a message goes and stays after the panel reloads.
-    frame.locator("#composer-text").fill("sandbox-free")
+    frame.locator("html.js #composer-text").fill("sandbox-free")  # Enter sends once app.js runs
     frame.locator("#composer-text").press("Enter")
     expect(frame.locator("#messages article[data-sender=visitor] .msg-text")).to_have_text(["sandbox-free"])
 

@@ -18,7 +18,7 @@ from msgspec import Meta
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
 from app.routes._common import COMMON_ERRORS, errors
-from app.services import login
+from app.services import login, notes
 from app.services.conversations import MessageView, ThreadView
 from app.services.idempotency import CLIENT_MSG_ID, valid_client_msg_id
 from app.services.login import LoginRefused
@@ -337,13 +337,14 @@ async def list_messages(
         raise NotFoundException("no such conversation")
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
-    messages, has_more = await services.conversations.page(thread_id, before, limit=limit)
+    found, has_more = await services.conversations.page(thread_id, before, limit=limit)
+    messages = notes.for_visitor(found)  # sender_type has three values (SPEC §8): agents' notes stay out
     return MessagesResponse(
         success=True,
         thread_id=thread_id,
         messages=[message_out(m) for m in messages],
         has_more=has_more,
-        next_before=messages[0].seq if has_more and messages else None,
+        next_before=found[0].seq if has_more and found else None,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.clock import now
 from app.models import Conversation
+from app.services import labels
 from app.services.mail import MailOutbox
 from app.services.presence import conversation_subject
 from app.services.read_marks import READ_MARK_JOIN, UNREAD_SQL
@@ -118,11 +119,13 @@ async def threads_page(
         opened = await conversations.get(open_id)
     listed = threads if opened is None else [*threads, opened]
     online = await presence.online_subjects([conversation_subject(t.id) for t in listed])
+    labelled = await labels.for_conversations(t.id for t in listed)
 
     def shown(thread: ThreadView) -> ThreadView:
         subject = conversation_subject(thread.id)
         name = visitor_label(thread.display_name, thread.id, lang)
-        return replace(thread, online=subject in online, display_name=name)
+        found = tuple(labelled.get(thread.id, ()))
+        return replace(thread, online=subject in online, display_name=name, labels=found)
 
     return ThreadsPage(
         threads=[shown(t) for t in threads],

@@ -57,6 +57,9 @@ def test_a_note_is_for_agents_only(server):
     owner.post(posted, {"text": "after resolving", "kind": "note"})
     assert rows(owner, "?status=resolved")[thread][0] == "resolved"
 
+    ended = visitor.post("/chat/end", {"confirm": "yes"})  # the ended page shows the conversation read-only
+    assert ended.status_code == 200 and "public reply" in ended.text and "secret" not in ended.text
+
 
 def test_a_bad_kind_or_empty_note_is_refused_and_stores_nothing(server):
     url = server.env["DATABASE_URL"]

@@ -2,8 +2,9 @@
 
 Keyset paging: a page ends with a cursor (its last conversation's activity time and id), and the next page is
 everything strictly before it in (last_activity_at, id) order. Unlike an offset, a cursor never repeats or
-skips a conversation because new ones arrived at the top meanwhile. The count is a subquery of the one list
-query (the message index on `conversation` answers it), not a query per conversation.
+skips a conversation because new ones arrived at the top meanwhile. The count (agents' notes left out, as the
+message list of the JSON API does) is a subquery of the one list query (the message index on `conversation` answers
+it), not a query per conversation.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CURSOR = re.compile(r"(\d{1,17})_(\d{1,18})")
 
 PAGE_SQL = (
-    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id) AS message_count{unread} "
+    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id AND m.sender <> 'note') AS message_count"
+    "{unread} "
     "FROM conversation c{join} {where} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {{}}"
 )
 BEFORE = "c.last_activity_at < {} OR (c.last_activity_at = {} AND c.id < {})"

@@ -48,6 +48,8 @@ def test_a_note_is_for_agents_only(server):
     api = api_login(server)
     listed = api.get(f"/api/messages/{thread}").json()["messages"]
     assert [m["text"] for m in listed] == ["hello", "public reply"]
+    counted = {t["id"]: t["message_count"] for t in api.get("/api/threads").json()["threads"]}
+    assert counted[thread] == 2
 
     # Not unread, not the list's preview, no reopening.
     item = owner.get("/admin/threads").text.split(f'id="thread-{thread}"', 1)[1].split("</li>", 1)[0]

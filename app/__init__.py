@@ -29,7 +29,7 @@ from app.csrf import csrf_config
 from app.limits import MULTIPART_PARTS_MAX, BodyLimitMiddleware
 from app.proxy import ProxyHeadersMiddleware
 from app.ratelimit import route_limits
-from app.routes import admin, api, audit, auth, canned, embed, events, health, media, team, triage, visitor
+from app.routes import admin, api, audit, auth, canned, embed, events, health, labels, media, team, triage, visitor
 from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
 from app.settings import LITESTAR_DEBUG, Settings
@@ -108,6 +108,7 @@ def route_handlers(services: Services) -> list[Any]:
         team.owner_router,
         team.me_router,
         canned.router,
+        labels.router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],

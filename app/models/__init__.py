@@ -7,6 +7,7 @@ from app.models.tables import (
     AuditEvent,
     CannedReply,
     Conversation,
+    ConversationLabel,
     Counter,
     FileDeletion,
     KeyValue,
@@ -44,6 +45,7 @@ ALL_TABLES = (
     AuditEvent,
     ReadMark,
     CannedReply,
+    ConversationLabel,
 )
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "AuditEvent",
     "CannedReply",
     "Conversation",
+    "ConversationLabel",
     "Counter",
     "FileDeletion",
     "KeyValue",

@@ -319,3 +319,13 @@ class CannedReply(Table):
     text = Text(default="")
     created_by = Varchar(length=40, default="")  # the agent's username
     updated_at = DoublePrecision(default=0.0)
+
+
+class ConversationLabel(Table):
+    """A label on a conversation (SPEC §10, app/services/labels.py): lower-case letters, digits, - and _, 1-30
+    characters; (conversation, label) is unique (see the migration). Plain text: support's own words."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    label = Varchar(length=30, default="", index=True)

@@ -21,7 +21,7 @@ from sse_starlette import ServerSentEvent
 from starlette.responses import Response as PlainASGIResponse
 
 from app.i18n import translator
-from app.services import canned
+from app.services import canned, notes
 from app.services.conversations import ThreadView
 from app.services.crypto import Signer
 from app.services.messaging import SendRefused
@@ -150,15 +150,18 @@ async def submit_composer(
 ) -> Refusal | None:
     """Read the composer form (text, `client_msg_id`, a file) and send it. None on success — also for a repeat of
     a post already stored, answered as the first one was. `visitor_name` (the agent's composer): a chosen canned
-    reply (`canned`) is added and `{name}` filled in (app/services/canned.py)."""
+    reply (`canned`) is added and `{name}` filled in (app/services/canned.py); `kind=note` makes it a private note
+    (app/services/notes.py)."""
     form = await request.form()
     text = str(form.get("text") or "")
     if visitor_name is not None:
         try:
+            sender = notes.composer_sender(str(form.get("kind") or ""))
             sent = await canned.compose(text, str(form.get("canned") or ""), visitor_name)
-        except canned.CannedRefused as refused:
+        except (canned.CannedRefused, notes.NoteRefused) as refused:
             message = translator(language(request))(f"error.{refused.code}")
-            return Refusal(refused.status, message, text[:TEXT_KEPT], refused.code, form.get("nojs") == "1")
+            status = refused.status if isinstance(refused, canned.CannedRefused) else 422
+            return Refusal(status, message, text[:TEXT_KEPT], refused.code, form.get("nojs") == "1")
     else:
         sent = text
     # Two inputs may carry a file (the picker and, without a recorder, the voice-note capture): the first wins.

@@ -22,7 +22,7 @@ from app.routes._common import (
     transcript_response,
     triage_context,
 )
-from app.services import canned
+from app.services import canned, labels
 from app.services.availability import AvailabilityRefused, set_availability, team_on_dashboards
 from app.services.conversations import ThreadView
 from app.services.presence import conversation_subject
@@ -52,10 +52,11 @@ QueryShown = Annotated[int, QueryParameter(ge=0, le=DB_INT_MAX)]
 
 
 def chosen_view(request: Request[Any, Any, Any]) -> ThreadFilter:
-    """The list's view from the query (`view`, `status`; default all and open); 400 for an unknown value."""
+    """The list's view from the query (`view`, `status`; default all and open; `label`); 400 for an unknown value."""
     query = request.query_params
+    me = current_admin(request).username
     try:
-        return ThreadFilter.parse(query.get("view"), query.get("status"), current_admin(request).username)
+        return ThreadFilter.parse(query.get("view"), query.get("status"), me, query.get("label"))
     except StatusRefused as refused:
         raise ValidationException(refused.code) from None
 
@@ -123,6 +124,7 @@ async def thread_context(
         "post_url": f"/admin/threads/{thread.id}/messages",
         "thread_online": await services.presence.is_online(conversation_subject(thread.id)),
         "canned_replies": await canned.all_replies(),
+        "labels": await labels.of(thread.id),
         **await triage_context(request, thread),
     }
 

@@ -5,7 +5,7 @@ Errors come from app.web.error_response as {success: false, error, code, status}
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,12 +18,12 @@ from msgspec import Meta
 from app.i18n import translator
 from app.limits import BODY_LIMIT, UPLOAD
 from app.routes._common import COMMON_ERRORS, errors
-from app.services import login
+from app.services import login, notes
 from app.services.conversations import MessageView, ThreadView
 from app.services.idempotency import CLIENT_MSG_ID, valid_client_msg_id
 from app.services.login import LoginRefused
 from app.services.messaging import SendRefused, Staged
-from app.services.status import ThreadFilter
+from app.services.status import ANY_STATUS, StatusRefused, ThreadFilter
 from app.services.threads import THREADS_PAGE, threads_page
 from app.web import (
     ADMIN_COOKIE,
@@ -88,6 +88,7 @@ class ThreadOut:
     conversation_status: Literal["open", "snoozed", "resolved"]
     snoozed_until: datetime | None
     assignee: str | None  # the agent's username
+    labels: list[str]  # SPEC §10, alphabetically
 
 
 @dataclass
@@ -243,6 +244,7 @@ def thread_out(thread: ThreadView) -> ThreadOut:
         conversation_status=thread.status,  # type: ignore[arg-type]
         snoozed_until=thread.snoozed_until,
         assignee=thread.assignee,
+        labels=list(thread.labels),
     )
 
 
@@ -285,24 +287,30 @@ async def api_verify(request: Request[Any, Any, Any], data: JSONBody[VerifyReque
     )
 
 
-@get("/api/threads", tags=["threads"], responses=errors(*COMMON_ERRORS))
+@get("/api/threads", tags=["threads"], responses=errors(*COMMON_ERRORS, 422))
 async def list_threads(
     request: Request[Any, Any, Any],
     before: FromQuery[str | None] = None,
     limit: FromQuery[int] = THREADS_PAGE,
     view: FromQuery[Literal["all", "mine", "unassigned"] | None] = None,
     status: FromQuery[Literal["open", "snoozed", "resolved"] | None] = None,
+    label: FromQuery[str | None] = None,
 ) -> ThreadsResponse:
     """A page of conversations, newest activity first: the first `limit`, or those after the cursor `before`
     (the `next_before` of the previous page). `view` (all, mine, unassigned) and `status` (open, snoozed,
-    resolved) filter them; without either, every conversation is listed."""
+    resolved) filter them; without either, every conversation is listed. `label`: only those with that label
+    (any status unless `status` is given); 422 when it cannot be a label."""
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
     services = services_of(request)
     outbox = services.telegram.outbox if services.telegram is not None else None
     chosen = None
-    if view or status:
-        chosen = ThreadFilter.parse(view, status, current_admin(request).username)
+    if view or status or label:
+        try:
+            chosen = ThreadFilter.parse(view, status, current_admin(request).username, label)
+        except StatusRefused as refused:
+            raise refuse(422, translator(language(request))(f"error.{refused.code}")) from None
+        chosen = chosen if view or status else replace(chosen, status=ANY_STATUS)
     try:
         listed = await threads_page(
             services.conversations,
@@ -337,13 +345,14 @@ async def list_messages(
         raise NotFoundException("no such conversation")
     if not 1 <= limit <= MAX_PAGE:
         raise refuse(400, f"limit must be between 1 and {MAX_PAGE}")
-    messages, has_more = await services.conversations.page(thread_id, before, limit=limit)
+    found, has_more = await services.conversations.page(thread_id, before, limit=limit)
+    messages = notes.for_visitor(found)  # sender_type has three values (SPEC §8): agents' notes stay out
     return MessagesResponse(
         success=True,
         thread_id=thread_id,
         messages=[message_out(m) for m in messages],
         has_more=has_more,
-        next_before=messages[0].seq if has_more and messages else None,
+        next_before=found[0].seq if has_more and found else None,
     )
 
 

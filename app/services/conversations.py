@@ -26,7 +26,7 @@ from app.services.text import preview
 from app.services.threads import THREADS_PAGE, ThreadCursor, page_rows
 from app.services.views import AttachmentView, Catchup, MessageView, ThreadView
 
-SENDERS = ("visitor", "admin", "system")
+SENDERS = ("visitor", "admin", "system", "note")  # note: agents only (app/services/notes.py)
 PREVIEW_MARKS = {"image": "\U0001f4f7", "audio": "\U0001f3a4"}  # camera, microphone
 QUEUE_FILES_SQL = (
     "INSERT INTO file_deletion (backend, storage_key, attempts, last_error, next_try_at) "
@@ -326,6 +326,8 @@ class ConversationService:
             Conversation.last_preview: self._cipher.encrypt(preview(summary)),
             Conversation.last_sender: sender,
         }
+        if sender == "note":  # takes a number, changes nothing the visitor or the list shows (app/services/notes.py)
+            changes = {Conversation.last_seq: Conversation.last_seq + 1}
         if sender == "visitor":  # a visitor writing again reopens a conversation support had closed, snoozed, resolved
             changes[Conversation.ended_at] = None
             changes[Conversation.status] = "open"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.services import notes
 from app.services.conversations import ConversationService, MessageView, ThreadView
 
 TRANSCRIPT_LIMIT = 500  # messages on the ended page; the full transcript is SPEC §9's download
@@ -27,4 +28,4 @@ async def end_visitor_chat(conversations: ConversationService, token: str | None
         return None
     messages, more = await conversations.page(conversation.id, limit=TRANSCRIPT_LIMIT)
     await conversations.leave(conversation.id, ENDED_NOTE)
-    return EndedChat(conversation, messages, complete=not more)
+    return EndedChat(conversation, notes.for_visitor(messages), complete=not more)

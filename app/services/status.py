@@ -20,9 +20,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from app.clock import now
 from app.models import Agent, Conversation, KeyValue
+from app.services import labels
 from app.services.background import BackgroundLoop
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Event, publish_now
@@ -31,6 +33,7 @@ log = logging.getLogger("sohbet.status")
 
 STATUSES = ("open", "snoozed", "resolved")
 VIEWS = ("all", "mine", "unassigned")
+ANY_STATUS = "any"  # not a choice of the dashboard: the JSON API's list without `status`
 ASSIGNMENT_MODES = ("manual", "round_robin")
 DURATION = re.compile(r"(\d{1,5})\s*([mhdw])")
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -87,24 +90,35 @@ class ThreadFilter:
     """A dashboard view: whose (`all`, `mine`, `unassigned`) and which status. `me`: the reader's username."""
 
     view: str = "all"
-    status: str = "open"
+    status: str = "open"  # or ANY_STATUS (the JSON API without `status`)
     me: str = ""
+    label: str = ""  # only conversations with this label (app/services/labels.py); "": any
 
     @classmethod
-    def parse(cls, view: str | None, status: str | None, me: str) -> ThreadFilter:
-        """StatusRefused (`bad_view`, `bad_status`) for a value that is not one of the lists; None: the default."""
+    def parse(cls, view: str | None, status: str | None, me: str, label: str | None = None) -> ThreadFilter:
+        """StatusRefused (`bad_view`, `bad_status`, `label.bad`) for a value that is not one of the lists or not a
+        label; None: the default."""
         view, status = view or "all", status or "open"
         if view not in VIEWS:
             raise StatusRefused("bad_view")
         if status not in STATUSES:
             raise StatusRefused("bad_status")
-        return cls(view, status, me)
+        try:
+            cleaned = labels.clean(label) if label else ""
+        except labels.LabelRefused as refused:
+            raise StatusRefused(refused.code) from None
+        return cls(view, status, me, cleaned)
 
     def sql(self, moment: float) -> tuple[list[str], list[Any]]:
         """WHERE conditions on `conversation c` (Piccolo `{}` placeholders) and their values."""
         conditions: list[str] = []
         values: list[Any] = []
-        if self.status == "open":
+        if self.label:
+            conditions.append(labels.FILTER_SQL)
+            values.append(self.label)
+        if self.status == ANY_STATUS:
+            pass
+        elif self.status == "open":
             conditions.append("(c.status = 'open' OR (c.status = 'snoozed' AND c.snoozed_until <= {}))")
             values.append(moment)
         elif self.status == "snoozed":
@@ -121,7 +135,7 @@ class ThreadFilter:
 
     def query(self) -> str:
         """This view as a query string for links (the list's refresh keeps it)."""
-        return f"view={self.view}&status={self.status}"
+        return f"view={self.view}&status={self.status}" + (f"&label={quote(self.label)}" if self.label else "")
 
 
 COUNTS_SQL = (

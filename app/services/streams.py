@@ -22,6 +22,7 @@ from app.services.auth import AuthService
 from app.services.availability import is_away
 from app.services.conversations import ConversationService, MessageView
 from app.services.metrics import Metrics
+from app.services.notes import NOTE
 from app.services.presence import ADMIN, PresenceTracker, agent_subject, conversation_subject
 from app.services.realtime import (
     ADMIN_TOPIC,
@@ -153,6 +154,9 @@ class ConversationFeed:
             for message in owed.messages:
                 if message.seq <= self.cursor:
                     continue
+                if self.hides(message.sender):
+                    self.cursor = message.seq
+                    continue
                 name = await self._display_name()
                 html = self.fragments.message(message, name, self.lang, self.viewer)
                 out.append(StreamEvent(event="message", data=html, id=str(message.seq)))
@@ -180,6 +184,9 @@ class ConversationFeed:
         out: list[StreamEvent] = []
         key = (self.viewer, self.lang)
         for e in fresh:
+            if self.hides(e.sender):
+                self.cursor = e.seq
+                continue
             html = e.rendered.get(key)
             if html is None:
                 html = e.rendered[key] = self.fragments.message(e.message, name, self.lang, self.viewer)
@@ -188,6 +195,10 @@ class ConversationFeed:
             if e.sender == "visitor":
                 self.delivered_visitor_message = True
         return out
+
+    def hides(self, sender: str) -> bool:
+        """A note is never sent to a visitor; the cursor still moves past it (its number is not owed)."""
+        return sender == NOTE and self.viewer == "visitor"
 
     async def _display_name(self) -> str:
         """A visitor's name never changes: read once per stream."""

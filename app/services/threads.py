@@ -2,8 +2,9 @@
 
 Keyset paging: a page ends with a cursor (its last conversation's activity time and id), and the next page is
 everything strictly before it in (last_activity_at, id) order. Unlike an offset, a cursor never repeats or
-skips a conversation because new ones arrived at the top meanwhile. The count is a subquery of the one list
-query (the message index on `conversation` answers it), not a query per conversation.
+skips a conversation because new ones arrived at the top meanwhile. The count (agents' notes left out, as the
+message list of the JSON API does) is a subquery of the one list query (the message index on `conversation` answers
+it), not a query per conversation.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.clock import now
 from app.models import Conversation
+from app.services import labels
 from app.services.mail import MailOutbox
 from app.services.presence import conversation_subject
 from app.services.read_marks import READ_MARK_JOIN, UNREAD_SQL
@@ -32,7 +34,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CURSOR = re.compile(r"(\d{1,17})_(\d{1,18})")
 
 PAGE_SQL = (
-    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id) AS message_count{unread} "
+    "SELECT c.*, (SELECT COUNT(*) FROM message m WHERE m.conversation = c.id AND m.sender <> 'note') AS message_count"
+    "{unread} "
     "FROM conversation c{join} {where} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {{}}"
 )
 BEFORE = "c.last_activity_at < {} OR (c.last_activity_at = {} AND c.id < {})"
@@ -118,11 +121,13 @@ async def threads_page(
         opened = await conversations.get(open_id)
     listed = threads if opened is None else [*threads, opened]
     online = await presence.online_subjects([conversation_subject(t.id) for t in listed])
+    labelled = await labels.for_conversations(t.id for t in listed)
 
     def shown(thread: ThreadView) -> ThreadView:
         subject = conversation_subject(thread.id)
         name = visitor_label(thread.display_name, thread.id, lang)
-        return replace(thread, online=subject in online, display_name=name)
+        found = tuple(labelled.get(thread.id, ()))
+        return replace(thread, online=subject in online, display_name=name, labels=found)
 
     return ThreadsPage(
         threads=[shown(t) for t in threads],

@@ -20,6 +20,7 @@ from jinja2 import Environment
 
 from app.clock import now
 from app.i18n import translator
+from app.services import notes
 from app.services.branding import Brand
 from app.services.conversations import ConversationService, MessageView, ThreadView
 from app.services.crypto import Signer
@@ -27,7 +28,6 @@ from app.services.visitor_names import display_name
 
 LINK_SECONDS = 3600  # the ended page's transcript links
 FORMATS = ("text", "html")
-PRIVATE_SENDERS = frozenset({"note"})  # agents' notes (SPEC §10): never shown to the visitor, never in a transcript
 BATCH = 500  # messages read per query
 
 
@@ -107,7 +107,7 @@ class Transcripts:
             if not more or not page:
                 break
             before = page[0].seq
-        return [m for m in found if m.sender not in PRIVATE_SENDERS]
+        return notes.for_visitor(found)
 
     async def render(
         self, thread: ThreadView, fmt: str, *, lang: str, base_url: str, viewer: str = "visitor"

@@ -53,6 +53,7 @@ class ThreadView:
     snoozed_until: datetime | None = None  # while snoozed
     assignee: str | None = None  # the agent's username
     email: str | None = None  # the visitor's address for replies by email (decrypted), SPEC §9
+    labels: tuple[str, ...] = ()  # filled by threads_page() only (app/services/labels.py)
 
 
 @dataclass(frozen=True, slots=True)

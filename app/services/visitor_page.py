@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.i18n import translator
+from app.services import notes
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.retention import describe
@@ -62,7 +63,7 @@ class VisitorPages:
         messages, has_more = await self.conversations.page(conversation.id)
         return {
             "conversation": conversation,
-            "messages": messages,
+            "messages": notes.for_visitor(messages),
             "has_more": has_more,
             "display_name": display_name(conversation, lang),
             "cursor": conversation.last_seq,

@@ -40,7 +40,7 @@ from tests.support import (
 )
 
 OTHER = "postgres" if BACKEND == "sqlite" else "sqlite"
-DATA_TABLES = ("conversation", "message", "attachment", "canned_reply")
+DATA_TABLES = ("conversation", "message", "attachment", "canned_reply", "conversation_label")
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
@@ -136,12 +136,21 @@ def populate(server: Server) -> Populated:
         admin_reply(admin, thread["id"], f"Hello {thread['display_name']}, how can I help?")
     send(ayse, "thanks!")
     assert admin.post("/admin/canned", {"shortcut": "hello", "text": "Hello {name}!"}).status_code == 303
+    ayse_id = next(t["id"] for t in admin.get("/api/threads").json()["threads"] if t["display_name"] == "Ayşe")
+    labelled = admin.post(f"/admin/threads/{ayse_id}/labels", {"label": "Öncelikli", "action": "add"})
+    assert labelled.status_code == 303
     return Populated(server, snapshot(admin), image, texts)
 
 
 def expected_counts(populated: Populated) -> dict[str, int]:
     messages = sum(len(thread["messages"]) for thread in populated.snapshot.values())
-    return {"conversation": len(populated.snapshot), "message": messages, "attachment": 1, "canned_reply": 1}
+    return {
+        "conversation": len(populated.snapshot),
+        "message": messages,
+        "attachment": 1,
+        "canned_reply": 1,
+        "conversation_label": 1,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -402,6 +411,7 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         assert 'id="canned-hello"' in admin.get("/admin/canned").text  # canned replies travel too
         ayse_page = admin.get(f"/admin/threads/{populated.snapshot['Ayşe']['id']}").text
         assert f"mailto:{VISITOR_EMAIL}" in ayse_page  # the email came back with the conversation
+        assert 'data-label="öncelikli"' in ayse_page  # and its label
         # New rows get fresh ids (PostgreSQL sequences were moved past the restored ones).
         newest = max(m["id"] for thread in populated.snapshot.values() for m in thread["messages"])
         reply = admin_reply(admin, populated.snapshot["Bob"]["id"], "after the move")
@@ -634,7 +644,13 @@ def test_a_restore_that_fails_half_way_leaves_nothing_behind(populated, good_bac
     assert done.returncode == 1, done.stdout + done.stderr
     assert "restoring table message failed, nothing was restored" in done.stderr
     assert "Traceback" not in done.stderr
-    assert data_counts(env["DATABASE_URL"]) == {"conversation": 0, "message": 0, "attachment": 0, "canned_reply": 0}
+    assert data_counts(env["DATABASE_URL"]) == {
+        "conversation": 0,
+        "message": 0,
+        "attachment": 0,
+        "canned_reply": 0,
+        "conversation_label": 0,
+    }
     assert uploaded_files(env) == []
     # The same database takes the good backup afterwards.
     fine = sohbet(env, "restore", str(good_backup))

@@ -50,6 +50,7 @@ TABLES = {
             "audit_event",
             "attachment",
             "canned_reply",
+            "conversation_label",
         )
     },
     "admin_session": "id, token_hash, username, created_at",  # not last_seen_at: a signed-in agent is active
@@ -67,6 +68,8 @@ FORM = {  # what an attacker would send: enough for each form to act if the guar
     "new_password": "a long and fine password 8",
     "code": "123456",
     "shortcut": "sneaky",
+    "label": "sneaky",
+    "action": "add",
 }
 
 

@@ -195,6 +195,34 @@ def test_assign_resolve_snooze_from_the_admin_chat(server, fake, team):
     assert "in a conversation's topic" in wait_until(lambda: answers(fake, before), timeout=15)[-1]
 
 
+def test_a_note_from_the_admin_chat_is_for_agents_only(server, fake, team):
+    owner = team["admin"]
+    link(fake, team["nur"], NUR_TG, "Nur Demir")
+    visitor = start_visitor(server.url, "Noted")
+    assert visitor.post("/chat/messages", {"text": "hello from Noted"}).status_code == 303
+    thread, telegram_id = find_thread(owner, "Noted"), delivered_message_id(fake, "Noted")
+    nur_user = {"id": NUR_TG, "is_bot": False, "first_name": "Nur"}
+
+    def command(text: str, expect: str) -> None:
+        before = len(fake.sent("sendMessage"))
+        fake.admin_message(text, reply_to=telegram_id, from_user=nur_user)
+        found = wait_until(lambda: answers(fake, before), timeout=15, message=f"the answer to {text}")
+        assert expect in found[-1], found
+
+    command("/note called them back, all fine", expect=f"Note added to #{thread}")
+    command("/note", expect="Write the note after /note")
+    url = server.env["DATABASE_URL"]
+    assert sql(url, "SELECT sender, author FROM message WHERE sender = 'note'") == [("note", "nur")]
+    page = owner.get(f"/admin/threads/{thread}").text
+    assert 'data-sender="note" data-author="nur"' in page and "called them back" in page
+    assert "called them back" not in visitor.get("/").text
+    # A note from the dashboard never reaches the Telegram chat (only visitors' messages go there).
+    owner.post(f"/admin/threads/{thread}/messages", {"text": "dashboard-only note", "kind": "note"})
+    visitor.post("/chat/messages", {"text": "after the note"})
+    wait_until(lambda: any("after the note" in t for t in fake.sent_texts()), timeout=15, message="the next one")
+    assert not [t for t in fake.sent_texts() if "dashboard-only note" in t or "called them back" in t]
+
+
 def test_login_code_goes_to_the_linked_private_chat_and_unlink(server, fake, team):
     link(fake, team["ali"], ALI_TG, "Ali Kaya")
 

@@ -1,5 +1,6 @@
 """The team's commands in the admin chat (SPEC §8): `/assign @username` (`/assign me`, `/assign` alone to unassign),
-`/resolve` and `/snooze 2h`, on the conversation of the topic or message they answer (routed by inbound.py).
+`/resolve`, `/snooze 2h` and `/note TEXT` (a private note, app/services/notes.py), on the conversation of the
+topic or message they answer (routed by inbound.py).
 
 Only a Telegram account linked to an enabled agent may run them (a stranger in the admin chat is told to link
 first); `/assign me` means that agent. The change itself is the dashboard's (app/services/status.py `Triage`):
@@ -9,10 +10,11 @@ lines, like the bot's other answers.
 
 from __future__ import annotations
 
-from app.services.conversations import ConversationService
+from app.services import notes
+from app.services.conversations import ConversationNotFound, ConversationService
 from app.services.status import StatusRefused, Triage
 
-TEAM_COMMANDS = ("assign", "resolve", "snooze")
+TEAM_COMMANDS = ("assign", "resolve", "snooze", "note")
 LINK_FIRST = "Link your Telegram account first: open your account page in Sohbet (/admin/me) and follow its link."
 GONE = "That conversation no longer exists."
 REFUSALS = {
@@ -21,6 +23,7 @@ REFUSALS = {
     "ISO time like /snooze 2026-12-24T09:00. Nothing changed.",
     "bad_status": "Nothing changed.",
 }
+NOTE_TEXT = "Write the note after /note, at most 4000 characters. Nothing was added."
 
 
 def where_to_use(command: str) -> str:
@@ -37,6 +40,14 @@ async def run(
 ) -> str:
     """Run one team command for `agent` (a linked, enabled agent's username); the answer for the chat."""
     argument = argument.strip()
+    if command == "note":
+        try:
+            await notes.add(conversations, conversation_id, argument, agent)
+        except notes.NoteRefused:
+            return NOTE_TEXT
+        except ConversationNotFound:
+            return GONE
+        return f"Note added to #{conversation_id} (only agents see it)."
     try:
         if command == "assign":
             target = argument.removeprefix("@")

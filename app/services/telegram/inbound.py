@@ -62,6 +62,7 @@ HELP = (
     "/assign @username, /assign me, /assign – assign or unassign it (linked accounts)\n"
     "/resolve – mark it resolved (linked accounts)\n"
     "/snooze 2h – snooze it for 30m, 2h, 1d... (linked accounts)\n"
+    "/note TEXT – a private note only agents see (linked accounts)\n"
     "/help – this help"
 )
 UNROUTED = (

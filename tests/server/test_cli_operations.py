@@ -402,7 +402,9 @@ def test_healthcheck(make_server: Callable[..., Server], tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     first, checks = done.stdout.splitlines()[:2]
     assert re.match(rf"(ok|degraded): HTTP 200 from {server.url}/health in \d+ ms \(.*development\)$", first), first
-    assert checks.startswith("checks: database ok; broker ok; telegram not configured; storage local")
+    assert checks.startswith(
+        "checks: database ok; broker ok; telegram not configured; mail not configured; storage local"
+    )
     ready = sohbet(env, "healthcheck", server.url + "/", "--ready", "--timeout", "3")
     assert ready.returncode == 0, ready.stdout + ready.stderr
     assert ready.stdout.startswith(f"ok: HTTP 200 from {server.url}/health/ready")

@@ -43,6 +43,8 @@ class Conversation(Table):
     snoozed_until = DoublePrecision(null=True, default=None)
     assignee = Varchar(length=40, null=True, default=None, index=True)  # an agent's username; None: unassigned
     email = Text(null=True, default=None)  # the visitor's address for replies by email (SPEC §9): a Fernet token
+    emailed_seq = Integer(default=0)  # events up to here the visitor saw live or got by email (app/services/replies.py)
+    email_stopped = Boolean(default=False)  # the visitor unsubscribed from this conversation's emails
 
 
 class Message(Table):

@@ -22,6 +22,8 @@ class Conversation(Table):
     id: Serial
 
     visitor_token_hash = Varchar(length=64, unique=True, index=True)
+    # A second accepted token: the one a mail's resume link gives (app/services/visitor_tokens.py); None until used.
+    resume_token_hash = Varchar(length=64, null=True, default=None, index=True)
     display_name = Varchar(length=50)
     language = Varchar(length=5, default="en")
     created_at = Timestamptz()

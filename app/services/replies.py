@@ -9,10 +9,10 @@ not ended, whose visitor has no open stream (presence, across processes) and wit
 transaction, so the mail exists exactly when the advance committed. System messages are never mailed.
 
 The mail carries a resume link (`/r/<token>`: the conversation id and an expiry, HMAC-signed with a key derived
-from SECRET_KEY, valid 30 days) and a one-click unsubscribe link (RFC 8058; its own signed token). Opening the
-resume link gives the conversation a new visitor token (tokens are stored hashed, so the link cannot carry one):
-the device that opens it gets the cookie, a device that had the conversation open before must open the link too.
-An ended conversation cannot be resumed (ending revokes for good).
+from SECRET_KEY, valid 30 days) and a one-click unsubscribe link (RFC 8058; its own signed token). Visitor tokens
+are stored hashed, so the link cannot carry the visitor's: opening it accepts a second token for the conversation,
+derived from SECRET_KEY, the same on every device (app/services/visitor_tokens.py); the first device keeps its own.
+An ended conversation cannot be resumed (ending revokes both for good).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from app.models.db import write_transaction
 from app.services.authors import author_names
 from app.services.background import BackgroundLoop
 from app.services.branding import Brand
-from app.services.crypto import Cipher, Signer, new_token, token_hash
+from app.services.crypto import Cipher, Signer, token_hash
 from app.services.mail import MailOutbox, address, compose
 from app.services.presence import PresenceTracker, conversation_subject
+from app.services.visitor_tokens import resume_token
 
 log = logging.getLogger("sohbet.mail")
 
@@ -88,6 +89,7 @@ class ReplyMailer(BackgroundLoop):
         self._jinja = jinja
         self._brand = brand
         self._settings = settings
+        self._secret_key = secret_key
         self._resume = Signer(secret_key, "resume-link")
         self._unsubscribe = Signer(secret_key, "unsubscribe-link")
         self._round = min(max(settings.email_after / 4, 0.2), 15.0)
@@ -101,17 +103,18 @@ class ReplyMailer(BackgroundLoop):
         return self._unsubscribe.sign(str(conversation_id))
 
     async def resume(self, token: str) -> tuple[int, str]:
-        """GET /r/<token>: (the conversation, a new visitor token for it); LinkRefused when the link is not good."""
+        """GET /r/<token>: (the conversation, the visitor token resume links give for it); LinkRefused when the link
+        is not good. The conversation's own token keeps working (app/services/visitor_tokens.py)."""
         value = self._resume.unsign(token)
         conversation_id, _, expiry = (value or "").partition("-")
         if not conversation_id.isdigit() or not expiry.isdigit():
             raise LinkRefused("link_forged", 400)
         if now() > int(expiry):
             raise LinkRefused("link_expired", 410)
-        visitor_token = new_token()
+        visitor_token = resume_token(self._secret_key, int(conversation_id))
         async with write_transaction(self._engine):
             updated = await (
-                Conversation.update({Conversation.visitor_token_hash: token_hash(visitor_token)})
+                Conversation.update({Conversation.resume_token_hash: token_hash(visitor_token)})
                 .where((Conversation.id == int(conversation_id)) & Conversation.ended_at.is_null())
                 .returning(Conversation.id)
             )

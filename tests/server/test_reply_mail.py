@@ -101,6 +101,7 @@ def test_two_quick_replies_make_one_mail_after_email_after(server, smtp, admin):
     assert "from my phone" in admin.get(f"/admin/threads/{thread}").text
     again = Browser(server.url)  # replaying the link on yet another device works too
     assert again.get(link(mail, "/r/")).status_code == 303 and "from my phone" in again.get("/").text
+    assert "from my phone" in visitor.get("/").text  # and the device that started the chat keeps it
 
 
 def test_no_mail_while_the_visitor_stream_is_open(server, smtp, admin):
@@ -144,7 +145,8 @@ def test_bad_resume_links_are_refused_and_change_nothing(server, smtp, admin):
     wait_until(lambda: mails_to(smtp, "linka@example.com"), timeout=15, message="A's mail")
     good = link(mails_to(smtp, "linka@example.com")[0], "/r/")
     url = server.env["DATABASE_URL"]
-    hashes = sql(url, "SELECT visitor_token_hash FROM conversation ORDER BY id")
+    tokens = "SELECT visitor_token_hash, resume_token_hash FROM conversation ORDER BY id"
+    hashes = sql(url, tokens)
 
     value, _, mac = good.removeprefix("/r/").rpartition(".")
     other = f"/r/{thread_b}-{value.split('-')[1]}.{mac}"  # A's signature on B's id
@@ -156,10 +158,14 @@ def test_bad_resume_links_are_refused_and_change_nothing(server, smtp, admin):
         assert response.status_code == status and "text/html" in response.headers["content-type"], path
         assert "set-cookie" not in response.headers or "sohbet_visitor" not in response.headers["set-cookie"]
         assert "for A" not in fresh.get("/").text
-    assert sql(url, "SELECT visitor_token_hash FROM conversation ORDER BY id") == hashes
+    assert sql(url, tokens) == hashes
 
-    # Ending the chat still revokes for good: the link no longer opens it.
+    # Ending the chat still revokes for good: the link's device loses it too, and the link no longer opens it.
+    device = Browser(server.url)
+    assert device.get(good).status_code == 303 and "for A" in device.get("/").text
     first.get("/")
     assert first.post("/chat/end", {"confirm": "yes"}).status_code == 200
+    assert "for A" not in device.get("/").text
     gone = Browser(server.url).get(good)
     assert gone.status_code == 410 and "has ended" in gone.text
+    assert sql(url, "SELECT resume_token_hash FROM conversation WHERE id = ?", thread_a) == [(None,)]

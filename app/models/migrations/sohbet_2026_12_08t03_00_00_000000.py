@@ -1,9 +1,10 @@
 """Replies by email (SPEC §9): `conversation.emailed_seq`, the last event the visitor saw or was mailed (agent
 replies after it are mailed once the visitor has been away for EMAIL_AFTER), and `conversation.email_stopped`,
-set by the mail's one-click unsubscribe."""
+set by the mail's one-click unsubscribe; `conversation.resume_token_hash`, the second visitor token a resume link
+gives (the same on every device that opens it; cleared when the chat ends)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Boolean, Integer
+from piccolo.columns.column_types import Boolean, Integer, Varchar
 from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-12-08T03:00:00:000000"
@@ -31,6 +32,7 @@ async def forwards():
     columns = (
         ("emailed_seq", "Integer", Integer, _params(default=0)),
         ("email_stopped", "Boolean", Boolean, _params(default=False)),
+        ("resume_token_hash", "Varchar", Varchar, _params(length=64, null=True, default=None, index=True)),
     )
     for name, class_name, column_class, params in columns:
         manager.add_column(

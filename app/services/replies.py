@@ -177,15 +177,22 @@ class ReplyMailer(BackgroundLoop):
         return queued
 
     async def _claim(self, row: dict[str, Any], replies: list[dict[str, Any]]) -> int:
+        message = None
+        try:
+            message = await self._message(row, replies) if replies else None
+        except Exception as exc:  # one bad row (an address the mail package refuses) must not stop the others
+            log.error(
+                json.dumps({"event": "mail.replies_failed", "conversation_id": row["id"], "error": type(exc).__name__})
+            )
         async with write_transaction(self._engine):
             claimed = await (
                 Conversation.update({Conversation.emailed_seq: row["last_seq"]})
                 .where((Conversation.id == row["id"]) & (Conversation.emailed_seq == row["emailed_seq"]))
                 .returning(Conversation.id)
             )
-            if not claimed or not replies:  # another process took it, or only visitor/system messages: nothing
+            if not claimed or message is None:  # another process took it, or only visitor/system messages: nothing
                 return 0
-            await self._outbox.queue(await self._message(row, replies), kind="replies", conversation_id=row["id"])
+            await self._outbox.queue(message, kind="replies", conversation_id=row["id"])
         self._outbox.kick()  # committed: send it now rather than at the outbox's next look
         log.info(json.dumps({"event": "mail.replies_queued", "conversation_id": row["id"], "count": len(replies)}))
         return 1

@@ -41,10 +41,13 @@ log = logging.getLogger("sohbet.mail")
 RESUME_SECONDS = 30 * 86400
 BATCH = 100  # conversations looked at per round
 
+# Visitors with a stream open are left out here (app/services/presence.py's rows), so that however many of them
+# there are, they never fill the batch and keep the others waiting.
 DUE_SQL = (
     "SELECT id, email, emailed_seq, last_seq, language, display_name FROM conversation "
     "WHERE email IS NOT NULL AND email_stopped = {} AND ended_at IS NULL AND last_seq > emailed_seq "
-    "ORDER BY id LIMIT " + str(BATCH)
+    "AND NOT EXISTS (SELECT 1 FROM presence WHERE presence.subject = 'c:' || CAST(conversation.id AS TEXT) "
+    "AND presence.expires_at > {}) ORDER BY id LIMIT " + str(BATCH)
 )
 
 
@@ -158,7 +161,7 @@ class ReplyMailer(BackgroundLoop):
     async def send_due(self) -> int:
         """Queue the mails that are due; how many were queued."""
         queued = 0
-        for row in await Conversation.raw(DUE_SQL, False):
+        for row in await Conversation.raw(DUE_SQL, False, now()):
             if await self._presence.is_online(conversation_subject(row["id"])):
                 continue  # the stream's close will mark what it showed as seen
             replies = await (

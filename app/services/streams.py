@@ -10,6 +10,7 @@ server-sent events and keeps the HTTP side (caps, headers, status codes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ async def seeing(services: StreamServices, conversation_id: int) -> AsyncIterato
     try:
         yield
     finally:  # usually while being cancelled (the client went away): the update runs in its own task
-        await asyncio.shield(asyncio.ensure_future(services.seen(conversation_id)))
+        with contextlib.suppress(Exception):  # the database away: at worst a reply seen live is mailed
+            await asyncio.shield(asyncio.ensure_future(services.seen(conversation_id)))
 
 
 def shutting_down(events: list[Event]) -> bool:

@@ -29,7 +29,22 @@ from app.csrf import csrf_config
 from app.limits import MULTIPART_PARTS_MAX, BodyLimitMiddleware
 from app.proxy import ProxyHeadersMiddleware
 from app.ratelimit import route_limits
-from app.routes import admin, api, audit, auth, canned, embed, events, health, labels, media, team, triage, visitor
+from app.routes import (
+    admin,
+    api,
+    audit,
+    auth,
+    canned,
+    embed,
+    events,
+    health,
+    labels,
+    links,
+    media,
+    team,
+    triage,
+    visitor,
+)
 from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
 from app.settings import LITESTAR_DEBUG, Settings
@@ -81,6 +96,7 @@ def route_handlers(services: Services) -> list[Any]:
         *events.ROUTES,
         *media.ROUTES,
         *telegram_routes.ROUTES,
+        *links.ROUTES,
         *embed.ROUTES,
         *settings_routes.ROUTES,
         *audit.ROUTES,

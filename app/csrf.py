@@ -13,6 +13,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
         cookie_secure=settings.is_production,
         cookie_httponly=True,
         cookie_samesite="lax",
+        # The webhook and RFC 8058 one-click unsubscribe are posted by other servers (no cookie, no token).
         # Static files and uploads get no CSRF cookie (only forms need one; it cost ~230 bytes a response).
-        exclude=["^/telegram/webhook$", "^/static/", "^/media/"],
+        exclude=["^/telegram/webhook$", "^/unsubscribe/[^/]+$", "^/static/", "^/media/"],
     )

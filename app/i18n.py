@@ -264,6 +264,49 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This is a test mail from Sohbet: mail delivery works.",
         "tr": "Bu, Sohbet'ten bir deneme e-postasıdır: e-posta gönderimi çalışıyor.",
     },
+    # Replies by email (SPEC §9): the mail, the resume link's and the unsubscribe link's pages.
+    "mail.replies.subject": {"en": "New reply from {site}", "tr": "{site} size yanıt verdi"},
+    "mail.replies.intro": {
+        "en": "You have a reply to your conversation:",
+        "tr": "Sohbetinize yanıt geldi:",
+    },
+    "mail.replies.support": {"en": "Support", "tr": "Destek"},
+    "mail.replies.file": {
+        "en": "(a file: open the conversation to see it)",
+        "tr": "(bir dosya: görmek için sohbeti açın)",
+    },
+    "mail.replies.resume": {"en": "Continue the conversation", "tr": "Sohbete devam edin"},
+    "mail.replies.resume_note": {
+        "en": "This link opens the conversation on any device for 30 days. Do not forward this mail.",
+        "tr": "Bu bağlantı sohbeti 30 gün boyunca her cihazda açar. Bu e-postayı başkasına iletmeyin.",
+    },
+    "mail.replies.unsubscribe": {
+        "en": "No more emails for this conversation",
+        "tr": "Bu sohbet için artık e-posta gönderilmesin",
+    },
+    "link.forged": {
+        "en": "This link is not valid. Please use the link from your email exactly as it is.",
+        "tr": "Bu bağlantı geçerli değil. Lütfen e-postanızdaki bağlantıyı olduğu gibi kullanın.",
+    },
+    "link.expired": {
+        "en": "This link has expired. You can start a new conversation.",
+        "tr": "Bu bağlantının süresi doldu. Yeni bir sohbet başlatabilirsiniz.",
+    },
+    "link.gone": {
+        "en": "This conversation has ended or no longer exists. You can start a new one.",
+        "tr": "Bu sohbet sona erdi veya artık yok. Yeni bir sohbet başlatabilirsiniz.",
+    },
+    "link.home": {"en": "Go to the chat", "tr": "Sohbete git"},
+    "unsubscribe.title": {"en": "Stop emails", "tr": "E-postaları durdur"},
+    "unsubscribe.ask": {
+        "en": "Stop sending emails about this conversation?",
+        "tr": "Bu sohbetle ilgili e-posta gönderimi durdurulsun mu?",
+    },
+    "unsubscribe.button": {"en": "Stop emails", "tr": "E-postaları durdur"},
+    "unsubscribe.done": {
+        "en": "Done: you will get no more emails about this conversation.",
+        "tr": "Tamam: bu sohbetle ilgili artık e-posta almayacaksınız.",
+    },
     "transcript.heading": {"en": "Conversation with {name}", "tr": "{name} ile sohbet"},
     "transcript.started": {"en": "Started", "tr": "Başlangıç"},
     "transcript.made": {"en": "Transcript made", "tr": "Döküm tarihi"},

@@ -200,6 +200,7 @@ class Settings:
     smtp: SmtpConfig | None = setting("SMTP_URL", None)  # None: no mail (SPEC §9)  # noqa: RUF009 - a field()
     mail_from: str = setting("MAIL_FROM", "")
     ask_email: str = setting("ASK_EMAIL", "away")  # never | always | away (while no agent is online)
+    email_after_seconds: int = setting("EMAIL_AFTER", 180)  # replies mailed once the visitor was away this long
     smtp_timeout_seconds: float = built_in(30.0)  # per SMTP command
     mail_retry_seconds: tuple[int, ...] = built_in((30, 60, 300, 900, 1800))  # outbox backoff (the last repeats)
     # True when it lives in data/secrets.json, not the environment
@@ -373,6 +374,7 @@ class Settings:
             smtp=parse_smtp_url(*read("smtp")),
             mail_from=parse_mail_from(*read("mail_from")),
             ask_email=parse_choice(*filled("ask_email", "away"), ("never", "always", "away")),
+            email_after_seconds=parse_duration(*filled("email_after_seconds", "3m")),
         )
         if not 1 <= settings.login_lockout_seconds <= 3600:
             raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")

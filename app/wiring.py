@@ -37,6 +37,7 @@ from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
+from app.services.replies import MailSettings, ReplyMailer
 from app.services.retention import Retention
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
@@ -108,6 +109,7 @@ class Services:
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
+    replies: ReplyMailer  # replies by email, the resume and unsubscribe links (runs only when SMTP_URL is set)
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
     workers: list[BackgroundWorker] = field(default_factory=list)
@@ -209,8 +211,18 @@ def build_services(settings: Settings) -> Services:
     ]
     if telegram is not None:
         workers.append(telegram)
+    replies = ReplyMailer(
+        engine,
+        cipher,
+        presence,
+        mail,
+        jinja,
+        brand,
+        secret_key=settings.secret_key,
+        settings=MailSettings(settings.public_url, settings.mail_from, settings.email_after_seconds),
+    )
     if mail.configured:
-        workers.append(mail)
+        workers.extend([mail, replies])
     auth = AuthService(
         username=settings.admin_username,
         password_hash=settings.admin_password_hash or hash_password(settings.admin_password),
@@ -237,6 +249,7 @@ def build_services(settings: Settings) -> Services:
         auth=auth,
         fragments=Fragments(jinja),
         ping_seconds=settings.sse_ping_seconds,
+        seen=replies.seen if mail.configured else None,
     )
     return Services(
         settings=settings,
@@ -274,6 +287,7 @@ def build_services(settings: Settings) -> Services:
         metrics=metrics,
         brand=brand,
         mail=mail,
+        replies=replies,
         telegram=telegram,
         workers=workers,
     )

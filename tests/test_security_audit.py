@@ -71,7 +71,7 @@ def test_the_csrf_cookie_is_the_one_create_app_installs(tmp_path):
     config = csrf_config(settings)
     assert config.cookie_secure and config.cookie_httponly and config.cookie_samesite == "lax"
     assert config.secret == settings.secret_key
-    assert config.exclude == ["^/telegram/webhook$", "^/static/", "^/media/"]
+    assert config.exclude == ["^/telegram/webhook$", "^/unsubscribe/[^/]+$", "^/static/", "^/media/"]
     assert not csrf_config(configured_settings({"DATA_DIR": str(tmp_path)})).cookie_secure
 
 

@@ -151,6 +151,7 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "SMTP_URL": "smtp://mailer:p%40ss@mail.example.com:587?starttls=true",
         "MAIL_FROM": "Support <chat@example.com>",
         "ASK_EMAIL": "always",
+        "EMAIL_AFTER": "5m",
     }
 
 

@@ -22,6 +22,8 @@ class Conversation(Table):
     id: Serial
 
     visitor_token_hash = Varchar(length=64, unique=True, index=True)
+    # A second accepted token: the one a mail's resume link gives (app/services/visitor_tokens.py); None until used.
+    resume_token_hash = Varchar(length=64, null=True, default=None, index=True)
     display_name = Varchar(length=50)
     language = Varchar(length=5, default="en")
     created_at = Timestamptz()
@@ -43,6 +45,8 @@ class Conversation(Table):
     snoozed_until = DoublePrecision(null=True, default=None)
     assignee = Varchar(length=40, null=True, default=None, index=True)  # an agent's username; None: unassigned
     email = Text(null=True, default=None)  # the visitor's address for replies by email (SPEC §9): a Fernet token
+    emailed_seq = Integer(default=0)  # events up to here the visitor saw live or got by email (app/services/replies.py)
+    email_stopped = Boolean(default=False)  # the visitor unsubscribed from this conversation's emails
 
 
 class Message(Table):

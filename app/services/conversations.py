@@ -25,6 +25,7 @@ from app.services.status import ThreadFilter, status_fields
 from app.services.text import preview
 from app.services.threads import THREADS_PAGE, ThreadCursor, page_rows
 from app.services.views import AttachmentView, Catchup, MessageView, ThreadView
+from app.services.visitor_tokens import revoked_tokens, visitor_token_matches
 
 SENDERS = ("visitor", "admin", "system", "note")  # note: agents only (app/services/notes.py)
 PREVIEW_MARKS = {"image": "\U0001f4f7", "audio": "\U0001f3a4"}  # camera, microphone
@@ -136,12 +137,11 @@ class ConversationService:
 
     async def id_for_visitor_token(self, token: str) -> int | None:
         """Only the id (a message post needs no more: nothing to decrypt)."""
-        mine = Conversation.visitor_token_hash == token_hash(token)
-        row = await Conversation.select(Conversation.id).where(mine).first()
+        row = await Conversation.select(Conversation.id).where(visitor_token_matches(token)).first()
         return row["id"] if row else None
 
     async def by_visitor_token(self, token: str) -> ThreadView | None:
-        row = await Conversation.select().where(Conversation.visitor_token_hash == token_hash(token)).first()
+        row = await Conversation.select().where(visitor_token_matches(token)).first()
         return self._thread(row) if row else None
 
     async def get(self, conversation_id: int) -> ThreadView | None:
@@ -476,10 +476,8 @@ class ConversationService:
         or downloads; the conversation and its messages stay for support), their open streams end in every
         process, then the conversation ends as in `end`."""
         async with write_transaction(self._engine):
-            # Nobody holds the token of this random hash: the unique column keeps a value, the old one is gone.
-            await Conversation.update({Conversation.visitor_token_hash: token_hash(new_token())}).where(
-                Conversation.id == conversation_id
-            )
+            # Every token goes: the start's and the resume link's (app/services/visitor_tokens.py).
+            await Conversation.update(revoked_tokens()).where(Conversation.id == conversation_id)
             events = [revocation(visitor_topic(conversation_id))]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)

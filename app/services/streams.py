@@ -10,7 +10,8 @@ server-sent events and keeps the HTTP side (caps, headers, status codes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -91,6 +92,22 @@ class StreamServices:
     auth: AuthService
     fragments: Fragments
     ping_seconds: float
+    # A visitor stream opened or closed: what it shows is seen (replies by email skip it: app/services/replies.py).
+    seen: Callable[[int], Awaitable[None]] | None = None
+
+
+@asynccontextmanager
+async def seeing(services: StreamServices, conversation_id: int) -> AsyncIterator[None]:
+    """Marks the conversation seen when the visitor stream opens and again when it closes."""
+    if services.seen is None:
+        yield
+        return
+    await services.seen(conversation_id)
+    try:
+        yield
+    finally:  # usually while being cancelled (the client went away): the update runs in its own task
+        with contextlib.suppress(Exception):  # the database away: at worst a reply seen live is mailed
+            await asyncio.shield(asyncio.ensure_future(services.seen(conversation_id)))
 
 
 def shutting_down(events: list[Event]) -> bool:
@@ -306,7 +323,8 @@ async def visitor_stream(
         return False
 
     topics = [conversation_topic(conversation_id), visitor_topic(conversation_id), VISITORS_TOPIC]
-    async with following(services, topics, conversation_subject(conversation_id)) as subscription:
+    subject = conversation_subject(conversation_id)
+    async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
         support_online = await services.presence.is_online(ADMIN)
         yield StreamEvent(event="control", data=fragments.support_status(support_online, lang))
         pending: list[Event] = [Event("resync")]

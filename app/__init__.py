@@ -107,7 +107,9 @@ def route_handlers(services: Services) -> list[Any]:
         visitor.switch_language,
         auth.logout,
         Router(
-            path="/", route_handlers=[visitor.send_message, visitor.save_email], middleware=[limits.messages.middleware]
+            path="/",
+            route_handlers=[visitor.send_message, visitor.email_form, visitor.save_email],
+            middleware=[limits.messages.middleware],
         ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),

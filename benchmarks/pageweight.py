@@ -66,7 +66,9 @@ def measure(context: Any, url: str, origin: str) -> dict[str, Any]:
         entry["encoding"] = (event["response"].get("headers") or {}).get("content-encoding", "")
 
     def on_data(event: dict[str, Any]) -> None:
-        requests[event["requestId"]]["body"] += int(event.get("encodedDataLength") or 0)
+        # A chunk that came in the same packet as the headers is reported with encodedDataLength 0 (the event
+        # stream's first events, 192 bytes, were counted or not with the timing): its dataLength then.
+        requests[event["requestId"]]["body"] += int(event.get("encodedDataLength") or event.get("dataLength") or 0)
 
     def on_finished(event: dict[str, Any]) -> None:
         finished[event["requestId"]] = int(event["encodedDataLength"])

@@ -140,6 +140,17 @@ async def send_message(request: Request[Any, Any, Any]) -> Response[Any] | Templ
     )
 
 
+@get("/chat/email", include_in_schema=False)
+async def email_form(request: Request[Any, Any, Any]) -> Response[Any] | Template:
+    """The "get replies by email" form the conversation page's link opens: in place (htmx), or the page with it."""
+    conversation = await visitor_conversation(request)
+    if conversation is None:
+        return see_other(home_url(request))
+    if is_htmx(request):
+        return page(request, "visitor/_email.html", email_form=True)
+    return page(request, "visitor/index.html", email_form=True, **await chat_context(request, conversation))
+
+
 @post("/chat/email", include_in_schema=False, status_code=303)
 async def save_email(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
     """ "Get replies by email": the address is kept (encrypted) on the visitor's conversation. htmx gets the email

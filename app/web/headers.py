@@ -22,6 +22,10 @@ from app.web.errors import RATE_LIMIT_STATE
 
 log = logging.getLogger("sohbet.http")
 
+# Stricter than the browsers' default (strict-origin-when-cross-origin): other sites get no Referer at all, our own
+# pages get the full one; and 20 bytes shorter on every response (HTTP/1.1 does not compress headers).
+REFERRER_POLICY = "same-origin"
+
 
 def security_headers(
     settings: Settings, *, frameable: bool = True, document: bool = True, embed_origins: tuple[str, ...] | None = None
@@ -39,7 +43,7 @@ def security_headers(
         headers = [
             ("content-security-policy", compact_csp),
             ("x-content-type-options", "nosniff"),
-            ("referrer-policy", "strict-origin-when-cross-origin"),
+            ("referrer-policy", REFERRER_POLICY),
         ]
         if settings.is_production:
             headers.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
@@ -62,7 +66,7 @@ def security_headers(
     headers = [
         ("content-security-policy", csp),
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("referrer-policy", REFERRER_POLICY),
         ("permissions-policy", "camera=(), geolocation=(), microphone=(self)"),
         ("cross-origin-opener-policy", "same-origin"),
     ]

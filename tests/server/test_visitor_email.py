@@ -44,7 +44,14 @@ def test_no_email_is_fine(server):
     visitor.get("/")
     assert visitor.post("/chat/start", {"display_name": "Ece", "email": ""}).status_code == 303
     assert stored_email(server, "Ece") is None
-    assert 'id="email"' in visitor.get("/").text  # the conversation page offers "get replies by email"
+    # The conversation page offers "get replies by email": a link to the form (in place with htmx, a page without).
+    offer = visitor.get("/").text
+    assert 'id="email"' not in offer and 'hx-get="/chat/email"' in offer and 'href="/chat/email"' in offer
+    form = visitor.get("/chat/email", headers={"HX-Request": "true"}).text
+    assert 'id="email"' in form and 'id="email-box"' in form and 'id="chat"' not in form
+    page = visitor.get("/chat/email").text
+    assert 'id="email"' in page and 'id="chat"' in page
+    assert Browser(server.url).get("/chat/email").status_code == 303  # no conversation: the start page
 
 
 @pytest.mark.parametrize("htmx", [False, True])

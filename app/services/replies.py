@@ -71,6 +71,7 @@ class ReplyMailer(BackgroundLoop):
     """The loop that mails unseen replies, and the two links every such mail carries."""
 
     loop_name = "reply-mail"
+    round_failed_event = "mail.replies_round_failed"
 
     def __init__(
         self,
@@ -95,7 +96,7 @@ class ReplyMailer(BackgroundLoop):
         self._secret_key = secret_key
         self._resume = Signer(secret_key, "resume-link")
         self._unsubscribe = Signer(secret_key, "unsubscribe-link")
-        self._round = min(max(settings.email_after / 4, 0.2), 15.0)
+        self.IDLE_SECONDS = min(max(settings.email_after / 4, 0.2), 15.0)
 
     # -- links -----------------------------------------------------------------------------------------
 
@@ -150,13 +151,9 @@ class ReplyMailer(BackgroundLoop):
 
     # -- the loop --------------------------------------------------------------------------------------
 
-    async def run_forever(self) -> None:
-        while True:
-            await self.nap(self._round)
-            try:
-                await self.send_due()
-            except Exception as exc:  # the database may be away: next round
-                log.warning(json.dumps({"event": "mail.replies_round_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        await self.send_due()
+        return self.IDLE_SECONDS
 
     async def send_due(self) -> int:
         """Queue the mails that are due; how many were queued."""

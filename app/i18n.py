@@ -47,6 +47,19 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "error.email_missing": {"en": "Please enter your email address.", "tr": "Lütfen e-posta adresinizi girin."},
     "start.button": {"en": "Start chat", "tr": "Sohbeti başlat"},
+    "start.leave_empty": {"en": "Leave this empty", "tr": "Bunu boş bırakın"},
+    "error.start_again": {
+        "en": "Please check your details and press Start chat again.",
+        "tr": "Lütfen bilgilerinizi kontrol edip yeniden Sohbeti başlat'a basın.",
+    },
+    "error.start_refused": {
+        "en": "This chat could not be started. Please try again.",
+        "tr": "Bu sohbet başlatılamadı. Lütfen yeniden deneyin.",
+    },
+    "error.start_limited": {
+        "en": "Too many new chats from your network. Please try again later.",
+        "tr": "Ağınızdan çok fazla yeni sohbet başlatıldı. Lütfen daha sonra yeniden deneyin.",
+    },
     "chat.title": {"en": "Conversation", "tr": "Sohbet"},
     "retention.notice": {"en": "Messages are deleted after {duration}.", "tr": "Mesajlar {duration} sonra silinir."},
     "unit.day": {"en": "day", "tr": "gün"},

@@ -39,6 +39,7 @@ from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.retention import Retention
+from app.services.start_guard import StartGuard
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
@@ -282,6 +283,7 @@ def build_services(settings: Settings) -> Services:
             presence,
             settings.message_retention_seconds,
             VisitorEmails(engine, cipher, presence, settings.ask_email),
+            StartGuard(settings.secret_key, settings.start_min_seconds),
         ),
         transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
         metrics=metrics,

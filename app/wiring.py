@@ -278,7 +278,9 @@ def build_services(settings: Settings) -> Services:
         retention=retention,
         housekeeping=housekeeping,
         downloads=Downloads(conversations, auth, attachments.storage, local_storage),
-        health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail),
+        health=Health(
+            broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail, public_url=settings.public_url
+        ),
         streams=streams,
         visitor_pages=VisitorPages(
             conversations,

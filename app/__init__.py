@@ -42,6 +42,7 @@ from app.routes import (
     links,
     media,
     team,
+    transcript_mail,
     triage,
     visitor,
 )
@@ -108,7 +109,7 @@ def route_handlers(services: Services) -> list[Any]:
         auth.logout,
         Router(
             path="/",
-            route_handlers=[visitor.send_message, visitor.email_form, visitor.save_email],
+            route_handlers=[visitor.send_message, visitor.email_form, visitor.save_email, *transcript_mail.ROUTES],
             middleware=[limits.messages.middleware],
         ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),

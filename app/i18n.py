@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.i18n_admin import ADMIN_STRINGS
+from app.i18n_mail import MAIL_STRINGS
 
 LANGUAGES = ("en", "tr")
 DEFAULT_LANGUAGE = "en"
@@ -450,6 +451,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Bu kullanıcı adıyla etkin bir temsilci yok.",
     },
     **ADMIN_STRINGS,
+    **MAIL_STRINGS,
 }
 
 

@@ -215,3 +215,11 @@ async def test_ask_email_follows_the_setting_and_whether_support_is_online(servi
     finally:
         await presence.leave(ADMIN)
     assert with_email.email == "has@example.com"
+
+
+async def test_health_warns_when_mail_links_have_no_public_url(settings):
+    """SMTP_URL without PUBLIC_URL: checks.mail carries the warning (links in mail need PUBLIC_URL)."""
+    async with running_services(dataclasses.replace(settings, public_url="")) as s:
+        assert "PUBLIC_URL" in (await s.health.report()).checks["mail"]["warning"]
+    async with running_services(dataclasses.replace(settings, public_url="https://chat.example.com")) as s:
+        assert "warning" not in (await s.health.report()).checks["mail"]

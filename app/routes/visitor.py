@@ -194,6 +194,8 @@ async def end_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[st
             transcript_limit=TRANSCRIPT_LIMIT,
             display_name=display_name(ended.conversation, language(request)),
             transcript_token=services.transcripts.link_token(ended.conversation.id),  # the cookie is revoked
+            transcript_mail=services.transcript_mail.available and bool(ended.conversation.email),
+            mail_to=ended.conversation.email,
             path=home_url(request),  # the language link leads home, not to this POST-only address
         )
     response.cookies.append(gone)

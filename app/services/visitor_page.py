@@ -9,6 +9,7 @@ from app.i18n import translator
 from app.services import notes
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
+from app.services.ratings import Ratings
 from app.services.retention import describe
 from app.services.text import clean_display_name
 from app.services.visitor_email import VisitorEmails, check_email
@@ -35,8 +36,10 @@ class VisitorPages:
         presence: PresenceTracker,
         retention_seconds: int,
         emails: VisitorEmails,
+        ratings: Ratings,
     ) -> None:
         self.conversations = conversations
+        self.ratings = ratings
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
@@ -72,6 +75,8 @@ class VisitorPages:
             "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
             "retention_notice": retention_notice(self.retention_seconds, lang),
             "ask_email": await self.emails.asks(conversation),
+            # The rating form or its thanks, only while resolved: an open conversation's page does not grow.
+            "rating": await self.ratings.offer(conversation.id) if conversation.status == "resolved" else None,
         }
 
     async def page(

@@ -1,0 +1,49 @@
+"""The visitor's rating of a resolved conversation (SPEC §10 CSAT): POST /chat/rating (`score`, `comment`). htmx
+gets the rating box back; without JavaScript a 303 to the conversation, which then shows the thanks; a JSON client
+gets JSON. Refusals (403, 409, 422) keep what was typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.params import URLEncodedBody
+from litestar.response import Template
+
+from app.i18n import translator
+from app.routes._common import visitor_conversation
+from app.services.ratings import RatingOffer, RatingRefused
+from app.web import EMBED_PATH, in_embed, is_htmx, language, page, see_other, services_of, wants_json
+
+
+@post("/chat/rating", include_in_schema=False, status_code=303)
+async def rate(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any] | Template:
+    services = services_of(request)
+    conversation = await visitor_conversation(request)
+    conversation_id = conversation.id if conversation else None
+    try:
+        rated = await services.ratings.rate(
+            conversation_id, data.get("conversation"), data.get("score"), data.get("comment")
+        )
+    except RatingRefused as refused:
+        message = translator(language(request))(f"error.{refused.code}")
+        if wants_json(request):
+            return Response({"success": False, "detail": message}, status_code=refused.status)
+        offer = await services.ratings.offer(conversation_id) if conversation_id else None
+        kept = {
+            "rating_error": message,
+            "rating_score": data.get("score", ""),
+            "rating_comment": data.get("comment", ""),
+        }
+        if conversation is None or (offer is None and not is_htmx(request)):
+            return page(request, "error.html", status_code=refused.status, status=refused.status, message=message)
+        offer = offer or RatingOffer(conversation.id, 0, None)
+        if is_htmx(request):
+            return page(request, "visitor/_rating.html", status_code=refused.status, rating=offer, **kept)
+        context = await services.visitor_pages.chat(conversation, language(request), embed=in_embed(request))
+        return page(request, "visitor/index.html", status_code=refused.status, **{**context, "rating": offer, **kept})
+    if wants_json(request):
+        return Response({"success": True, "score": rated.score, "resolution": rated.resolution_number})
+    if is_htmx(request):
+        return page(request, "visitor/_rating.html", rating=await services.ratings.offer(conversation_id or 0))
+    return see_other(EMBED_PATH if in_embed(request) else "/")

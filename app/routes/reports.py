@@ -1,0 +1,49 @@
+"""Reports (SPEC §10), for owners and agents: GET /admin/reports?from=&to= (YYYY-MM-DD, UTC, both days included;
+by default the last 30 days) as tables with server-drawn SVG charts beside them, or `&format=csv` as a download of
+the same tables. A bad range is a 422 that shows the form again with what was typed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, get
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Template
+
+from app.clock import now
+from app.i18n import translator
+from app.services.reports import ReportRefused, charts, parse_range, to_csv
+from app.web import admin_guard, language, page, services_of, wants_json
+
+Day = Annotated[str | None, QueryParameter(query="from")]
+
+
+@get("/admin/reports", guards=[admin_guard], include_in_schema=False)
+async def reports(
+    request: Request[Any, Any, Any],
+    start: Day = None,
+    to: FromQuery[str | None] = None,
+    format: FromQuery[str | None] = None,
+) -> Response[Any] | Template:
+    t = translator(language(request))
+    typed = {"from_value": (start or "")[:20], "to_value": (to or "")[:20]}
+    try:
+        span = parse_range(start, to, datetime.fromtimestamp(now(), UTC).date())
+        if format not in (None, "", "html", "csv"):
+            raise ReportRefused("reports.format")
+    except ReportRefused as refused:
+        if wants_json(request):
+            return Response({"success": False, "detail": t(f"error.{refused.code}")}, status_code=422)
+        return page(request, "admin/reports.html", status_code=422, report_error=t(f"error.{refused.code}"), **typed)
+    report = await services_of(request).reports.build(span)
+    tables = report.tables()
+    if format == "csv":
+        name = f"sohbet-report-{span.start.isoformat()}-{span.end.isoformat()}.csv"
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+        return Response(to_csv(tables, t), media_type="text/csv; charset=utf-8", headers=disposition)
+    dates = {"from_value": span.start.isoformat(), "to_value": span.end.isoformat()}
+    return page(request, "admin/reports.html", report=report, tables=tables, charts=charts(report, t), **dates)
+
+
+ROUTES = [reports]

@@ -16,7 +16,7 @@ from app.i18n import translator
 from app.services.reports import ReportRefused, charts, parse_range, to_csv
 from app.web import admin_guard, language, page, services_of, wants_json
 
-Day = Annotated[str | None, QueryParameter(query="from")]
+Day = Annotated[str | None, QueryParameter(name="from")]
 
 
 @get("/admin/reports", guards=[admin_guard], include_in_schema=False)
@@ -27,7 +27,6 @@ async def reports(
     format: FromQuery[str | None] = None,
 ) -> Response[Any] | Template:
     t = translator(language(request))
-    typed = {"from_value": (start or "")[:20], "to_value": (to or "")[:20]}
     try:
         span = parse_range(start, to, datetime.fromtimestamp(now(), UTC).date())
         if format not in (None, "", "html", "csv"):
@@ -35,15 +34,24 @@ async def reports(
     except ReportRefused as refused:
         if wants_json(request):
             return Response({"success": False, "detail": t(f"error.{refused.code}")}, status_code=422)
-        return page(request, "admin/reports.html", status_code=422, report_error=t(f"error.{refused.code}"), **typed)
+        message = t(f"error.{refused.code}")
+        typed = {"from_value": (start or "")[:20], "to_value": (to or "")[:20]}
+        return page(request, "admin/reports.html", status_code=422, report_error=message, **typed)
     report = await services_of(request).reports.build(span)
     tables = report.tables()
     if format == "csv":
         name = f"sohbet-report-{span.start.isoformat()}-{span.end.isoformat()}.csv"
         disposition = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
         return Response(to_csv(tables, t), media_type="text/csv; charset=utf-8", headers=disposition)
-    dates = {"from_value": span.start.isoformat(), "to_value": span.end.isoformat()}
-    return page(request, "admin/reports.html", report=report, tables=tables, charts=charts(report, t), **dates)
+    return page(
+        request,
+        "admin/reports.html",
+        report=report,
+        tables=tables,
+        charts=charts(report, t),
+        from_value=span.start.isoformat(),
+        to_value=span.end.isoformat(),
+    )
 
 
 ROUTES = [reports]

@@ -281,14 +281,15 @@ class Reports:
         first_response: list[float] = []
         for conversation, messages in (await self._messages(start, end)).items():
             first_visitor: datetime | None = None
+            responded = False
             for message in messages:
                 if message["sender"] == "admin":
                     agent(message["author"]).answered.add(conversation)
                 if message["sender"] == "visitor" and first_visitor is None:
                     first_visitor = message["created_at"]
-                elif message["sender"] == "admin" and first_visitor is not None:
+                elif message["sender"] == "admin" and first_visitor is not None and not responded:
                     seconds = max(0.0, (message["created_at"] - first_visitor).total_seconds())
-                    first_visitor = datetime.max.replace(tzinfo=UTC)  # counted: later replies are not first ones
+                    responded = True
                     if conversation in born:
                         first_response.append(seconds)
                         days[_day(born[conversation])].first_response.append(seconds)

@@ -90,6 +90,9 @@ async def test_one_resolution_per_resolve_and_one_rating_per_resolution(settings
         await s.ratings.rate(thread.id, None, "2", "")
         seen = await s.ratings.for_conversation(thread.id)
         assert [(r.resolution_number, r.score, r.comment) for r in seen] == [(1, 4, "Quick and kind"), (2, 2, "")]
+        await s.conversations.clear(thread.id)  # the visitor's words go with the messages; the scores stay
+        seen = await s.ratings.for_conversation(thread.id)
+        assert [(r.score, r.comment) for r in seen] == [(4, ""), (2, "")]
 
 
 async def test_report_numbers_against_a_known_history(settings):

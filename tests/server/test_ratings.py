@@ -66,7 +66,8 @@ def test_a_visitor_rates_each_resolution_once_without_javascript(server):
     assert swapped.status_code == 200 and swapped.text.lstrip().startswith('<div id="rating-box"')
     assert "(3 of 5)" in swapped.text
     assert ratings_of(url, thread) == [5, 3]
-    assert sql(url, "SELECT COUNT(*) FROM resolution WHERE conversation = ?", thread) == [(2,)]
+    resolutions = "SELECT number, resolved_by FROM resolution WHERE conversation = ? ORDER BY id"
+    assert sql(url, resolutions, thread) == [(1, "admin"), (2, "admin")]
 
 
 def test_another_visitors_conversation_is_refused(server):

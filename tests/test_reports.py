@@ -6,17 +6,20 @@ the tables, and the range's limits."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import UTC, date, datetime
 
 import pytest
+from cryptography.fernet import Fernet
 
 from app.i18n import translator
 from app.models import Conversation, Message, Rating, Resolution
 from app.services import ratings
 from app.services.ratings import RatingRefused
+from app.services.keys import rotate_keys
 from app.services.reports import ReportRefused, charts, parse_range, to_csv
-from tests.inprocess import migrated_settings, running_services
+from tests.inprocess import bindings_kept, migrated_settings, running_services
 from tests.support import drop_database
 
 D1 = date(2026, 11, 2)
@@ -155,6 +158,20 @@ async def test_report_numbers_against_a_known_history(settings):
 
         only_first_day = await s.reports.build(parse_range(D1.isoformat(), D1.isoformat(), D2))
         assert only_first_day.tables()[0].rows[0][:4] == ("2", "0:06:00", "0:09:12", "2")
+
+
+async def test_key_rotation_covers_rating_comments(settings):
+    async with running_services(settings) as s:
+        thread, _ = await s.conversations.start("Rotated", "en")
+        await s.triage.set_status(thread.id, "resolved")
+        await s.ratings.rate(thread.id, None, "5", "secret praise")
+        new_key = Fernet.generate_key().decode()
+        rotated = dataclasses.replace(settings, encryption_keys=(new_key, *settings.encryption_keys))
+        with bindings_kept():
+            result = await rotate_keys(rotated, report=lambda line: None, warn=lambda line: None)
+        assert result.ok and result.rotated >= 1
+        stored = await Rating.select(Rating.comment).where(Rating.conversation == thread.id).first()
+        assert Fernet(new_key.encode()).decrypt(stored["comment"].encode()).decode() == "secret praise"
 
 
 @pytest.mark.parametrize(

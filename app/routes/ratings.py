@@ -36,7 +36,8 @@ async def rate(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, s
             "rating_comment": data.get("comment", ""),
         }
         if conversation is None or (offer is None and not is_htmx(request)):
-            return page(request, "error.html", status_code=refused.status, status=refused.status, message=message)
+            template = "shared/_error.html" if is_htmx(request) else "error.html"
+            return page(request, template, status_code=refused.status, status=refused.status, message=message)
         offer = offer or RatingOffer(conversation.id, 0, None)
         if is_htmx(request):
             return page(request, "visitor/_rating.html", status_code=refused.status, rating=offer, **kept)

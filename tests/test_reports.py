@@ -16,8 +16,8 @@ from cryptography.fernet import Fernet
 from app.i18n import translator
 from app.models import Conversation, Message, Rating, Resolution
 from app.services import ratings
-from app.services.ratings import RatingRefused
 from app.services.keys import rotate_keys
+from app.services.ratings import RatingRefused
 from app.services.reports import ReportRefused, charts, parse_range, to_csv
 from tests.inprocess import bindings_kept, migrated_settings, running_services
 from tests.support import drop_database

@@ -117,6 +117,7 @@ def route_handlers(services: Services) -> list[Any]:
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),
         Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),
+        Router(path="/", route_handlers=reports.API_ROUTES, middleware=[limits.api.middleware]),
         triage.make_api_router([limits.api.middleware]),
         Router(path="/", route_handlers=[visitor.start_chat], middleware=[limits.start.middleware]),
         Router(

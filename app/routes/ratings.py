@@ -13,7 +13,7 @@ from litestar.response import Template
 from app.i18n import translator
 from app.routes._common import visitor_conversation
 from app.services.ratings import RatingOffer, RatingRefused
-from app.web import EMBED_PATH, in_embed, is_htmx, language, page, see_other, services_of, wants_json
+from app.web import EMBED_PATH, ApiError, in_embed, is_htmx, language, page, see_other, services_of, wants_json
 
 
 @post("/chat/rating", include_in_schema=False, status_code=303)
@@ -28,7 +28,7 @@ async def rate(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, s
     except RatingRefused as refused:
         message = translator(language(request))(f"error.{refused.code}")
         if wants_json(request):
-            return Response({"success": False, "detail": message}, status_code=refused.status)
+            raise ApiError(detail=message, status_code=refused.status) from None
         offer = await services.ratings.offer(conversation_id) if conversation_id else None
         kept = {
             "rating_error": message,

@@ -51,7 +51,7 @@ def test_a_visitor_rates_each_resolution_once_without_javascript(server):
     again = visitor.post("/chat/rating", {"score": "1", "comment": "second try"})
     assert again.status_code == 409 and "already rated" in again.text
     as_json = visitor.post("/chat/rating", {"score": "1"}, headers={"Accept": "application/json"})
-    assert as_json.status_code == 409 and as_json.json()["success"] is False
+    assert as_json.status_code == 409 and as_json.json()["success"] is False and "already" in as_json.json()["error"]
     assert ratings_of(url, thread) == [5]
 
     view = owner.get(f"/admin/threads/{thread}").text
@@ -124,6 +124,15 @@ def test_reports_page_and_csv_show_the_same_tables(server):
     assert len(sections) == len(tables)
     for section, table_id in zip(sections, tables, strict=True):
         assert list(csv.reader(io.StringIO(section))) == cells(text, table_id)
+
+    as_json = agent.get(f"/api/reports?from={today}&to={today}").json()
+    assert (as_json["success"], as_json["start"], as_json["end"]) == (True, today, today)
+    by_name = {table["name"]: table for table in as_json["tables"]}
+    assert by_name["per_agent"]["columns"][:3] == ["agent", "answered", "first_responses"]
+    assert ["rita", *rita[1:]] in by_name["per_agent"]["rows"]
+    assert [row for row in by_name["per_day"]["rows"]] == [r for r in cells(text, "report-days")[1:]]
+    refused = agent.get("/api/reports?from=2026-12-05&to=2026-12-01")
+    assert refused.status_code == 422 and "must not be after" in refused.json()["error"]
 
     for query, reason in [
         ("from=2026-02-30", "YYYY-MM-DD"),

@@ -84,6 +84,8 @@ async def test_one_resolution_per_resolve_and_one_rating_per_resolution(settings
         with pytest.raises(RatingRefused) as refused:
             await s.ratings.rate(thread.id, None, "1", "changed my mind")
         assert (refused.value.code, refused.value.status) == ("rating.already", 409)
+        with pytest.raises(Exception):  # the database itself holds one rating per resolution (two tabs at once)
+            await Rating.insert(Rating(conversation=thread.id, resolution=stored["resolution"], score=1, comment=""))
 
         await s.conversations.post(thread.id, "visitor", "one more thing")  # reopens
         assert await s.ratings.offer(thread.id) is None

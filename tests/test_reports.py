@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import sqlite3
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 from cryptography.fernet import Fernet
 
@@ -84,7 +86,8 @@ async def test_one_resolution_per_resolve_and_one_rating_per_resolution(settings
         with pytest.raises(RatingRefused) as refused:
             await s.ratings.rate(thread.id, None, "1", "changed my mind")
         assert (refused.value.code, refused.value.status) == ("rating.already", 409)
-        with pytest.raises(Exception):  # the database itself holds one rating per resolution (two tabs at once)
+        # The database itself holds one rating per resolution (two tabs at once).
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
             await Rating.insert(Rating(conversation=thread.id, resolution=stored["resolution"], score=1, comment=""))
 
         await s.conversations.post(thread.id, "visitor", "one more thing")  # reopens

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from app.i18n_admin import ADMIN_STRINGS
 from app.i18n_mail import MAIL_STRINGS
+from app.i18n_reports import REPORT_STRINGS
 
 LANGUAGES = ("en", "tr")
 DEFAULT_LANGUAGE = "en"
@@ -452,6 +453,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     **ADMIN_STRINGS,
     **MAIL_STRINGS,
+    **REPORT_STRINGS,
 }
 
 

@@ -36,8 +36,10 @@ from app.services.mail import MailOutbox, SmtpSender
 from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
+from app.services.ratings import Ratings
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.replies import MailSettings, ReplyMailer
+from app.services.reports import Reports
 from app.services.retention import Retention
 from app.services.start_guard import StartGuard
 from app.services.status import SnoozeAlarm, Triage
@@ -89,6 +91,8 @@ class Services:
     presence: PresenceTracker
     conversations: ConversationService
     triage: Triage  # conversation status and assignment (SPEC §8)
+    ratings: Ratings  # resolutions and the visitor's rating of them (SPEC §10)
+    reports: Reports  # the numbers of /admin/reports (SPEC §10)
     snoozes: SnoozeAlarm  # announces ended snoozes (the live lists)
     auth: AuthService
     agents: AgentService  # the team: invites, roles, disabling, each agent's own settings
@@ -243,6 +247,7 @@ def build_services(settings: Settings) -> Services:
         linked_code_sender=code_sender if isinstance(code_sender, TelegramCodeSender) else None,
     )
     agents = AgentService(engine, auth, cipher)
+    ratings = Ratings(engine, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
     transcripts = Transcripts(conversations, jinja, settings.secret_key, brand)
     streams = StreamServices(
@@ -264,6 +269,8 @@ def build_services(settings: Settings) -> Services:
         presence=presence,
         conversations=conversations,
         triage=triage,
+        ratings=ratings,
+        reports=Reports(),
         snoozes=snoozes,
         auth=auth,
         agents=agents,
@@ -289,6 +296,7 @@ def build_services(settings: Settings) -> Services:
             settings.message_retention_seconds,
             VisitorEmails(engine, cipher, presence, settings.ask_email),
             StartGuard(settings.secret_key, settings.start_min_seconds),
+            ratings,
         ),
         transcripts=transcripts,
         metrics=metrics,

@@ -48,7 +48,7 @@ async def test_without_a_conversation_the_page_is_the_start_form(settings):
     async with running_services(settings) as s:
         source = {"source_url": "https://shop.example/cart", "source_referrer": None}
         context = await VisitorPages(
-            s.conversations, s.presence, 7 * DAY, s.visitor_pages.emails, s.visitor_pages.guard
+            s.conversations, s.presence, 7 * DAY, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
         ).page(None, "en", embed=True, source=source)
         assert context.pop("start_stamp")  # the bots' check (tests/test_start_guard.py)
         assert context == {
@@ -57,9 +57,9 @@ async def test_without_a_conversation_the_page_is_the_start_form(settings):
             "ask_email": True,  # ASK_EMAIL=away, and no agent online
             **source,
         }
-        bare = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard).page(
-            None, "en", embed=False
-        )
+        bare = await VisitorPages(
+            s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
+        ).page(None, "en", embed=False)
         assert bare.pop("start_stamp") and bare == {
             "support_online": False,
             "retention_notice": "",
@@ -77,7 +77,7 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         await s.presence.enter(ADMIN)
         try:
             context = await VisitorPages(
-                s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard
+                s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
             ).page(conversation, "tr", embed=True, source={"x": "y"})
         finally:
             await s.presence.leave(ADMIN)
@@ -91,9 +91,9 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
         assert context["retention_notice"] == ""
         assert "x" not in context  # the host page's context is for a new conversation only
-        page = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard).page(
-            conversation, "en", embed=False
-        )
+        page = await VisitorPages(
+            s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
+        ).page(conversation, "en", embed=False)
         assert page["post_url"] == "/chat/messages" and page["display_name"] == f"Visitor {number}"
 
 

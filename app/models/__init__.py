@@ -16,7 +16,9 @@ from app.models.tables import (
     MailOutbox,
     Message,
     Presence,
+    Rating,
     ReadMark,
+    Resolution,
     TelegramLink,
     TelegramOutbox,
     TelegramTopic,
@@ -46,6 +48,8 @@ ALL_TABLES = (
     ReadMark,
     CannedReply,
     ConversationLabel,
+    Resolution,
+    Rating,
 )
 
 __all__ = [
@@ -65,7 +69,9 @@ __all__ = [
     "MailOutbox",
     "Message",
     "Presence",
+    "Rating",
     "ReadMark",
+    "Resolution",
     "TelegramLink",
     "TelegramOutbox",
     "TelegramTopic",

@@ -333,3 +333,28 @@ class ConversationLabel(Table):
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     label = Varchar(length=30, default="", index=True)
+
+
+class Resolution(Table):
+    """One resolution of a conversation (SPEC §10: reports, and a visitor rates each resolution once), written in the
+    status change's own transaction (app/services/resolutions.py). `number`: 1 for the first, 2 after a reopen..."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    number = Integer(default=1)
+    resolved_at = Timestamptz(index=True)
+    resolved_by = Varchar(length=40, null=True, default=None)  # the agent's username; None: not known
+
+
+class Rating(Table):
+    """The visitor's rating of one resolution (SPEC §10 CSAT): a score 1-5 and an optional comment, a Fernet token
+    like message text ("" for none). One per resolution: `resolution` is unique."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    resolution = ForeignKey(references=Resolution, on_delete=OnDelete.cascade, unique=True, index=True)
+    score = Integer(default=0)
+    comment = Text(default="")
+    created_at = Timestamptz(index=True)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from app.models import Attachment, Conversation, Message
+from app.models import Attachment, Conversation, Message, Rating
 from app.models.db import write_transaction
 from app.services import audit, read_marks
 from app.services.attachments import StoredFile
@@ -445,6 +445,7 @@ class ConversationService:
             # The files' rows go with the messages; their bytes are queued for deletion in the same commit.
             await Conversation.raw(QUEUE_FILES_SQL + " WHERE conversation = {}", conversation_id)
             await Message.delete().where(Message.conversation == conversation_id)
+            await Rating.update({Rating.comment: ""}).where(Rating.conversation == conversation_id)  # visitor's words
             await audit.record("conversation.cleared", str(conversation_id), actor=actor, ip=ip)
             events = [Event("clear", conversation_id, updated[0]["last_seq"])]
             await self._broker.publish_in_transaction(events)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from app.clock import now
 from app.models import Agent, Conversation, KeyValue
-from app.services import labels
+from app.services import labels, ratings
 from app.services.background import BackgroundLoop
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Event, publish_now
@@ -167,8 +167,11 @@ class Triage:
         self._presence = presence
         self.mode = mode
 
-    async def set_status(self, conversation_id: int, status: str, until: str | None = None) -> bool:
-        """Open, resolve, or snooze until `until` (required for a snooze, refused otherwise). False: no such
+    async def set_status(
+        self, conversation_id: int, status: str, until: str | None = None, by: str | None = None
+    ) -> bool:
+        """Open, resolve, or snooze until `until` (required for a snooze, refused otherwise). A resolution is
+        recorded with `by` (the agent's username) in the same transaction (app/services/ratings.py). False: no such
         conversation. Raises StatusRefused (`bad_status`, `snooze_until`)."""
         if status not in STATUSES:
             raise StatusRefused("bad_status")
@@ -178,6 +181,11 @@ class Triage:
             raise StatusRefused("snooze_until")
         else:
             snoozed_until = None
+        if status == "resolved":
+            if await ratings.resolve(self._engine, conversation_id, by):
+                await publish_now(self._broker, [Event("thread", conversation_id)])
+                return True
+            return False
         changes = {Conversation.status: status, Conversation.snoozed_until: snoozed_until}
         return await self._change(conversation_id, changes)
 

@@ -10,6 +10,7 @@ from app.i18n import translator
 from app.services import notes
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
+from app.services.ratings import Ratings
 from app.services.retention import describe
 from app.services.start_guard import StartGuard
 from app.services.text import clean_display_name
@@ -38,9 +39,11 @@ class VisitorPages:
         retention_seconds: int,
         emails: VisitorEmails,
         guard: StartGuard,
+        ratings: Ratings,
     ) -> None:
         self.conversations = conversations
         self.guard = guard
+        self.ratings = ratings
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
@@ -77,6 +80,8 @@ class VisitorPages:
             "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
             "retention_notice": retention_notice(self.retention_seconds, lang),
             "ask_email": await self.emails.asks(conversation),
+            # The rating form or its thanks, only while resolved: an open conversation's page does not grow.
+            "rating": await self.ratings.offer(conversation.id) if conversation.status == "resolved" else None,
         }
 
     async def page(

@@ -373,6 +373,8 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         "file_deletion": 0,
         "workspace_setting": 0,
         "read_mark": 0,
+        "resolution": 0,
+        "rating": 0,
         **{n: 0 for n in counts if "telegram" in n or n == "mail_outbox"},
     }
     team = {"agent": 1}  # the first owner, made from ADMIN_USERNAME when the source server started

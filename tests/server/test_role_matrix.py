@@ -51,6 +51,8 @@ TABLES = {
             "attachment",
             "canned_reply",
             "conversation_label",
+            "resolution",
+            "rating",
         )
     },
     "admin_session": "id, token_hash, username, created_at",  # not last_seen_at: a signed-in agent is active

@@ -34,6 +34,7 @@ from app.routes import (
     api,
     audit,
     auth,
+    blocks,
     canned,
     embed,
     events,
@@ -55,6 +56,7 @@ from app.sse import StreamsEndOnExit
 from app.templating import STATIC_DIR
 from app.version import VERSION
 from app.web import error_response, make_before_send
+from app.web.blocking import BlockedVisitorsMiddleware
 from app.wiring import Services, build_services, run_workers
 
 __version__ = VERSION
@@ -138,6 +140,8 @@ def route_handlers(services: Services) -> list[Any]:
         team.me_router,
         canned.router,
         labels.router,
+        blocks.agent_router,
+        blocks.owner_router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],
@@ -154,6 +158,7 @@ def middleware(settings: Settings, upload_max: int) -> list[DefineMiddleware]:
         DefineMiddleware(
             ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips, allowed_hosts=settings.served_hosts
         ),
+        DefineMiddleware(BlockedVisitorsMiddleware),
         DefineMiddleware(ApiCORSMiddleware, config=api_cors_config(settings.cors_origins)),
         DefineMiddleware(BodyLimitMiddleware, upload_max=upload_max),
     ]

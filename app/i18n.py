@@ -58,6 +58,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This chat could not be started. Please try again.",
         "tr": "Bu sohbet başlatılamadı. Lütfen yeniden deneyin.",
     },
+    "error.blocked": {"en": "This chat is not available.", "tr": "Bu sohbet kullanılamıyor."},
     "error.start_limited": {
         "en": "Too many new chats from your network. Please try again later.",
         "tr": "Ağınızdan çok fazla yeni sohbet başlatıldı. Lütfen daha sonra yeniden deneyin.",

@@ -26,6 +26,7 @@ from app.services.agents import AgentService
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
 from app.services.background import BackgroundWorker
+from app.services.blocks import Blocks
 from app.services.branding import Brand
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
@@ -111,6 +112,7 @@ class Services:
     downloads: Downloads  # who may download an attachment, and from where
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
+    blocks: Blocks  # blocked visitors, addresses and ranges (checked by app/web/blocking.py)
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
@@ -204,6 +206,7 @@ def build_services(settings: Settings) -> Services:
     workspace = Workspace(engine, broker, hub)
     brand = Brand(workspace, settings.embed_origins)
     snoozes = SnoozeAlarm(broker)  # announces snoozes that ended (app/services/status.py)
+    blocks = Blocks(engine, cipher, broker, hub)
     smtp = SmtpSender(settings.smtp, timeout=settings.smtp_timeout_seconds) if settings.smtp else None
     mail = MailOutbox(engine, cipher, smtp, retry_seconds=settings.mail_retry_seconds)
     workers: list[BackgroundWorker] = [
@@ -215,6 +218,7 @@ def build_services(settings: Settings) -> Services:
         retention,
         housekeeping,
         snoozes,
+        blocks,
     ]
     if telegram is not None:
         workers.append(telegram)
@@ -297,7 +301,9 @@ def build_services(settings: Settings) -> Services:
             VisitorEmails(engine, cipher, presence, settings.ask_email),
             StartGuard(settings.secret_key, settings.start_min_seconds),
             ratings,
+            blocks,
         ),
+        blocks=blocks,
         transcripts=transcripts,
         metrics=metrics,
         brand=brand,

@@ -19,6 +19,18 @@ from tests.support import drop_database
 DAY = 86400
 
 
+def pages(s, retention_seconds: int) -> VisitorPages:
+    return VisitorPages(
+        s.conversations,
+        s.presence,
+        retention_seconds,
+        s.visitor_pages.emails,
+        s.visitor_pages.guard,
+        s.ratings,
+        s.blocks,
+    )
+
+
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     settings = migrated_settings(tmp_path_factory.mktemp("visitor_page"))
@@ -47,9 +59,7 @@ def test_the_retention_notice_only_when_messages_expire():
 async def test_without_a_conversation_the_page_is_the_start_form(settings):
     async with running_services(settings) as s:
         source = {"source_url": "https://shop.example/cart", "source_referrer": None}
-        context = await VisitorPages(
-            s.conversations, s.presence, 7 * DAY, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
-        ).page(None, "en", embed=True, source=source)
+        context = await pages(s, 7 * DAY).page(None, "en", embed=True, source=source)
         assert context.pop("start_stamp")  # the bots' check (tests/test_start_guard.py)
         assert context == {
             "support_online": False,
@@ -57,9 +67,7 @@ async def test_without_a_conversation_the_page_is_the_start_form(settings):
             "ask_email": True,  # ASK_EMAIL=away, and no agent online
             **source,
         }
-        bare = await VisitorPages(
-            s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
-        ).page(None, "en", embed=False)
+        bare = await pages(s, 0).page(None, "en", embed=False)
         assert bare.pop("start_stamp") and bare == {
             "support_online": False,
             "retention_notice": "",
@@ -76,9 +84,7 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert conversation is not None
         await s.presence.enter(ADMIN)
         try:
-            context = await VisitorPages(
-                s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
-            ).page(conversation, "tr", embed=True, source={"x": "y"})
+            context = await pages(s, 0).page(conversation, "tr", embed=True, source={"x": "y"})
         finally:
             await s.presence.leave(ADMIN)
         assert [m.text for m in context["messages"]] == ["hello", "hi there"]
@@ -91,9 +97,7 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
         assert context["retention_notice"] == ""
         assert "x" not in context  # the host page's context is for a new conversation only
-        page = await VisitorPages(
-            s.conversations, s.presence, 0, s.visitor_pages.emails, s.visitor_pages.guard, s.ratings
-        ).page(conversation, "en", embed=False)
+        page = await pages(s, 0).page(conversation, "en", embed=False)
         assert page["post_url"] == "/chat/messages" and page["display_name"] == f"Visitor {number}"
 
 

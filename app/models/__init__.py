@@ -23,6 +23,8 @@ from app.models.tables import (
     TelegramOutbox,
     TelegramTopic,
     TelegramUpdate,
+    VisitorAddress,
+    VisitorBlock,
     WorkspaceSetting,
 )
 
@@ -50,6 +52,8 @@ ALL_TABLES = (
     ConversationLabel,
     Resolution,
     Rating,
+    VisitorBlock,
+    VisitorAddress,
 )
 
 __all__ = [
@@ -76,5 +80,7 @@ __all__ = [
     "TelegramOutbox",
     "TelegramTopic",
     "TelegramUpdate",
+    "VisitorAddress",
+    "VisitorBlock",
     "WorkspaceSetting",
 ]

@@ -358,3 +358,28 @@ class Rating(Table):
     score = Integer(default=0)
     comment = Text(default="")
     created_at = Timestamptz(index=True)
+
+
+class VisitorBlock(Table):
+    """Who may not chat (SPEC §11, app/services/blocks.py): `kind` visitor (`value`: the visitor token's hash), ip
+    (an address) or cidr (a range). `expires_at` (epoch seconds) None: until unblocked. `conversation` is where a
+    block from the dashboard came from (kept, not a foreign key, once the conversation is gone)."""
+
+    id: Serial
+
+    kind = Varchar(length=10, default="")
+    value = Varchar(length=64, default="", index=True)
+    conversation = Integer(null=True, default=None)
+    reason = Varchar(length=200, default="")
+    created_by = Varchar(length=40, default="")  # the agent's username
+    created_at = DoublePrecision(default=0.0)
+    expires_at = DoublePrecision(null=True, default=None)
+
+
+class VisitorAddress(Table):
+    """The address a conversation was started from (a Fernet token): what blocking the conversation blocks too."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    ip = Text(default="")

@@ -32,6 +32,7 @@ from app.web import (
     EMBED_PATH,
     LANG_COOKIE,
     VISITOR_COOKIE,
+    client_ip,
     cookie,
     expired_cookie,
     in_embed,
@@ -86,7 +87,7 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
         )
     source = source_context(request, data.get("source_url"), data.get("source_referrer"))
     try:
-        conversation, token = await services.visitor_pages.start(data, lang, **source)
+        conversation, token = await services.visitor_pages.start(data, lang, ip=client_ip(request), **source)
     except TextError as error:
         return page(
             request,

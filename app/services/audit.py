@@ -38,6 +38,8 @@ ACTIONS = (
     "conversation.cleared",
     "conversation.cleared_all",
     "settings.saved",
+    "visitor.blocked",
+    "visitor.unblocked",
 )
 
 

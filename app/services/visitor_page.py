@@ -8,6 +8,7 @@ from typing import Any
 
 from app.i18n import translator
 from app.services import notes
+from app.services.blocks import Blocks
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.ratings import Ratings
@@ -40,10 +41,12 @@ class VisitorPages:
         emails: VisitorEmails,
         guard: StartGuard,
         ratings: Ratings,
+        blocks: Blocks,
     ) -> None:
         self.conversations = conversations
         self.guard = guard
         self.ratings = ratings
+        self.blocks = blocks
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
@@ -54,16 +57,22 @@ class VisitorPages:
             return None
         return await self.conversations.by_visitor_token(token)
 
-    async def start(self, form: Mapping[str, str | None], lang: str, **source: str | None) -> tuple[ThreadView, str]:
+    async def start(
+        self, form: Mapping[str, str | None], lang: str, *, ip: str = "", **source: str | None
+    ) -> tuple[ThreadView, str]:
         """A new conversation and the visitor's bearer token for it, from the start form (`display_name`, `email`,
         and the bot checks' fields: start_guard). Everything is checked first (TextError when not acceptable;
         nothing is created then); no name given, it stays empty: readers see a label in their own language
-        (visitor_names). With ASK_EMAIL=never an address is not kept."""
+        (visitor_names). With ASK_EMAIL=never an address is not kept. `ip`, the client's address, is kept
+        (encrypted) for blocking (app/services/blocks.py)."""
         self.guard.check(form)
         display_name, email = form.get("display_name"), form.get("email")
         name = clean_display_name(display_name)
         address = check_email(email) if self.emails.ask_mode != "never" else None
-        return await self.conversations.start(name, lang, email=address, **source)
+        conversation, token = await self.conversations.start(name, lang, email=address, **source)
+        if ip:
+            await self.blocks.remember_address(conversation.id, ip)
+        return conversation, token
 
     async def chat(self, conversation: ThreadView, lang: str, *, embed: bool) -> dict[str, Any]:
         """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the

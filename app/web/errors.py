@@ -18,6 +18,7 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.models.db import database_unavailable
+from app.web.blocking import VisitorBlocked
 from app.web.rendering import base_context, is_htmx, language, see_other, wants_json
 
 log = logging.getLogger("sohbet.http")
@@ -80,6 +81,8 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     detail = getattr(exc, "detail", "") if isinstance(exc, HTTPException) else ""
     is_csrf = status == 403 and "csrf" in str(detail).lower()
     key = "error.csrf" if is_csrf else ERROR_KEYS.get(status, "error.server")
+    if isinstance(exc, VisitorBlocked):
+        key = "error.blocked"
     if limit == "start":
         key = "error.start_limited"
     t = translator(language(request))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.i18n_admin import ADMIN_STRINGS
+from app.i18n_away import AWAY_STRINGS
 
 LANGUAGES = ("en", "tr")
 DEFAULT_LANGUAGE = "en"
@@ -437,6 +438,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Bu kullanıcı adıyla etkin bir temsilci yok.",
     },
     **ADMIN_STRINGS,
+    **AWAY_STRINGS,
 }
 
 

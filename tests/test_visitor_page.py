@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.routes.api import thread_out
+from app.services.away import SupportStatus
 from app.services.presence import ADMIN
 from app.services.text import TextError
 from app.services.threads import threads_page
@@ -52,12 +53,14 @@ async def test_without_a_conversation_the_page_is_the_start_form(settings):
         )
         assert context == {
             "support_online": False,
+            "away": SupportStatus(False),
             "retention_notice": retention_notice(7 * DAY, "en"),
             "ask_email": True,  # ASK_EMAIL=away, and no agent online
             **source,
         }
         bare = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(None, "en", embed=False)
-        assert bare == {"support_online": False, "retention_notice": "", "ask_email": True}  # ASK_EMAIL=away
+        offline = {"support_online": False, "away": SupportStatus(False)}
+        assert bare == {**offline, "retention_notice": "", "ask_email": True}
 
 
 async def test_with_a_conversation_the_page_shows_it(settings):
@@ -104,6 +107,7 @@ async def test_starting_a_conversation_checks_the_name_and_stores_none_when_none
         form = await s.visitor_pages.start_form("en", source_url="https://shop.example/")
         assert form == {
             "support_online": False,
+            "away": SupportStatus(False),
             "retention_notice": "",
             "ask_email": True,
             "source_url": "https://shop.example/",

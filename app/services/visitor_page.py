@@ -7,6 +7,7 @@ from typing import Any
 
 from app.i18n import translator
 from app.services import notes
+from app.services.away import AwayMode, SupportStatus
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.retention import describe
@@ -35,11 +36,19 @@ class VisitorPages:
         presence: PresenceTracker,
         retention_seconds: int,
         emails: VisitorEmails,
+        *,
+        away: AwayMode | None = None,
     ) -> None:
         self.conversations = conversations
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
+        self.away = away  # business hours and away mode; None: support is online while an agent is available
+
+    async def support(self) -> dict[str, Any]:
+        """The status line's context: `support_online`, and `away` (the away message and expected reply)."""
+        status = await self.away.status() if self.away else SupportStatus(await self.presence.is_online(ADMIN))
+        return {"support_online": status.online, "away": status}
 
     async def conversation(self, token: str | None) -> ThreadView | None:
         """The conversation a visitor's token (from its signed cookie) is bound to, if it still exists."""
@@ -67,7 +76,7 @@ class VisitorPages:
             "has_more": has_more,
             "display_name": display_name(conversation, lang),
             "cursor": conversation.last_seq,
-            "support_online": await self.presence.is_online(ADMIN),
+            **await self.support(),
             "viewer": "visitor",
             "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
             "retention_notice": retention_notice(self.retention_seconds, lang),
@@ -86,7 +95,7 @@ class VisitorPages:
     async def start_form(self, lang: str, **context: Any) -> dict[str, Any]:
         """The start form's context (also when it is shown again with an error)."""
         return {
-            "support_online": await self.presence.is_online(ADMIN),
+            **await self.support(),
             "retention_notice": retention_notice(self.retention_seconds, lang),
             "ask_email": await self.emails.asks(),
             **context,

@@ -74,6 +74,7 @@ AWAY_STRINGS: dict[str, dict[str, str]] = {
         "en": "Nobody is here right now. Leave your message and email address, and we will reply by email.",
         "tr": "Şu an kimse burada değil. Mesajınızı ve e-posta adresinizi bırakın, size e-postayla yanıt verelim.",
     },
+    "leave.email_label": {"en": "Your email", "tr": "E-posta adresiniz"},
     "leave.message_label": {"en": "Your message", "tr": "Mesajınız"},
     "leave.button": {"en": "Send message", "tr": "Mesajı gönder"},
     "leave.sent": {

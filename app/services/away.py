@@ -4,10 +4,11 @@ expect a reply, and the first visitor message of an away period gets the away me
 message.
 
 An away period, for one conversation, began at the latest of: the start of the current stretch of the business
-hours (the closing time while closed, the opening time while open), and the conversation's last agent reply. So a
-visitor writing all night hears it once; again the next morning if nobody is there yet, and again after an agent
-has answered and left. `conversation.away_notice_at` keeps when the message was last posted; a conditional UPDATE
-(only when it is older than the period's start) decides which of two racing posts, in any process, posts it.
+hours (the closing time while closed, the opening time while open), the conversation's last agent reply, and its
+last visitor message written while support was online. So a visitor writing all night hears it once; again the
+next morning if nobody is there yet, and again after an agent has answered (or was there) and left.
+`conversation.away_notice_at` keeps when the message was last posted; a conditional UPDATE (only when it is older
+than the period's start) decides which of two racing posts, in any process, posts it.
 
 The settings (hours, time zone, away message, expected reply, HIDE_WHEN_AWAY) live with the workspace settings
 (app/services/workspace.py, edited on /admin/settings), the environment giving the defaults.
@@ -25,7 +26,7 @@ from typing import Any
 from app import clock
 from app.models import Conversation, Message
 from app.services.conversations import ConversationService
-from app.services.hours import HoursError, Schedule, parse_hours
+from app.services.hours import HoursError, Schedule, parse_hours, zone_of
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.workspace import Snapshot, Workspace
 
@@ -125,7 +126,10 @@ class AwayMode:
             log.warning(json.dumps({"event": "away.notice_failed", "error": type(exc).__name__}))
 
     async def _notice(self, conversation_id: int) -> None:
-        if await self.support_online():
+        if await self.support_online():  # support was there for this message: the next away period is a new one
+            await Conversation.update({Conversation.away_notice_at: None}).where(
+                (Conversation.id == conversation_id) & Conversation.away_notice_at.is_not_null()
+            )
             return
         at = self.now()
         period = self._schedule.boundary(at)
@@ -197,11 +201,11 @@ class HoursForm:
         values: dict[str, str] = {}
         hours = self.business_hours.strip()
         zone = self.timezone.strip() or "UTC"
-        try:
-            parse_hours(hours, zone)
-        except HoursError as error:
-            name = "timezone" if error.code == "hours.zone_unknown" else "business_hours"
-            self.errors[name] = (f"settings.{error.code.replace('.', '_')}", {"detail": error.detail})
+        for name, check in (("timezone", lambda: zone_of(zone)), ("business_hours", lambda: parse_hours(hours))):
+            try:
+                check()  # the hours' syntax does not depend on the zone: both errors show at once
+            except HoursError as error:
+                self.errors[name] = (f"settings.{error.code.replace('.', '_')}", {"detail": error.detail})
         values["business_hours"] = "; ".join(" ".join(g.split()) for g in re.split(r"[;\n]", hours) if g.strip())
         values["timezone"] = zone
         for name, limit in (("away_message", AWAY_MESSAGE_MAX), ("expected_reply", EXPECTED_REPLY_MAX)):

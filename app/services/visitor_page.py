@@ -90,7 +90,10 @@ class VisitorPages:
         (the host page and its referrer, already checked) into the new conversation."""
         if conversation is not None:
             return await self.chat(conversation, lang, embed=embed)
-        return await self.start_form(lang, **(source or {}))
+        form = await self.start_form(lang, **(source or {}))
+        if embed and self.away is not None and await self.away.hides_chat():
+            form["leave_form"] = True  # HIDE_WHEN_AWAY: the widget offers "leave a message" (app/services/leave.py)
+        return form
 
     async def start_form(self, lang: str, **context: Any) -> dict[str, Any]:
         """The start form's context (also when it is shown again with an error)."""

@@ -63,11 +63,7 @@ AWAY_STRINGS: dict[str, dict[str, str]] = {
         "en": "At most {max} characters on one line, without control characters.",
         "tr": "Tek satırda, denetim karakteri olmadan en fazla {max} karakter.",
     },
-    # The visitor's side
-    "away.default_message": {
-        "en": "We are away right now. Leave your message and we will reply as soon as we are back.",
-        "tr": "Şu an uzaktayız. Mesajınızı bırakın, döner dönmez yanıt vereceğiz.",
-    },
+    # The visitor's side (the default away message is the status line's own, support.offline in app/i18n.py)
     "away.expected": {"en": "Expected reply: {when}", "tr": "Beklenen yanıt: {when}"},
     "leave.title": {"en": "Leave a message", "tr": "Mesaj bırakın"},
     "leave.intro": {

@@ -3,10 +3,11 @@ agent has a dashboard open (app/services/presence.py). Then the visitor page sho
 expect a reply, and the first visitor message of an away period gets the away message once, as a `system`
 message.
 
-An away period, for one conversation, began at the latest of: the start of the current stretch of the business
-hours (the closing time while closed, the opening time while open), the conversation's last agent reply, and its
-last visitor message written while support was online. So a visitor writing all night hears it once; again the
-next morning if nobody is there yet, and again after an agent has answered (or was there) and left.
+An away period, for one conversation, began at the later of: the start of the current stretch of the business
+hours (the closing time while closed, the opening time while open), and its last visitor message written while
+support was online. So a visitor writing all night hears it once; again the next morning if nobody is there yet,
+and again after support was there and left. An agent answering while away (from Telegram, or a dashboard without
+its live stream) does not start a new period: the visitor is not told "away" right after an answer.
 `conversation.away_notice_at` keeps when the message was last posted; a conditional UPDATE (only when it is older
 than the period's start) decides which of two racing posts, in any process, posts it.
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import clock
-from app.models import Conversation, Message
+from app.models import Conversation
 from app.services.conversations import ConversationService
 from app.services.hours import HoursError, Schedule, parse_hours, zone_of
 from app.services.presence import ADMIN, PresenceTracker
@@ -32,6 +33,8 @@ from app.services.workspace import Snapshot, Workspace
 
 log = logging.getLogger("sohbet.away")
 
+# The away message when the owner wrote none: the status line's own words (an i18n key: each reader's language).
+DEFAULT_MESSAGE = "support.offline"
 KEYS = ("business_hours", "timezone", "away_message", "expected_reply", "hide_when_away")
 AWAY_MESSAGE_MAX = 500
 EXPECTED_REPLY_MAX = 100
@@ -133,14 +136,6 @@ class AwayMode:
             return
         at = self.now()
         period = self._schedule.boundary(at)
-        last_reply = await (
-            Message.select(Message.created_at)
-            .where((Message.conversation == conversation_id) & (Message.sender == "admin"))
-            .order_by(Message.seq, ascending=False)
-            .first()
-        )
-        if last_reply is not None:
-            period = max(period, last_reply["created_at"].timestamp())
         claimed = await (
             Conversation.update({Conversation.away_notice_at: at})
             .where(
@@ -152,7 +147,7 @@ class AwayMode:
         if not claimed:
             return
         settings = self.current
-        text = settings.away_message or "away.default_message"
+        text = settings.away_message or DEFAULT_MESSAGE
         await self._conversations.post(conversation_id, "system", text)
         log.info(json.dumps({"event": "away.notice", "conversation": conversation_id}))
 

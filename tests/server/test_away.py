@@ -91,7 +91,9 @@ def test_the_settings_page_checks_hours_and_time_zone_and_keeps_what_was_typed(m
 
 def test_the_away_message_is_posted_once_per_away_period(make_server: Callable[..., Server]):
     """Always open, nobody on a dashboard: away. The first visitor message gets the away message, the next ones
-    do not; an agent's reply ends the period, so the visitor's next message gets it again."""
+    do not (an agent answering meanwhile, without a dashboard open, starts no new period); a message while an
+    agent is on a dashboard gets none and ends the period; away again, the next message gets it again; outside
+    business hours an open dashboard does not count."""
     server = make_server("away-once", AWAY_MESSAGE=AWAY, EXPECTED_REPLY=EXPECTED)
     visitor = start_visitor(server.url, "Leyla")
     page = visitor.get("/").text
@@ -105,38 +107,47 @@ def test_the_away_message_is_posted_once_per_away_period(make_server: Callable[.
         ("system", AWAY),
         ("visitor", "Anyone there?"),
     ]
-
     admin = login_admin(server)
     thread = find_thread(admin, "Leyla")
-    assert admin.post(f"/admin/threads/{thread}/messages", {"text": "Sorry, back now"}).status_code == 303
-    assert visitor.post("/chat/messages", {"text": "Thanks, one more thing"}).status_code == 303
-    assert visitor.post("/chat/messages", {"text": "And another"}).status_code == 303
-    shown = messages(visitor.get("/").text)
-    assert shown[3:] == [
-        ("admin", "Sorry, back now"),
-        ("visitor", "Thanks, one more thing"),
-        ("system", AWAY),
-        ("visitor", "And another"),
-    ]
-    assert [s for s, _ in messages(admin.get(f"/admin/threads/{thread}").text)].count("system") == 2
+    assert admin.post(f"/admin/threads/{thread}/messages", {"text": "Answering by mail"}).status_code == 303
+    assert visitor.post("/chat/messages", {"text": "Thanks"}).status_code == 303
+    assert messages(visitor.get("/").text)[-2:] == [("admin", "Answering by mail"), ("visitor", "Thanks")]
 
-    # With an available agent on a dashboard, support is online: no away message.
+    def online() -> bool:
+        return 'class="support-status online"' in visitor.get("/").text
+
     stream = OneStream(server.url, "/admin/events", jar(admin)).opened()
     try:
-        wait_until(lambda: 'class="support-status online"' in visitor.get("/").text, message="support online")
+        wait_until(online, message="support online")
         assert visitor.post("/chat/messages", {"text": "Are you there now?"}).status_code == 303
         assert messages(visitor.get("/").text)[-1] == ("visitor", "Are you there now?")
-
-        # Outside business hours the open dashboard does not count: away, and a new period.
-        owner_saved = admin.post("/admin/settings", hours_fields(business_hours=closed_all_day_today()))
-        assert owner_saved.status_code == 303
-        page = visitor.get("/").text  # the owner's save reloads the settings before it answers
-        assert 'class="support-status offline"' in page and AWAY in status_line(page)
-        assert visitor.post("/chat/messages", {"text": "Closed?"}).status_code == 303
-        assert messages(visitor.get("/").text)[-2:] == [("visitor", "Closed?"), ("system", AWAY)]
     finally:
         admin.post("/logout")
         wait_until(lambda: stream.ended_at is not None, timeout=10, message="the stream to end")
+    wait_until(lambda: not online(), message="support away again")
+    for text in ("Hello again?", "Still there?"):
+        assert visitor.post("/chat/messages", {"text": text}).status_code == 303
+    assert messages(visitor.get("/").text)[-3:] == [
+        ("visitor", "Hello again?"),
+        ("system", AWAY),
+        ("visitor", "Still there?"),
+    ]
+
+    owner = login_admin(server)
+    stream = OneStream(server.url, "/admin/events", jar(owner)).opened()
+    try:
+        wait_until(online, message="support online")
+        assert visitor.post("/chat/messages", {"text": "Back?"}).status_code == 303
+        # Outside business hours the open dashboard does not count: away, and a new period.
+        assert owner.post("/admin/settings", hours_fields(business_hours=closed_all_day_today())).status_code == 303
+        page = visitor.get("/").text  # the owner's save reloads the settings before it answers
+        assert 'class="support-status offline"' in page and AWAY in status_line(page)
+        assert visitor.post("/chat/messages", {"text": "Closed?"}).status_code == 303
+        assert messages(visitor.get("/").text)[-3:] == [("visitor", "Back?"), ("visitor", "Closed?"), ("system", AWAY)]
+    finally:
+        owner.post("/logout")
+        wait_until(lambda: stream.ended_at is not None, timeout=10, message="the stream to end")
+    assert [s for s, _ in messages(visitor.get("/").text)].count("system") == 3
 
 
 def test_the_start_page_shows_the_default_away_message_in_the_visitors_language(make_server: Callable[..., Server]):
@@ -146,7 +157,7 @@ def test_the_start_page_shows_the_default_away_message_in_the_visitors_language(
     visitor = start_visitor(server.url, "Ali")
     visitor.post("/chat/messages", {"text": "Merhaba"})
     turkish = visitor.get("/", headers={"accept-language": "tr"}).text
-    assert messages(turkish)[-1] == ("system", "Şu an uzaktayız. Mesajınızı bırakın, döner dönmez yanıt vereceğiz.")
+    assert messages(turkish)[-1] == ("system", "Destek çevrimdışı — mesaj bırakın")  # the status line's words
     # ASK_EMAIL=away (the default) offers the email field outside business hours.
     assert 'name="email"' in Browser(server.url).get("/").text
 

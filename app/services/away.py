@@ -104,6 +104,14 @@ class AwayMode:
         self.current = away_settings_of(snapshot, self.defaults)
         self._schedule = self.current.schedule
 
+    def launcher(self) -> dict[str, Any]:
+        """What the widget's launcher needs to show the away state on the host page before its chat is loaded: the
+        hours (`h`: [day, start, end] minutes) and their zone (`z`); nothing when always open. Whether an agent is
+        there it learns from the chat once loaded."""
+        if self._schedule.always_open:
+            return {}
+        return {"h": [[s.day, s.start, s.end] for s in self._schedule.spans], "z": self._schedule.zone.key}
+
     def in_hours(self, at: float | None = None) -> bool:
         return self._schedule.is_open(self.now() if at is None else at)
 

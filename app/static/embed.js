@@ -7,8 +7,24 @@
   var me = d.currentScript;
   if (!me || !w.CSSStyleSheet || !("adoptedStyleSheets" in d) || !d.head.attachShadow) return;
   var S = new URL(me.src).origin;
-  // The workspace's branding (accent c, site name n, greeting g), written in by the server (app/routes/embed.py).
+  // The workspace's branding (accent c, site name n, greeting g) and business hours (h: [day 0=Mon, start, end]
+  // minutes of the wall clock in zone z; none: always open), written in by the server (app/routes/embed.py).
   var B = "__SOHBET_BRAND__";
+
+  // Outside the business hours (SPEC §9 away mode), read on the zone's wall clock.
+  function closed() {
+    if (!B.h) return false;
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-US", { timeZone: B.z, weekday: "short", hour: "numeric", minute: "numeric", hourCycle: "h23" })
+        .formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
+      var day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(parts.weekday);
+      var minute = parts.hour * 60 + +parts.minute;
+      return !B.h.some(function (s) { return s[0] == day && s[1] <= minute && minute < s[2]; });
+    } catch (e) {
+      return false;
+    }
+  }
 
   function el(tag, attrs, parent) {
     var node = d.createElement(tag);
@@ -56,6 +72,8 @@
       "iframe{flex:1;border:0}.o{display:none;padding:14px}.f .o{display:block}" +
       ".g{max-width:240px;margin:0;padding:8px 12px}.v{position:absolute;clip-path:inset(50%)}" +
       ".o svg{width:14px;margin-left:4px}" +
+      // Away (outside hours, or the chat said nobody is there): a grey dot on the button.
+      ":host(.a) .b::after{content:'';position:absolute;bottom:2px;right:2px;width:10px;height:10px;border:2px solid #fff;border-radius:50%;background:#6b7280}" +
       // A phone: the open panel fills the screen and has its own close; the button would cover the composer.
       "@media (max-width:480px){#p{position:fixed;inset:0;width:auto;height:auto;border-radius:0}#p:not([hidden])~*{display:none}}"
     );
@@ -89,7 +107,12 @@
     a.remove();
     d.body.appendChild(host);
 
-    var frame, ready, timer, wantFocus;
+    var frame, ready, timer, wantFocus, away, told;
+    function mark(v) {
+      away = !!v;
+      host.className = host.className.replace(/ ?\ba\b/, "") + (away ? " a" : "");
+      count(st.n || 0);
+    }
     function post(m) {
       m.sohbet = 1;
       if (frame) frame.contentWindow.postMessage(m, S);
@@ -122,7 +145,8 @@
       save();
       badge.textContent = n > 9 ? "9+" : n;
       badge.hidden = !n;
-      var text = n ? label + " (" + n + (tr ? " okunmamış)" : " unread)") : label;
+      var name = label + (away ? (tr ? " (uzakta)" : " (away)") : "");
+      var text = n ? name + " (" + n + (tr ? " okunmamış)" : " unread)") : name;
       btn.setAttribute("aria-label", text);
       live.textContent = n ? text : "";
     }
@@ -174,6 +198,8 @@
         clearTimeout(timer);
         panel.className = "";
         st.c = m.chat;
+        told = 1;
+        mark(m.away);
         if (!m.cookies) {
           // Cookies refused in the iframe (e.g. Safari): from now on the chat opens in its own window.
           st.b = 1;
@@ -192,10 +218,15 @@
         count((st.n || 0) + 1);
         d.dispatchEvent(new CustomEvent("sohbet:unread", { detail: { count: st.n } }));
       }
+      if (t == "away") mark(m.v);
       if (t == "close" && !panel.hidden) toggle(0, 1);
     });
 
-    count(st.n || 0);
+    mark(closed());
+    // The hours change with the clock; once the chat is loaded it says (it also knows whether an agent is there).
+    setInterval(function () {
+      if (!told) mark(closed());
+    }, 60000);
     if (st.b) return;
     if (st.o) toggle(1);
     // A conversation is going on: load it in the background, so replies raise the badge on this page too.

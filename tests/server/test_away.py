@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from tests.server.test_embed import Frame
 from tests.server.test_revocation import OneStream, jar
 from tests.server.test_settings_page import FIELDS, field_value
@@ -189,3 +191,15 @@ def test_hide_when_away_turns_the_widget_into_a_leave_a_message_form(make_server
     admin = login_admin(server)
     thread = find_thread(admin, "Deniz")
     assert "deniz@example.com" in admin.get(f"/admin/threads/{thread}").text  # the agent sees where replies go
+
+
+def test_the_launcher_carries_the_hours_to_show_the_away_state(make_server: Callable[..., Server]):
+    """embed.js marks its button away outside business hours (read on the zone's wall clock in the host page's
+    browser) before its chat is loaded; the chat tells it about agents once loaded (app/static/embed-frame.js)."""
+    server = make_server("away-launcher", BUSINESS_HOURS="Mon-Fri 09:00-18:00", TIMEZONE="Europe/Berlin")
+    launcher = httpx.get(server.url + "/embed.js", follow_redirects=True).text
+    assert '"h":[[0,540,1080],[1,540,1080],[2,540,1080],[3,540,1080],[4,540,1080]],"z":"Europe/Berlin"' in launcher
+    owner = login_admin(server)
+    assert owner.post("/admin/settings", hours_fields(business_hours="")).status_code == 303
+    always = httpx.get(server.url + "/embed.js", follow_redirects=True).text  # a new version, without hours
+    assert '"h":' not in always and always != launcher

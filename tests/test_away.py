@@ -93,3 +93,15 @@ def test_the_form_reports_both_fields_and_keeps_only_what_was_posted():
     good = HoursForm.posted({"business_hours": " mon-fri 09:00-18:00 ;\n sat  10:00-14:00 ", "timezone": ""})
     assert good.checked(one_line) == {"business_hours": "mon-fri 09:00-18:00; sat 10:00-14:00", "timezone": "UTC"}
     assert not good.errors
+
+
+async def test_nothing_is_posted_until_away_mode_is_set_up(tmp_path):
+    bare = migrated_settings(tmp_path)
+    try:
+        async with running_services(bare) as s:
+            thread, _ = await s.conversations.start("", "en")
+            await s.messaging.send(thread.id, "visitor", "hello")
+            assert await system_count(s, thread.id) == 0  # away (nobody online), but no away message or hours
+            assert await s.visitor_pages.emails.asks()  # ASK_EMAIL=away still asks
+    finally:
+        drop_database(bare.database_url)

@@ -1,7 +1,7 @@
 """Away mode (SPEC §9): support is away outside business hours (app/services/hours.py) or while no available
 agent has a dashboard open (app/services/presence.py). Then the visitor page shows the away message and when to
 expect a reply, and the first visitor message of an away period gets the away message once, as a `system`
-message.
+message — once away mode is set up (an away message or business hours; see AwaySettings.posts_notice).
 
 An away period, for one conversation, began at the later of: the start of the current stretch of the business
 hours (the closing time while closed, the opening time while open), and its last visitor message written while
@@ -49,6 +49,12 @@ class AwaySettings:
     away_message: str = ""
     expected_reply: str = ""
     hide_when_away: bool = False
+
+    @property
+    def posts_notice(self) -> bool:
+        """The away message is posted in conversations once the owner set up away mode: an away message or
+        business hours. Neither: the status line's "Support is offline — leave a message" is all, as before."""
+        return bool(self.away_message.strip() or self.business_hours.strip())
 
     @property
     def schedule(self) -> Schedule:
@@ -137,6 +143,8 @@ class AwayMode:
             log.warning(json.dumps({"event": "away.notice_failed", "error": type(exc).__name__}))
 
     async def _notice(self, conversation_id: int) -> None:
+        if not self.current.posts_notice:  # nothing configured: no query on the message's path
+            return
         if await self.support_online():  # support was there for this message: the next away period is a new one
             await Conversation.update({Conversation.away_notice_at: None}).where(
                 (Conversation.id == conversation_id) & Conversation.away_notice_at.is_not_null()

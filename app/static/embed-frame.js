@@ -83,7 +83,7 @@
     }
     if (offline() !== gone) {
       gone = !gone;
-      tell({ t: "away", v: gone });
+      tell({ t: "away", away: gone });
     }
   }
   document.addEventListener("htmx:afterSettle", changed);

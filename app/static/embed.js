@@ -11,19 +11,12 @@
   // minutes of the wall clock in zone z; none: always open), written in by the server (app/routes/embed.py).
   var B = "__SOHBET_BRAND__";
 
-  // Outside the business hours (SPEC §9 away mode), read on the zone's wall clock.
+  // Outside the business hours (SPEC §9 away mode), read on the zone's wall clock ("Mon 09:30"); no hours: never.
   function closed() {
-    if (!B.h) return false;
-    try {
-      var parts = {};
-      new Intl.DateTimeFormat("en-US", { timeZone: B.z, weekday: "short", hour: "numeric", minute: "numeric", hourCycle: "h23" })
-        .formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
-      var day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(parts.weekday);
-      var minute = parts.hour * 60 + +parts.minute;
-      return !B.h.some(function (s) { return s[0] == day && s[1] <= minute && minute < s[2]; });
-    } catch (e) {
-      return false;
-    }
+    if (!B.h) return;
+    var t = new Date().toLocaleString("en-US", { timeZone: B.z, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var day = "MonTueWedThuFriSatSun".indexOf(t.slice(0, 3)) / 3, m = t.slice(4, 6) * 60 + +t.slice(7, 9);
+    return !B.h.some(function (s) { return s[0] == day && s[1] <= m && m < s[2]; });
   }
 
   function el(tag, attrs, parent) {
@@ -72,8 +65,8 @@
       "iframe{flex:1;border:0}.o{display:none;padding:14px}.f .o{display:block}" +
       ".g{max-width:240px;margin:0;padding:8px 12px}.v{position:absolute;clip-path:inset(50%)}" +
       ".o svg{width:14px;margin-left:4px}" +
-      // Away (outside hours, or the chat said nobody is there): a grey dot on the button.
-      ":host(.a) .b::after{content:'';position:absolute;bottom:2px;right:2px;width:10px;height:10px;border:2px solid #fff;border-radius:50%;background:#6b7280}" +
+      // Away (outside hours, or the chat said nobody is there): the button in grey.
+      ":host(.a) .b{filter:grayscale(1)}" +
       // A phone: the open panel fills the screen and has its own close; the button would cover the composer.
       "@media (max-width:480px){#p{position:fixed;inset:0;width:auto;height:auto;border-radius:0}#p:not([hidden])~*{display:none}}"
     );
@@ -107,10 +100,9 @@
     a.remove();
     d.body.appendChild(host);
 
-    var frame, ready, timer, wantFocus, away, told;
+    var frame, ready, timer, wantFocus, away;
     function mark(v) {
-      away = !!v;
-      host.className = host.className.replace(/ ?\ba\b/, "") + (away ? " a" : "");
+      host.classList.toggle("a", (away = !!v));
       count(st.n || 0);
     }
     function post(m) {
@@ -193,13 +185,13 @@
       var m = e.data;
       if (e.origin != S || !frame || e.source != frame.contentWindow || !m || m.sohbet != 1) return;
       var t = m.t;
+      // The chat says whether support is away (agents included), on loading and on each change.
+      if (m.away != null) mark(m.away);
       if (t == "ready") {
         ready = 1;
         clearTimeout(timer);
         panel.className = "";
         st.c = m.chat;
-        told = 1;
-        mark(m.away);
         if (!m.cookies) {
           // Cookies refused in the iframe (e.g. Safari): from now on the chat opens in its own window.
           st.b = 1;
@@ -218,15 +210,10 @@
         count((st.n || 0) + 1);
         d.dispatchEvent(new CustomEvent("sohbet:unread", { detail: { count: st.n } }));
       }
-      if (t == "away") mark(m.v);
       if (t == "close" && !panel.hidden) toggle(0, 1);
     });
 
     mark(closed());
-    // The hours change with the clock; once the chat is loaded it says (it also knows whether an agent is there).
-    setInterval(function () {
-      if (!told) mark(closed());
-    }, 60000);
     if (st.b) return;
     if (st.o) toggle(1);
     // A conversation is going on: load it in the background, so replies raise the badge on this page too.

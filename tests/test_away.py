@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from app.services.away import AwaySettings, HoursForm, away_settings_of
+from app.services.away import AwaySettings, HoursForm, SupportStatus, away_settings_of
 from app.services.branding import one_line
 from app.services.hours import utc
 from app.services.presence import ADMIN
@@ -105,3 +105,17 @@ async def test_nothing_is_posted_until_away_mode_is_set_up(tmp_path):
             assert await s.visitor_pages.emails.asks()  # ASK_EMAIL=away still asks
     finally:
         drop_database(bare.database_url)
+
+
+async def test_ask_email_away_and_the_status_follow_business_hours(settings):
+    async with running_services(settings) as s:
+        await s.presence.enter(ADMIN)  # an available agent on a dashboard
+        try:
+            s.away.now = lambda: utc(2026, 3, 30, 8)  # Monday 10:00 CEST: open
+            assert await s.away.support_online() and not await s.visitor_pages.emails.asks()
+            assert (await s.away.status()).online
+            s.away.now = lambda: utc(2026, 3, 30, 17)  # Monday 19:00 CEST: closed, the dashboard does not count
+            assert not await s.away.support_online() and await s.visitor_pages.emails.asks()
+            assert await s.away.status() == SupportStatus(False, AWAY, "")
+        finally:
+            await s.presence.leave(ADMIN)

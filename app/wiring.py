@@ -254,6 +254,7 @@ def build_services(settings: Settings) -> Services:
         ping_seconds=settings.sse_ping_seconds,
         seen=replies.seen if mail.configured else None,
         support=away.status,
+        in_hours=away.in_hours,
     )
     return Services(
         settings=settings,

@@ -5,6 +5,7 @@ racing get it once; the settings' defaults from the environment and the owner's 
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 
 import pytest
 
@@ -12,9 +13,11 @@ from app.services.away import AwaySettings, HoursForm, SupportStatus, away_setti
 from app.services.branding import one_line
 from app.services.hours import utc
 from app.services.presence import ADMIN
+from app.services.streams import visitor_stream
 from app.services.workspace import Snapshot
 from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
+from tests.test_streams import next_event
 
 AWAY = "Closed for now"
 
@@ -119,3 +122,29 @@ async def test_ask_email_away_and_the_status_follow_business_hours(settings):
             assert await s.away.status() == SupportStatus(False, AWAY, "")
         finally:
             await s.presence.leave(ADMIN)
+
+
+async def test_the_visitor_stream_updates_the_status_line_when_the_hours_close(tmp_path):
+    """No presence event happens at closing time: the stream rechecks when the hours flip (at the next event or
+    idle tick, every SSE_PING_SECONDS at most)."""
+    fast = migrated_settings(tmp_path, BUSINESS_HOURS="Mon-Fri 09:00-18:00", SSE_PING_SECONDS="0.2")
+    clock = {"now": utc(2026, 12, 7, 17, 59)}  # Monday, open (UTC)
+    try:
+        async with running_services(fast) as s:
+            s.away.now = lambda: clock["now"]
+            await s.presence.enter(ADMIN)
+            thread, token = await s.conversations.start("", "en")
+            try:
+                async with aclosing(visitor_stream(s.streams, thread.id, token, 0, "en", embed=False)) as stream:
+                    first = await next_event(stream)
+                    assert first is not None and "support-status online" in first.data
+                    clock["now"] = utc(2026, 12, 7, 18, 1)  # closed
+                    for _ in range(20):
+                        event = await next_event(stream)
+                        if event is not None and "support-status" in event.data:
+                            break
+                    assert event is not None and "support-status offline" in event.data
+            finally:
+                await s.presence.leave(ADMIN)
+    finally:
+        drop_database(fast.database_url)

@@ -97,6 +97,8 @@ class StreamServices:
     seen: Callable[[int], Awaitable[None]] | None = None
     # What the visitor's status line says (the app: business hours too, app/services/away.py); None: presence only.
     support: Callable[[], Awaitable[SupportStatus]] | None = None
+    # Inside business hours now (no query): a visitor stream rechecks the status line when this flips.
+    in_hours: Callable[[], bool] | None = None
 
     async def support_status(self) -> SupportStatus:
         if self.support is not None:
@@ -334,6 +336,7 @@ async def visitor_stream(
     subject = conversation_subject(conversation_id)
     async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
         support = await services.support_status()
+        hours = services.in_hours() if services.in_hours else True
         yield StreamEvent(event="control", data=fragments.support_status(support, lang))
         pending: list[Event] = [Event("resync")]
         while not shutting_down(pending):
@@ -348,7 +351,9 @@ async def visitor_stream(
                 if not feed.exists:
                     yield StreamEvent(event="control", data=fragments.gone(lang, embed=embed))
                     return
-            if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
+            opened = services.in_hours() if services.in_hours else True
+            if opened != hours or any(e.kind == "presence" and e.subject == ADMIN for e in pending):
+                hours = opened
                 fresh = await services.support_status()
                 if fresh != support:
                     support = fresh

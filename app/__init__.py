@@ -128,7 +128,9 @@ def route_handlers(services: Services) -> list[Any]:
         Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),
         Router(path="/", route_handlers=reports.API_ROUTES, middleware=[limits.api.middleware]),
         triage.make_api_router([limits.api.middleware]),
-        Router(path="/", route_handlers=[visitor.start_chat], middleware=[limits.start.middleware]),
+        Router(
+            path="/", route_handlers=[visitor.start_chat, visitor.leave_message], middleware=[limits.start.middleware]
+        ),
         Router(
             path="/",
             route_handlers=[auth.login_form, auth.login_submit, auth.login_verify, *team.INVITE_ROUTES],

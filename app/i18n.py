@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.i18n_admin import ADMIN_STRINGS
+from app.i18n_away import AWAY_STRINGS
 from app.i18n_mail import MAIL_STRINGS
 from app.i18n_reports import REPORT_STRINGS
 
@@ -455,6 +456,7 @@ STRINGS: dict[str, dict[str, str]] = {
     **ADMIN_STRINGS,
     **MAIL_STRINGS,
     **REPORT_STRINGS,
+    **AWAY_STRINGS,
 }
 
 

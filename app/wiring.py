@@ -25,6 +25,7 @@ from app.models.db import bind_tables, close_engine, make_engine, open_engine
 from app.services.agents import AgentService
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
+from app.services.away import AwayMode, AwaySettings
 from app.services.background import BackgroundWorker
 from app.services.blocks import Blocks
 from app.services.branding import Brand
@@ -116,6 +117,7 @@ class Services:
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
+    away: AwayMode  # business hours and away mode, live (app/services/away.py)
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
     replies: ReplyMailer  # replies by email, the resume and unsubscribe links (runs only when SMTP_URL is set)
     transcript_mail: TranscriptMailer  # the visitor's transcript by email (through `mail`)
@@ -185,7 +187,10 @@ def build_services(settings: Settings) -> Services:
     stores = StoreRegistry(default_factory=rate_limit_store(settings))
     uploads = settings.rate_limit_uploads
     upload_limiter = SlidingWindowLimiter(stores.get("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit])
-    messaging = MessageSender(conversations, attachments, upload_limiter)
+    workspace = Workspace(engine, broker, hub)
+    brand = Brand(workspace, settings.embed_origins)
+    away = AwayMode(workspace, presence, conversations, away_defaults(settings))
+    messaging = MessageSender(conversations, attachments, upload_limiter, after_visitor=away.after_visitor_message)
     telegram_accounts = TelegramAccounts(engine, telegram_client)
     telegram: TelegramBridge | None = None
     if telegram_client is not None and telegram_outbox is not None:
@@ -203,8 +208,6 @@ def build_services(settings: Settings) -> Services:
     database = Database(engine)
     retention = Retention(engine, broker, settings.message_retention_seconds, attachments.kick)
     housekeeping = Housekeeping(engine)
-    workspace = Workspace(engine, broker, hub)
-    brand = Brand(workspace, settings.embed_origins)
     snoozes = SnoozeAlarm(broker)  # announces snoozes that ended (app/services/status.py)
     blocks = Blocks(engine, cipher, broker, hub)
     smtp = SmtpSender(settings.smtp, timeout=settings.smtp_timeout_seconds) if settings.smtp else None
@@ -263,6 +266,8 @@ def build_services(settings: Settings) -> Services:
         fragments=Fragments(jinja),
         ping_seconds=settings.sse_ping_seconds,
         seen=replies.seen if mail.configured else None,
+        support=away.status,
+        in_hours=away.in_hours,
     )
     return Services(
         settings=settings,
@@ -298,15 +303,17 @@ def build_services(settings: Settings) -> Services:
             conversations,
             presence,
             settings.message_retention_seconds,
-            VisitorEmails(engine, cipher, presence, settings.ask_email),
+            VisitorEmails(engine, cipher, presence, settings.ask_email, online=away.support_online),
             StartGuard(settings.secret_key, settings.start_min_seconds),
             ratings,
             blocks,
+            away=away,
         ),
         blocks=blocks,
         transcripts=transcripts,
         metrics=metrics,
         brand=brand,
+        away=away,
         mail=mail,
         replies=replies,
         transcript_mail=TranscriptMailer(
@@ -314,6 +321,17 @@ def build_services(settings: Settings) -> Services:
         ),
         telegram=telegram,
         workers=workers,
+    )
+
+
+def away_defaults(settings: Settings) -> AwaySettings:
+    """Business hours and away mode as the environment sets them (the owner may change them on /admin/settings)."""
+    return AwaySettings(
+        settings.business_hours,
+        settings.timezone,
+        settings.away_message,
+        settings.expected_reply,
+        settings.hide_when_away,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.routes.api import thread_out
+from app.services.away import SupportStatus
 from app.services.presence import ADMIN
 from app.services.text import TextError
 from app.services.threads import threads_page
@@ -63,16 +64,14 @@ async def test_without_a_conversation_the_page_is_the_start_form(settings):
         assert context.pop("start_stamp")  # the bots' check (tests/test_start_guard.py)
         assert context == {
             "support_online": False,
+            "away": SupportStatus(False),
             "retention_notice": retention_notice(7 * DAY, "en"),
             "ask_email": True,  # ASK_EMAIL=away, and no agent online
             **source,
         }
         bare = await pages(s, 0).page(None, "en", embed=False)
-        assert bare.pop("start_stamp") and bare == {
-            "support_online": False,
-            "retention_notice": "",
-            "ask_email": True,
-        }  # ASK_EMAIL=away
+        offline = {"support_online": False, "away": SupportStatus(False)}
+        assert bare.pop("start_stamp") and bare == {**offline, "retention_notice": "", "ask_email": True}
 
 
 async def test_with_a_conversation_the_page_shows_it(settings):
@@ -117,6 +116,7 @@ async def test_starting_a_conversation_checks_the_name_and_stores_none_when_none
         form = await s.visitor_pages.start_form("en", source_url="https://shop.example/")
         assert form.pop("start_stamp") and form == {
             "support_online": False,
+            "away": SupportStatus(False),
             "retention_notice": "",
             "ask_email": True,
             "source_url": "https://shop.example/",

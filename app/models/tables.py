@@ -47,6 +47,7 @@ class Conversation(Table):
     email = Text(null=True, default=None)  # the visitor's address for replies by email (SPEC §9): a Fernet token
     emailed_seq = Integer(default=0)  # events up to here the visitor saw live or got by email (app/services/replies.py)
     email_stopped = Boolean(default=False)  # the visitor unsubscribed from this conversation's emails
+    away_notice_at = DoublePrecision(null=True, default=None)  # the away message last posted (app/services/away.py)
 
 
 class Message(Table):

@@ -21,6 +21,7 @@ from app.clock import now
 from app.i18n import translator
 from app.services.auth import AuthService
 from app.services.availability import is_away
+from app.services.away import SupportStatus
 from app.services.conversations import ConversationService, MessageView
 from app.services.metrics import Metrics
 from app.services.notes import NOTE
@@ -68,9 +69,9 @@ class Fragments:
         """Empties the message list (the conversation was cleared)."""
         return self.jinja.get_template("shared/_cleared.html").render()
 
-    def support_status(self, online: bool, lang: str) -> str:
+    def support_status(self, status: SupportStatus, lang: str) -> str:
         return self.jinja.get_template("shared/_support_status.html").render(
-            t=translator(lang), support_online=online, oob=True
+            t=translator(lang), support_online=status.online, away=status, oob=True
         )
 
     def gone(self, lang: str, *, embed: bool = False, ended: bool = False) -> str:
@@ -94,6 +95,15 @@ class StreamServices:
     ping_seconds: float
     # A visitor stream opened or closed: what it shows is seen (replies by email skip it: app/services/replies.py).
     seen: Callable[[int], Awaitable[None]] | None = None
+    # What the visitor's status line says (the app: business hours too, app/services/away.py); None: presence only.
+    support: Callable[[], Awaitable[SupportStatus]] | None = None
+    # Inside business hours now (no query): a visitor stream rechecks the status line when this flips.
+    in_hours: Callable[[], bool] | None = None
+
+    async def support_status(self) -> SupportStatus:
+        if self.support is not None:
+            return await self.support()
+        return SupportStatus(await self.presence.is_online(ADMIN))
 
 
 @asynccontextmanager
@@ -325,8 +335,9 @@ async def visitor_stream(
     topics = [conversation_topic(conversation_id), visitor_topic(conversation_id), VISITORS_TOPIC]
     subject = conversation_subject(conversation_id)
     async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
-        support_online = await services.presence.is_online(ADMIN)
-        yield StreamEvent(event="control", data=fragments.support_status(support_online, lang))
+        support = await services.support_status()
+        hours = services.in_hours() if services.in_hours else True
+        yield StreamEvent(event="control", data=fragments.support_status(support, lang))
         pending: list[Event] = [Event("resync")]
         while not shutting_down(pending):
             if await token_revoked(pending):
@@ -340,11 +351,13 @@ async def visitor_stream(
                 if not feed.exists:
                     yield StreamEvent(event="control", data=fragments.gone(lang, embed=embed))
                     return
-            if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
-                online = await services.presence.is_online(ADMIN)
-                if online != support_online:
-                    support_online = online
-                    yield StreamEvent(event="control", data=fragments.support_status(online, lang))
+            opened = services.in_hours() if services.in_hours else True
+            if opened != hours or any(e.kind == "presence" and e.subject == ADMIN for e in pending):
+                hours = opened
+                fresh = await services.support_status()
+                if fresh != support:
+                    support = fresh
+                    yield StreamEvent(event="control", data=fragments.support_status(fresh, lang))
             pending = await subscription.wait(timeout=services.ping_seconds)
             if not pending:
                 yield None  # idle: keeps proxies from closing the stream

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.i18n import translator
 from app.services import notes
+from app.services.away import AwayMode, SupportStatus
 from app.services.blocks import Blocks
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
@@ -42,6 +43,8 @@ class VisitorPages:
         guard: StartGuard,
         ratings: Ratings,
         blocks: Blocks,
+        *,
+        away: AwayMode | None = None,
     ) -> None:
         self.conversations = conversations
         self.guard = guard
@@ -50,6 +53,12 @@ class VisitorPages:
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
+        self.away = away  # business hours and away mode; None: support is online while an agent is available
+
+    async def support(self) -> dict[str, Any]:
+        """The status line's context: `support_online`, and `away` (the away message and expected reply)."""
+        status = await self.away.status() if self.away else SupportStatus(await self.presence.is_online(ADMIN))
+        return {"support_online": status.online, "away": status}
 
     async def conversation(self, token: str | None) -> ThreadView | None:
         """The conversation a visitor's token (from its signed cookie) is bound to, if it still exists."""
@@ -84,7 +93,7 @@ class VisitorPages:
             "has_more": has_more,
             "display_name": display_name(conversation, lang),
             "cursor": conversation.last_seq,
-            "support_online": await self.presence.is_online(ADMIN),
+            **await self.support(),
             "viewer": "visitor",
             "post_url": "/chat/messages" + ("?embed=1" if embed else ""),
             "retention_notice": retention_notice(self.retention_seconds, lang),
@@ -100,12 +109,15 @@ class VisitorPages:
         (the host page and its referrer, already checked) into the new conversation."""
         if conversation is not None:
             return await self.chat(conversation, lang, embed=embed)
-        return await self.start_form(lang, **(source or {}))
+        form = await self.start_form(lang, **(source or {}))
+        if embed and self.away is not None and await self.away.hides_chat():
+            form["leave_form"] = True  # HIDE_WHEN_AWAY: the widget offers "leave a message" (app/services/leave.py)
+        return form
 
     async def start_form(self, lang: str, **context: Any) -> dict[str, Any]:
         """The start form's context (also when it is shown again with an error)."""
         return {
-            "support_online": await self.presence.is_online(ADMIN),
+            **await self.support(),
             "retention_notice": retention_notice(self.retention_seconds, lang),
             "ask_email": await self.emails.asks(),
             "start_stamp": self.guard.stamp(),

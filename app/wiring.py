@@ -32,6 +32,7 @@ from app.services.branding import Brand
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
 from app.services.downloads import Downloads
+from app.services.exports import Exports
 from app.services.health import Health
 from app.services.housekeeping import Housekeeping
 from app.services.mail import MailOutbox, SmtpSender
@@ -113,6 +114,7 @@ class Services:
     downloads: Downloads  # who may download an attachment, and from where
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
+    exports: Exports  # a visitor's own data as a zip (SPEC §11)
     blocks: Blocks  # blocked visitors, addresses and ranges (checked by app/web/blocking.py)
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     metrics: Metrics
@@ -311,6 +313,7 @@ def build_services(settings: Settings) -> Services:
         ),
         blocks=blocks,
         transcripts=transcripts,
+        exports=Exports(transcripts, ratings, attachments.storage, local_storage),
         metrics=metrics,
         brand=brand,
         away=away,

@@ -39,6 +39,7 @@ from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.retention import Retention
+from app.services.search import index_key
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
@@ -139,7 +140,7 @@ def build_services(settings: Settings) -> Services:
         max_pixels=settings.max_image_pixels,
         retry_seconds=settings.file_delete_retry_seconds,
     )
-    cipher = Cipher(settings.encryption_keys)
+    cipher = Cipher(settings.encryption_keys, index_key=index_key(settings.secret_key))
     telegram_client: TelegramClient | None = None
     telegram_outbox: TelegramOutbox | None = None
     channel = login_code_channel(settings)

@@ -17,6 +17,7 @@ from app.models.tables import (
     Message,
     Presence,
     ReadMark,
+    SearchTerm,
     TelegramLink,
     TelegramOutbox,
     TelegramTopic,
@@ -46,6 +47,7 @@ ALL_TABLES = (
     ReadMark,
     CannedReply,
     ConversationLabel,
+    SearchTerm,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "Message",
     "Presence",
     "ReadMark",
+    "SearchTerm",
     "TelegramLink",
     "TelegramOutbox",
     "TelegramTopic",

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
-from app.services import audit, read_marks
+from app.services import audit, read_marks, search
 from app.services.attachments import StoredFile
 from app.services.authors import author_names, new_writers, previous_writer
 from app.services.crypto import Cipher, new_token, token_hash
@@ -240,6 +240,7 @@ class ConversationService:
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]
+            await search.index_visitor(self._cipher, conversation_id, display_name, email)
             events = [Event("thread", conversation_id)]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)
@@ -357,6 +358,7 @@ class ConversationService:
                 )
             ).returning(Message.id)
             message_id = inserted[0]["id"]
+            await search.index_message(self._cipher, conversation_id, message_id, sender, text)
             view = None
             if attachment is not None:
                 view = await self._insert_attachment(attachment, moment, conversation_id, message_id)

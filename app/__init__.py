@@ -41,6 +41,7 @@ from app.routes import (
     labels,
     links,
     media,
+    search,
     team,
     triage,
     visitor,
@@ -113,7 +114,7 @@ def route_handlers(services: Services) -> list[Any]:
         ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),
-        Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),
+        Router(path="/", route_handlers=[*audit.API_ROUTES, *search.API_ROUTES], middleware=[limits.api.middleware]),
         triage.make_api_router([limits.api.middleware]),
         Router(path="/", route_handlers=[visitor.start_chat], middleware=[limits.start.middleware]),
         Router(
@@ -127,6 +128,7 @@ def route_handlers(services: Services) -> list[Any]:
         team.me_router,
         canned.router,
         labels.router,
+        search.router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],

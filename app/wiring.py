@@ -39,7 +39,7 @@ from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.retention import Retention
-from app.services.search import index_key
+from app.services.search import Search, index_key
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
@@ -107,6 +107,7 @@ class Services:
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
+    search: Search  # the blind-index search over messages, names and emails (agents)
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
@@ -285,6 +286,7 @@ def build_services(settings: Settings) -> Services:
             VisitorEmails(engine, cipher, presence, settings.ask_email),
         ),
         transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
+        search=Search(cipher),
         metrics=metrics,
         brand=brand,
         mail=mail,

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.models import Conversation, Message, SearchTerm
 from app.services.crypto import Cipher
+from app.services.visitor_names import visitor_label
 
 INFO = b"sohbet search index"
 WORD_MIN = 2  # shorter words are neither indexed nor searched
@@ -36,8 +37,9 @@ WORDS_PER_ENTRY = 300  # distinct words indexed per message (a message holds at 
 QUERY_WORDS = 8
 RESULTS = 50
 SNIPPET_CHARS = 140
-MESSAGE_MARK = "\x00message"  # marker terms: a word never holds NUL
-VISITOR_MARK = "\x00visitor"
+# Marker terms (a word never holds NUL). Bump the version when normalising changes: `sohbet reindex` then redoes all.
+MESSAGE_MARK = "\x00message:1"
+VISITOR_MARK = "\x00visitor:1"
 
 _TURKISH_I = str.maketrans({"\u0130": "i", "I": "i", "\u0131": "i"})
 _WORD = re.compile(r"\w+")
@@ -212,3 +214,15 @@ def snippet(text: str, wanted: set[str], width: int = SNIPPET_CHARS) -> tuple[tu
 def _moment(value: Any) -> datetime:
     """A raw query's timestamp: a datetime on PostgreSQL, ISO text on SQLite."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+class Search:
+    """GET /admin/search and /api/search: the conversations that hold every word of a query (agents only)."""
+
+    def __init__(self, cipher: Cipher) -> None:
+        self._cipher = cipher
+
+    async def find(self, q: str | None, lang: str, limit: int = RESULTS) -> list[Hit]:
+        """The hits for `q`, each visitor named as a reader in `lang` sees them; SearchRefused for no word."""
+        hits = await search(self._cipher, q, limit)
+        return [replace(hit, display_name=visitor_label(hit.display_name, hit.conversation_id, lang)) for hit in hits]

@@ -10,7 +10,7 @@ Each indexed message (and each conversation's visitor entry, `message` NULL) als
 can produce; `sohbet reindex` (app/ops/reindex.py) skips what already carries the current key's marker, which
 makes it resumable. Entries reference their message and conversation ON DELETE CASCADE: a clear, clear-all,
 retention or an erasure deletes them with the rows. What the index tells someone holding the database alone is
-in SYSTEM_DOCS/02_SECURITY.md ("Search index").
+in SYSTEM_DOCS/02_ARCHITECTURE.md ("Search index").
 """
 
 from __future__ import annotations

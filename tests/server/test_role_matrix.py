@@ -51,6 +51,7 @@ TABLES = {
             "attachment",
             "canned_reply",
             "conversation_label",
+            "search_term",
         )
     },
     "admin_session": "id, token_hash, username, created_at",  # not last_seen_at: a signed-in agent is active

@@ -342,6 +342,6 @@ class SearchTerm(Table):
 
     id: Serial
 
-    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=False, index=True)
     message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
     term = BigInt(default=0, index=True)

@@ -107,3 +107,12 @@ async def test_clears_clear_all_and_retention_take_the_entries(service, cipher, 
     await service.start("Three", "en")
     await service.clear_all()
     assert await SearchTerm.count() == 0 and await Conversation.count() == 0
+
+
+async def test_a_long_message_is_indexed_whole(service, cipher):
+    thread, _ = await service.start("Long", "en")
+    text = " ".join(f"w{number:04d}" for number in range(800))[:4000]
+    message = await service.post(thread.id, "visitor", text)
+    stored = await SearchTerm.count().where(SearchTerm.message == message.id)
+    assert stored == 1 + len(text.split())  # the marker and every word (666)
+    assert [h.conversation_id for h in await search.search(cipher, "w0000 w0665")] == [thread.id]

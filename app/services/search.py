@@ -33,7 +33,7 @@ from app.services.visitor_names import visitor_label
 INFO = b"sohbet search index"
 WORD_MIN = 2  # shorter words are neither indexed nor searched
 WORD_MAX = 64  # longer runs are cut to this length (on both sides, so they still match)
-WORDS_PER_ENTRY = 300  # distinct words indexed per message (a message holds at most 4000 characters)
+WORDS_PER_ENTRY = 1000  # distinct words indexed per message: 4000 characters hold at most ~1300
 QUERY_WORDS = 8
 RESULTS = 50
 SNIPPET_CHARS = 140

@@ -176,13 +176,9 @@ class _Job:
             alive = await SearchTerm.raw(f"SELECT id FROM {table} WHERE id IN ({marks}){self.lock}", *ids)
             stale = column.is_in(ids) if by_message else column.is_in(ids) & SearchTerm.message.is_null()
             await SearchTerm.delete().where(stale)
-            rows = [
-                SearchTerm(conversation=entries[row["id"]][0], message=row["id"] if by_message else None, term=t)
-                for row in alive
-                for t in entries[row["id"]][1]
-            ]
-            if rows:
-                await SearchTerm.insert(*rows)
+            for row in alive:
+                conversation_id, terms = entries[row["id"]]
+                await search.insert_terms(conversation_id, row["id"] if by_message else None, terms)
         return len(alive)
 
 

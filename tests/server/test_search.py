@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from tests.server.test_api import api_login
 from tests.support import ROOT, find_thread, login_admin, sohbet, sql, start_visitor
 
@@ -140,3 +142,12 @@ def test_reindex_after_a_new_secret_key_interrupted_and_resumed(make_server):
     visitor_after = start_visitor(second.url, "Deniz")  # the live server indexes under the new key as it writes
     assert visitor_after.post("/chat/messages", {"text": "yeni kelime"}).status_code == 303
     assert sql(url, "SELECT COUNT(*) FROM search_term")[0][0] > old_entries
+
+    # Keys that decrypt nothing: each message is named by id (never its content), the command exits 1.
+    lost = {**second.env, "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "SECRET_KEY": "third-" + "z" * 40}
+    refused = sohbet(lost, "reindex")
+    assert refused.returncode == 1, refused.stdout
+    assert (
+        "message id=1: no configured key decrypts it" in refused.stderr and "could not be decrypted" in refused.stderr
+    )
+    assert "kelime" not in refused.stderr + refused.stdout

@@ -240,7 +240,7 @@ class ConversationService:
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]
-            await search.index_visitor(self._cipher, conversation_id, display_name, email)
+            await search.index_new_visitor(self._cipher, conversation_id, display_name, email)
             events = [Event("thread", conversation_id)]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)

@@ -107,10 +107,15 @@ async def index_message(cipher: Cipher, conversation_id: int, message_id: int, s
         await insert_terms(conversation_id, message_id, message_terms(cipher.index_key, text))
 
 
-async def index_visitor(cipher: Cipher, conversation_id: int, name: str | None, email: str | None) -> None:
-    """(Re)index a conversation's visitor name and email, replacing what was indexed for them before."""
-    await SearchTerm.delete().where((SearchTerm.conversation == conversation_id) & SearchTerm.message.is_null())
+async def index_new_visitor(cipher: Cipher, conversation_id: int, name: str | None, email: str | None) -> None:
+    """Index the visitor name and email of a conversation just started (inside its transaction)."""
     await insert_terms(conversation_id, None, visitor_terms(cipher.index_key, name, email))
+
+
+async def index_visitor(cipher: Cipher, conversation_id: int, name: str | None, email: str | None) -> None:
+    """Reindex a conversation's visitor name and email, replacing what was indexed for them before."""
+    await SearchTerm.delete().where((SearchTerm.conversation == conversation_id) & SearchTerm.message.is_null())
+    await index_new_visitor(cipher, conversation_id, name, email)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from app.routes import (
     media,
     search,
     team,
+    transcript_mail,
     triage,
     visitor,
 )
@@ -109,7 +110,7 @@ def route_handlers(services: Services) -> list[Any]:
         auth.logout,
         Router(
             path="/",
-            route_handlers=[visitor.send_message, visitor.email_form, visitor.save_email],
+            route_handlers=[visitor.send_message, visitor.email_form, visitor.save_email, *transcript_mail.ROUTES],
             middleware=[limits.messages.middleware],
         ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),

@@ -157,6 +157,17 @@ class SmtpConfig:
         return f"{scheme}://{user}{self.host}:{self.port}" + ("?starttls=true" if self.start_tls else "")
 
 
+MAIL_LINKS_MISSING = (
+    "SMTP_URL is set but PUBLIC_URL is not: links in mail (the resume link, unsubscribe, attachments) start with "
+    "PUBLIC_URL, so they would not work"
+)
+
+
+def mail_links_missing(smtp: SmtpConfig | None, public_url: str) -> bool:
+    """Mail is on but its links have no address to start with (`sohbet check-env`, the banner and /health say so)."""
+    return smtp is not None and not public_url
+
+
 def parse_smtp_url(name: str, value: str) -> SmtpConfig | None:
     """SMTP_URL -> SmtpConfig, or None when unset. Errors never repeat the value (it holds the password)."""
     if not value:

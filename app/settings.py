@@ -179,6 +179,8 @@ class Settings:
     rate_limit_uploads: RateLimit = setting("RATE_LIMIT_UPLOADS", RateLimit(5, "minute"))
     rate_limit_login: RateLimit = setting("RATE_LIMIT_LOGIN", RateLimit(5, "minute"))
     rate_limit_api: RateLimit = setting("RATE_LIMIT_API", RateLimit(100, "minute"))
+    rate_limit_start: RateLimit = setting("RATE_LIMIT_START", RateLimit(5, "hour"))  # new conversations per IP
+    start_min_seconds: int = setting("START_MIN_SECONDS", 2)  # the start form's minimum fill time (0: off)
     # Not in SPEC §5 but tunable for tests and operators.
     session_idle_seconds: int = setting("SESSION_IDLE_TIMEOUT", 30 * 60)
     session_absolute_seconds: int = setting("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)
@@ -359,6 +361,8 @@ class Settings:
             rate_limit_uploads=RateLimit.parse(*read("rate_limit_uploads", "5/minute")),
             rate_limit_login=RateLimit.parse(*read("rate_limit_login", "5/minute")),
             rate_limit_api=RateLimit.parse(*read("rate_limit_api", "100/minute")),
+            rate_limit_start=RateLimit.parse(*read("rate_limit_start", "5/hour")),
+            start_min_seconds=parse_duration(*read("start_min_seconds", "2")),
             session_idle_seconds=parse_duration(*read("session_idle_seconds", "30m")),
             session_absolute_seconds=parse_duration(*read("session_absolute_seconds", "12h")),
             login_code_seconds=parse_duration(*read("login_code_seconds", "5m")),

@@ -40,6 +40,7 @@ from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.retention import Retention
 from app.services.search import Search, index_key
+from app.services.start_guard import StartGuard
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
@@ -52,6 +53,7 @@ from app.services.telegram import (
     TelegramOutbox,
     make_bridge,
 )
+from app.services.transcript_mail import TranscriptMailer
 from app.services.transcripts import Transcripts
 from app.services.visitor_email import VisitorEmails
 from app.services.visitor_page import VisitorPages
@@ -112,6 +114,7 @@ class Services:
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
     replies: ReplyMailer  # replies by email, the resume and unsubscribe links (runs only when SMTP_URL is set)
+    transcript_mail: TranscriptMailer  # the visitor's transcript by email (through `mail`)
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
     workers: list[BackgroundWorker] = field(default_factory=list)
@@ -243,6 +246,7 @@ def build_services(settings: Settings) -> Services:
     )
     agents = AgentService(engine, auth, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
+    transcripts = Transcripts(conversations, jinja, settings.secret_key, brand)
     streams = StreamServices(
         conversations=conversations,
         presence=presence,
@@ -277,20 +281,26 @@ def build_services(settings: Settings) -> Services:
         retention=retention,
         housekeeping=housekeeping,
         downloads=Downloads(conversations, auth, attachments.storage, local_storage),
-        health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail),
+        health=Health(
+            broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail, public_url=settings.public_url
+        ),
         streams=streams,
         visitor_pages=VisitorPages(
             conversations,
             presence,
             settings.message_retention_seconds,
             VisitorEmails(engine, cipher, presence, settings.ask_email),
+            StartGuard(settings.secret_key, settings.start_min_seconds),
         ),
-        transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
+        transcripts=transcripts,
         search=Search(cipher),
         metrics=metrics,
         brand=brand,
         mail=mail,
         replies=replies,
+        transcript_mail=TranscriptMailer(
+            engine, transcripts, mail, jinja, public_url=settings.public_url, mail_from=settings.mail_from
+        ),
         telegram=telegram,
         workers=workers,
     )

@@ -136,6 +136,8 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "RATE_LIMIT_UPLOADS": "6/minute",
         "RATE_LIMIT_LOGIN": "7/minute",
         "RATE_LIMIT_API": "101/minute",
+        "RATE_LIMIT_START": "6/hour",
+        "START_MIN_SECONDS": "3",
         "SESSION_IDLE_TIMEOUT": "10m",
         "SESSION_ABSOLUTE_TIMEOUT": "2h",
         "LOGIN_CODE_TTL": "3m",

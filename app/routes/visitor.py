@@ -86,16 +86,14 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
         )
     source = source_context(request, data.get("source_url"), data.get("source_referrer"))
     try:
-        conversation, token = await services.visitor_pages.start(
-            data.get("display_name"), lang, data.get("email"), **source
-        )
+        conversation, token = await services.visitor_pages.start(data, lang, **source)
     except TextError as error:
         return page(
             request,
             "visitor/index.html" if not is_htmx(request) else "visitor/_start.html",
             status_code=422,
             error=translator(lang)(f"error.{error.code}"),
-            error_field="email" if error.code.startswith("email") else "display_name",
+            error_field=error.code.partition("_")[0],
             name_value=(data.get("display_name") or "")[:200],
             email_value=(data.get("email") or "")[:300],
             **await services.visitor_pages.start_form(lang, **source),
@@ -196,6 +194,8 @@ async def end_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[st
             transcript_limit=TRANSCRIPT_LIMIT,
             display_name=display_name(ended.conversation, language(request)),
             transcript_token=services.transcripts.link_token(ended.conversation.id),  # the cookie is revoked
+            transcript_mail=services.transcript_mail.available and bool(ended.conversation.email),
+            mail_to=ended.conversation.email,
             path=home_url(request),  # the language link leads home, not to this POST-only address
         )
     response.cookies.append(gone)

@@ -17,7 +17,7 @@ from app.models import Attachment, Conversation, Message
 from app.models.db import write_transaction
 from app.services import audit, read_marks, search
 from app.services.attachments import StoredFile
-from app.services.authors import author_names, new_writers, previous_writer
+from app.services.authors import author_names, last_writer, new_writers, writer_before
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
@@ -333,6 +333,7 @@ class ConversationService:
             changes[Conversation.ended_at] = None
             changes[Conversation.status] = "open"
             changes[Conversation.snoozed_until] = None
+        last = await last_writer(conversation_id)
         async with write_transaction(self._engine):
             # The row lock taken here orders every writer of this conversation until commit.
             updated = await (
@@ -341,7 +342,7 @@ class ConversationService:
             if not updated:
                 raise ConversationNotFound(conversation_id)
             seq = updated[0]["last_seq"]
-            before = await previous_writer(conversation_id, seq)
+            before = await writer_before(conversation_id, seq, last)
             if client_msg_id is not None:
                 mine = (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
                 if await Message.exists().where(mine):
@@ -357,8 +358,7 @@ class ConversationService:
                     author=author,
                 )
             ).returning(Message.id)
-            message_id = inserted[0]["id"]
-            await search.index_message(self._cipher, conversation_id, message_id, sender, text)
+            await search.index_message(self._cipher, conversation_id, message_id := inserted[0]["id"], sender, text)
             view = None
             if attachment is not None:
                 view = await self._insert_attachment(attachment, moment, conversation_id, message_id)

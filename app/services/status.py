@@ -14,7 +14,6 @@ refreshes every dashboard's list.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -228,11 +227,12 @@ class SnoozeAlarm(BackgroundLoop):
     """Rewrites snoozes that have ended as open and announces them, so open dashboards list them again."""
 
     loop_name = "snoozes"
+    round_failed_event = "snoozes.wake_failed"
 
     def __init__(self, broker: Broker, interval_seconds: float = 5.0) -> None:
         super().__init__()
         self._broker = broker
-        self._interval = interval_seconds
+        self.IDLE_SECONDS = interval_seconds
 
     async def wake_due(self) -> list[int]:
         """The conversations whose snooze had ended, now open (announced)."""
@@ -247,10 +247,6 @@ class SnoozeAlarm(BackgroundLoop):
             await publish_now(self._broker, [Event("thread", conversation_id) for conversation_id in ids])
         return ids
 
-    async def run_forever(self) -> None:
-        while True:
-            await self.nap(self._interval)
-            try:
-                await self.wake_due()
-            except Exception as exc:  # the database may be restarting; the next round tries again
-                log.warning(json.dumps({"event": "snoozes.wake_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        await self.wake_due()
+        return self.IDLE_SECONDS

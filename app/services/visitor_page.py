@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.i18n import translator
@@ -10,6 +11,7 @@ from app.services import notes
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.retention import describe
+from app.services.start_guard import StartGuard
 from app.services.text import clean_display_name
 from app.services.visitor_email import VisitorEmails, check_email
 from app.services.visitor_names import display_name
@@ -35,8 +37,10 @@ class VisitorPages:
         presence: PresenceTracker,
         retention_seconds: int,
         emails: VisitorEmails,
+        guard: StartGuard,
     ) -> None:
         self.conversations = conversations
+        self.guard = guard
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
@@ -47,12 +51,13 @@ class VisitorPages:
             return None
         return await self.conversations.by_visitor_token(token)
 
-    async def start(
-        self, display_name: str | None, lang: str, email: str | None = None, **source: str | None
-    ) -> tuple[ThreadView, str]:
-        """A new conversation and the visitor's bearer token for it. The name and the optional email are checked
-        (TextError when not acceptable; nothing is created then); no name given, it stays empty: readers see a label
-        in their own language (visitor_names). With ASK_EMAIL=never an address is not kept."""
+    async def start(self, form: Mapping[str, str | None], lang: str, **source: str | None) -> tuple[ThreadView, str]:
+        """A new conversation and the visitor's bearer token for it, from the start form (`display_name`, `email`,
+        and the bot checks' fields: start_guard). Everything is checked first (TextError when not acceptable;
+        nothing is created then); no name given, it stays empty: readers see a label in their own language
+        (visitor_names). With ASK_EMAIL=never an address is not kept."""
+        self.guard.check(form)
+        display_name, email = form.get("display_name"), form.get("email")
         name = clean_display_name(display_name)
         address = check_email(email) if self.emails.ask_mode != "never" else None
         return await self.conversations.start(name, lang, email=address, **source)
@@ -89,5 +94,6 @@ class VisitorPages:
             "support_online": await self.presence.is_online(ADMIN),
             "retention_notice": retention_notice(self.retention_seconds, lang),
             "ask_email": await self.emails.asks(),
+            "start_stamp": self.guard.stamp(),
             **context,
         }

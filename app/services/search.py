@@ -174,8 +174,9 @@ async def search(cipher: Cipher, q: str | None, limit: int = RESULTS) -> list[Hi
         message = bodies.get(best.get(row["id"], -1))
         if message is not None:
             text, sender = cipher.decrypt(message["body"]), message["sender"]
-        else:
-            text, sender = cipher.decrypt(row["last_preview"] or ""), ""
+        else:  # only the name or email matched: the preview (a system message's is an i18n key: none)
+            text = cipher.decrypt(row["last_preview"] or "") if row["last_sender"] != "system" else ""
+            sender = ""
         hits.append(
             Hit(
                 row["id"],

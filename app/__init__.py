@@ -45,6 +45,7 @@ from app.routes import (
     privacy,
     ratings,
     reports,
+    search,
     team,
     transcript_mail,
     triage,
@@ -127,7 +128,7 @@ def route_handlers(services: Services) -> list[Any]:
         ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),
-        Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),
+        Router(path="/", route_handlers=[*audit.API_ROUTES, *search.API_ROUTES], middleware=[limits.api.middleware]),
         Router(path="/", route_handlers=reports.API_ROUTES, middleware=[limits.api.middleware]),
         triage.make_api_router([limits.api.middleware]),
         Router(
@@ -146,6 +147,7 @@ def route_handlers(services: Services) -> list[Any]:
         labels.router,
         blocks.agent_router,
         blocks.owner_router,
+        search.router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],

@@ -295,6 +295,21 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "en": "Availability must be online or away.",
         "tr": "Durum çevrimiçi ya da uzakta olmalı.",
     },
+    "search.title": {"en": "Search", "tr": "Arama"},
+    "search.label": {"en": "Search conversations", "tr": "Görüşmelerde ara"},
+    "search.placeholder": {"en": "Search", "tr": "Ara"},
+    "search.submit": {"en": "Search", "tr": "Ara"},
+    "search.hint": {
+        "en": "Finds the conversations holding every word, in their messages (notes too), the visitor's name or "
+        "email. Upper or lower case and accents do not matter; words of one letter are left out.",
+        "tr": "Her kelimeyi mesajlarında (notlar dahil), ziyaretçinin adında ya da e-postasında içeren görüşmeleri "
+        "bulur. Büyük-küçük harf ve aksanlar fark etmez; tek harflik kelimeler aranmaz.",
+    },
+    "search.count": {"en": "Conversations found for “{q}”: {count}", "tr": "“{q}” için bulunan görüşmeler: {count}"},
+    "error.search_empty": {
+        "en": "Type at least one word of two letters or more.",
+        "tr": "En az iki harfli bir kelime yazın.",
+    },
     "canned.title": {"en": "Canned replies", "tr": "Hazır yanıtlar"},
     "canned.intro": {
         "en": "Replies you send often. In a conversation, type / and the shortcut, or pick one beside the message "

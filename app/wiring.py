@@ -44,6 +44,7 @@ from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.reports import Reports
 from app.services.retention import Retention
+from app.services.search import Search, index_key
 from app.services.start_guard import StartGuard
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
@@ -117,6 +118,7 @@ class Services:
     exports: Exports  # a visitor's own data as a zip (SPEC §11)
     blocks: Blocks  # blocked visitors, addresses and ranges (checked by app/web/blocking.py)
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
+    search: Search  # the blind-index search over messages, names and emails (agents)
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
     away: AwayMode  # business hours and away mode, live (app/services/away.py)
@@ -152,7 +154,7 @@ def build_services(settings: Settings) -> Services:
         max_pixels=settings.max_image_pixels,
         retry_seconds=settings.file_delete_retry_seconds,
     )
-    cipher = Cipher(settings.encryption_keys)
+    cipher = Cipher(settings.encryption_keys, index_key=index_key(settings.secret_key))
     telegram_client: TelegramClient | None = None
     telegram_outbox: TelegramOutbox | None = None
     channel = login_code_channel(settings)
@@ -314,6 +316,7 @@ def build_services(settings: Settings) -> Services:
         blocks=blocks,
         transcripts=transcripts,
         exports=Exports(transcripts, ratings, attachments.storage, local_storage),
+        search=Search(cipher),
         metrics=metrics,
         brand=brand,
         away=away,

@@ -19,6 +19,7 @@ from app.models.tables import (
     Rating,
     ReadMark,
     Resolution,
+    SearchTerm,
     TelegramLink,
     TelegramOutbox,
     TelegramTopic,
@@ -54,6 +55,7 @@ ALL_TABLES = (
     Rating,
     VisitorBlock,
     VisitorAddress,
+    SearchTerm,
 )
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "Rating",
     "ReadMark",
     "Resolution",
+    "SearchTerm",
     "TelegramLink",
     "TelegramOutbox",
     "TelegramTopic",

@@ -384,3 +384,15 @@ class VisitorAddress(Table):
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     ip = Text(default="")
+
+
+class SearchTerm(Table):
+    """The blind search index (SPEC §10, app/services/search.py): a keyed hash (`term`, HMAC-SHA256 under a key
+    derived from SECRET_KEY, 64 bits) of one normalised word of a message, or of the visitor's name or email when
+    `message` is None. Never a word itself. Goes with its message and conversation (ON DELETE CASCADE)."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=False, index=True)
+    message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
+    term = BigInt(default=0, index=True)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from app.models import Attachment, Conversation, Message, Rating
 from app.models.db import write_transaction
-from app.services import audit, read_marks
+from app.services import audit, read_marks, search
 from app.services.attachments import StoredFile
 from app.services.authors import author_names, last_writer, new_writers, writer_before
 from app.services.crypto import Cipher, new_token, token_hash
@@ -78,8 +78,6 @@ class ConversationService:
         self._outbox = outbox
         self._metrics = metrics or Metrics()
         self._assignee_for_new = assignee_for_new  # round robin (app/services/status.py), inside start()
-
-    # -- reading ---------------------------------------------------------------------------------------
 
     def _attachment(self, row: dict[str, Any]) -> AttachmentView:
         fields = {name: row[name] for name in ("public_id", "kind", "content_type", "width", "height", "file_name")}
@@ -207,8 +205,6 @@ class ConversationService:
         rows = await Conversation.select(Conversation.unread_count).where(Conversation.unread_count > 0)
         return sum(r["unread_count"] for r in rows)
 
-    # -- writing ---------------------------------------------------------------------------------------
-
     async def start(
         self,
         display_name: str,
@@ -240,6 +236,7 @@ class ConversationService:
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]
+            await search.index_new_visitor(self._cipher, conversation_id, display_name, email)
             events = [Event("thread", conversation_id)]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)
@@ -357,7 +354,7 @@ class ConversationService:
                     author=author,
                 )
             ).returning(Message.id)
-            message_id = inserted[0]["id"]
+            await search.index_message(self._cipher, conversation_id, message_id := inserted[0]["id"], sender, text)
             view = None
             if attachment is not None:
                 view = await self._insert_attachment(attachment, moment, conversation_id, message_id)

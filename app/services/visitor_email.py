@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.models import Conversation
 from app.models.db import write_transaction
+from app.services import search
 from app.services.crypto import Cipher
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.text import TextError
@@ -68,7 +69,11 @@ class VisitorEmails:
         if address is None:
             raise TextError("email_missing")
         async with write_transaction(self._engine):
-            await Conversation.update({Conversation.email: self.encrypted(address)}).where(
-                Conversation.id == conversation_id
+            named = await (
+                Conversation.update({Conversation.email: self.encrypted(address)})
+                .where(Conversation.id == conversation_id)
+                .returning(Conversation.display_name)
             )
+            if named:  # the search index finds the conversation by its new address (app/services/search.py)
+                await search.index_visitor(self._cipher, conversation_id, named[0]["display_name"], address)
         return address

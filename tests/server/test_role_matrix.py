@@ -58,6 +58,7 @@ TABLES = {
             "rating",
             "visitor_block",
             "visitor_address",
+            "search_term",
         )
     },
     "admin_session": "id, token_hash, username, created_at",  # not last_seen_at: a signed-in agent is active

@@ -147,6 +147,7 @@ def route_handlers(services: Services) -> list[Any]:
         labels.router,
         blocks.agent_router,
         blocks.owner_router,
+        privacy.owner_router,
         search.router,
         create_static_files_router(
             path="/static",

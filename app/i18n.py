@@ -7,6 +7,7 @@ from collections.abc import Callable
 from app.i18n_admin import ADMIN_STRINGS
 from app.i18n_away import AWAY_STRINGS
 from app.i18n_mail import MAIL_STRINGS
+from app.i18n_privacy import PRIVACY_STRINGS
 from app.i18n_reports import REPORT_STRINGS
 
 LANGUAGES = ("en", "tr")
@@ -457,6 +458,7 @@ STRINGS: dict[str, dict[str, str]] = {
     **MAIL_STRINGS,
     **REPORT_STRINGS,
     **AWAY_STRINGS,
+    **PRIVACY_STRINGS,
 }
 
 

@@ -32,6 +32,7 @@ from app.services.branding import Brand
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
 from app.services.downloads import Downloads
+from app.services.erasure import Erasure
 from app.services.exports import Exports
 from app.services.health import Health
 from app.services.housekeeping import Housekeeping
@@ -116,6 +117,7 @@ class Services:
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
     exports: Exports  # a visitor's own data as a zip (SPEC §11)
+    erasure: Erasure  # deleting a conversation for good (the visitor's request, an owner's erasure by email)
     blocks: Blocks  # blocked visitors, addresses and ranges (checked by app/web/blocking.py)
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
     search: Search  # the blind-index search over messages, names and emails (agents)
@@ -316,6 +318,7 @@ def build_services(settings: Settings) -> Services:
         blocks=blocks,
         transcripts=transcripts,
         exports=Exports(transcripts, ratings, attachments.storage, local_storage),
+        erasure=Erasure(engine, broker, cipher, attachments.kick, telegram),
         search=Search(cipher),
         metrics=metrics,
         brand=brand,

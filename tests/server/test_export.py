@@ -25,6 +25,7 @@ def exported(visitor: Browser) -> tuple[dict, dict[str, bytes]]:
 
 def test_the_export_holds_the_visitors_own_data_and_nothing_else(server):
     admin = login_admin(server)
+    assert 'href="/chat/privacy"' in Browser(server.url).get("/").text  # the start page's notice links it
     ayse = start_visitor(server.url, "Ayşe Export")
     other = start_visitor(server.url, "Other Export")
     assert other.post("/chat/messages", {"text": "someone else's secret"}).status_code == 303
@@ -58,3 +59,42 @@ def test_only_by_the_visitors_own_cookie(server):
     leaving = start_visitor(server.url, "Leaving Export")
     assert leaving.post("/chat/end", {"confirm": "yes"}).status_code in (200, 303)  # the "chat ended" page
     assert leaving.http.get("/chat/export").status_code == 403  # the token was revoked by ending the chat
+
+
+def test_the_visitor_deletes_their_conversation_for_good(server):
+    admin = login_admin(server)
+    gone = start_visitor(server.url, "Delete Me")
+    assert gone.post("/chat/messages", {"text": "please forget me"}).status_code == 303
+    thread = find_thread(admin, "Delete Me")
+    page = gone.get("/chat/privacy")
+    assert page.status_code == 200 and 'href="/chat/export"' in page.text and 'action="/chat/delete"' in page.text
+    unticked = gone.post("/chat/delete", {})
+    assert unticked.status_code == 200 and 'id="delete-error"' in unticked.text
+    assert gone.http.get("/chat/export").status_code == 200  # nothing deleted yet
+    deleted = gone.post("/chat/delete", {"confirm": "yes"})
+    assert deleted.status_code == 200 and "were deleted" in deleted.text
+    assert 'sohbet_visitor=""' in deleted.headers["set-cookie"] or "Max-Age=0" in deleted.headers["set-cookie"]
+    assert admin.get(f"/admin/threads/{thread}").status_code == 404
+    assert gone.http.get("/chat/export").status_code == 403
+    assert "Delete Me" not in admin.get("/admin/search", params={"q": "forget"}).text  # its index entries went too
+    assert "Conversation erased" in admin.get("/admin/audit").text
+
+
+def test_owners_erase_by_email(server):
+    admin = login_admin(server)
+    for name in ("Mail One", "Mail Two"):
+        visitor = Browser(server.url)
+        visitor.get("/")
+        assert visitor.post("/chat/start", {"display_name": name, "email": "Erase.Me@example.com"}).status_code == 303
+    keep = Browser(server.url)
+    keep.get("/")
+    assert keep.post("/chat/start", {"display_name": "Mail Keep", "email": "keep@example.com"}).status_code == 303
+    bad = admin.post("/admin/privacy", {"email": "not an address"})
+    assert bad.status_code == 422 and 'value="not an address"' in bad.text
+    found = admin.post("/admin/privacy", {"email": "erase.me@EXAMPLE.com"})
+    assert found.status_code == 200 and found.text.count("data-thread=") == 2
+    erased = admin.post("/admin/privacy", {"email": "erase.me@example.com", "confirm": "yes"})
+    assert erased.status_code == 200 and "Erased 2 conversation(s)" in erased.text
+    names = admin.get("/admin").text
+    assert "Mail One" not in names and "Mail Two" not in names and "Mail Keep" in names
+    assert "No conversation has this address" in admin.post("/admin/privacy", {"email": "erase.me@example.com"}).text

@@ -35,9 +35,9 @@ from tests.server.test_team import PASSWORD, agent_session
 from tests.support import ADMIN_PASSWORD, Browser, Server, find_thread, login_admin, start_visitor
 
 # SPEC §8: only owners manage the team, clear everything, change workspace settings and read the audit log; §11:
-# owners manage blocks (agents block a conversation's visitor).
+# owners manage blocks (agents block a conversation's visitor) and erase by email.
 OWNER_ONLY = re.compile(
-    r"^/admin/team(/|$)|^/admin/clear-all$|^/admin/settings$|^/admin/audit$|^/api/audit$|^/admin/blocks(/|$)"
+    r"^/admin/team(/|$)|^/admin/clear-all$|^/admin/settings$|^/admin/audit$|^/api/audit$|^/admin/blocks(/|$)|^/admin/privacy$"
 )
 # The JSON login (SPEC §2): public by design, like /login.
 PUBLIC = {"/admin/login", "/admin/verify-otp"}

@@ -1,7 +1,7 @@
 """Accessibility, measured by axe-core in Chromium (SPEC §11): no violation of the WCAG 2.1 A and AA rules on the
 start page, a conversation with messages of every kind (visitor's, agent's, a system note; on the dashboard an
 agent's private note too), the widget's panel, the login page, the dashboard with a conversation open, and the
-team, settings, canned replies, blocks and reports pages — in the light and the dark colour scheme.
+team, settings, canned replies, blocks, reports, privacy and search pages, the visitor's data page — in the light and the dark colour scheme.
 
 axe-core is the npm package (tests/run_all.sh installs it into .cache/axe; tests/browser/test_contrast.py's
 fixture installs it when missing and skips only without npm)."""
@@ -60,6 +60,9 @@ def check_pages(browsers: BrowserSession, server: Server, axe: Path, scheme: str
     admin.click("#composer button[type=submit]")
     expect(admin.locator("#messages article[data-sender=note]")).to_have_count(1)
     found += violations(visitor, f"{scheme} visitor conversation")
+    visitor.goto("/chat/privacy")
+    found += violations(visitor, f"{scheme} visitor's data page")
+    visitor.goto("/")
     found += violations(admin, f"{scheme} dashboard conversation")
     for path in (
         "/admin",
@@ -71,6 +74,8 @@ def check_pages(browsers: BrowserSession, server: Server, axe: Path, scheme: str
         "/admin/me",
         "/admin/embed",
         "/admin/audit",
+        "/admin/privacy",
+        "/admin/search?q=readable",
     ):
         admin.goto(path)
         found += violations(admin, f"{scheme} {path}")

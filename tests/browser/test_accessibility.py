@@ -1,7 +1,8 @@
 """Accessibility, measured by axe-core in Chromium (SPEC §11): no violation of the WCAG 2.1 A and AA rules on the
 start page, a conversation with messages of every kind (visitor's, agent's, a system note; on the dashboard an
-agent's private note too), the widget's panel, the login page, the dashboard with a conversation open, and the
-team, settings, canned replies, blocks, reports, privacy and search pages, the visitor's data page — in the light and the dark colour scheme.
+agent's private note too), the visitor's data page, the widget's panel, the login page, the dashboard with a
+conversation open, and the team, settings, canned replies, blocks, reports, privacy and search pages — in the
+light and the dark colour scheme.
 
 axe-core is the npm package (tests/run_all.sh installs it into .cache/axe; tests/browser/test_contrast.py's
 fixture installs it when missing and skips only without npm)."""

@@ -66,6 +66,7 @@ def test_every_worker_is_in_the_list_in_start_order(tmp_path):
         s.retention,
         s.housekeeping,
         s.snoozes,
+        s.blocks,
     ]
     assert s.telegram is None
 

@@ -375,12 +375,14 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         "read_mark": 0,
         "resolution": 0,
         "rating": 0,
+        "visitor_block": 0,
         **{n: 0 for n in counts if "telegram" in n or n == "mail_outbox"},
     }
     team = {"agent": 1}  # the first owner, made from ADMIN_USERNAME when the source server started
     logins = {n: counts[n] for n in counts if n == "audit_event"}  # the populating admin's logins (SPEC §8 audit)
     assert all(rows >= 1 for rows in logins.values())
     index = {"search_term": counts["search_term"]}  # the blind search index travels (rows depend on the words)
+    index["visitor_address"] = len(populated.snapshot)  # each conversation's start address (encrypted), for blocks
     assert index["search_term"] > len(populated.snapshot)
     assert counts == {**expected_counts(populated), **kept_empty, **team, **logins, **index}
     names = [t["name"] for t in manifest["tables"]]

@@ -43,6 +43,7 @@ from app.routes import (
     media,
     team,
     triage,
+    typing,
     visitor,
 )
 from app.routes import settings as settings_routes
@@ -105,6 +106,7 @@ def route_handlers(services: Services) -> list[Any]:
         visitor.end_chat,
         visitor.transcript,
         visitor.switch_language,
+        typing.visitor_typing,  # not behind the messages' rate limit: app/services/typing.py throttles it
         auth.logout,
         Router(
             path="/",
@@ -127,6 +129,7 @@ def route_handlers(services: Services) -> list[Any]:
         team.me_router,
         canned.router,
         labels.router,
+        typing.router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],

@@ -201,6 +201,7 @@ class Settings:
     mail_from: str = setting("MAIL_FROM", "")
     ask_email: str = setting("ASK_EMAIL", "away")  # never | always | away (while no agent is online)
     email_after_seconds: int = setting("EMAIL_AFTER", 180)  # replies mailed once the visitor was away this long
+    typing_preview: bool = setting("TYPING_PREVIEW", False)  # on: agents see the visitor's draft while they type
     smtp_timeout_seconds: float = built_in(30.0)  # per SMTP command
     mail_retry_seconds: tuple[int, ...] = built_in((30, 60, 300, 900, 1800))  # outbox backoff (the last repeats)
     # True when it lives in data/secrets.json, not the environment
@@ -375,6 +376,7 @@ class Settings:
             mail_from=parse_mail_from(*read("mail_from")),
             ask_email=parse_choice(*filled("ask_email", "away"), ("never", "always", "away")),
             email_after_seconds=parse_duration(*filled("email_after_seconds", "3m")),
+            typing_preview=parse_choice(*filled("typing_preview", "off"), ("on", "off")) == "on",
         )
         if not 1 <= settings.login_lockout_seconds <= 3600:
             raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")

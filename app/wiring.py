@@ -37,6 +37,7 @@ from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
+from app.services.receipts import Receipts
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.retention import Retention
 from app.services.status import SnoozeAlarm, Triage
@@ -52,6 +53,7 @@ from app.services.telegram import (
     make_bridge,
 )
 from app.services.transcripts import Transcripts
+from app.services.typing import Typing
 from app.services.visitor_email import VisitorEmails
 from app.services.visitor_page import VisitorPages
 from app.services.workspace import Workspace
@@ -110,6 +112,8 @@ class Services:
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
     replies: ReplyMailer  # replies by email, the resume and unsubscribe links (runs only when SMTP_URL is set)
+    typing: Typing  # typing indicators (live only, throttled)
+    receipts: Receipts  # read receipts: what each side has seen
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
     workers: list[BackgroundWorker] = field(default_factory=list)
@@ -241,6 +245,7 @@ def build_services(settings: Settings) -> Services:
     )
     agents = AgentService(engine, auth, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
+    receipts = Receipts(broker)
     streams = StreamServices(
         conversations=conversations,
         presence=presence,
@@ -250,6 +255,7 @@ def build_services(settings: Settings) -> Services:
         fragments=Fragments(jinja),
         ping_seconds=settings.sse_ping_seconds,
         seen=replies.seen if mail.configured else None,
+        receipts=receipts,
     )
     return Services(
         settings=settings,
@@ -282,12 +288,15 @@ def build_services(settings: Settings) -> Services:
             presence,
             settings.message_retention_seconds,
             VisitorEmails(engine, cipher, presence, settings.ask_email),
+            receipts,
         ),
         transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
         metrics=metrics,
         brand=brand,
         mail=mail,
         replies=replies,
+        typing=Typing(broker, preview=settings.typing_preview),
+        receipts=receipts,
         telegram=telegram,
         workers=workers,
     )

@@ -152,6 +152,7 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "MAIL_FROM": "Support <chat@example.com>",
         "ASK_EMAIL": "always",
         "EMAIL_AFTER": "5m",
+        "TYPING_PREVIEW": "on",
     }
 
 

@@ -47,6 +47,8 @@ class Conversation(Table):
     email = Text(null=True, default=None)  # the visitor's address for replies by email (SPEC §9): a Fernet token
     emailed_seq = Integer(default=0)  # events up to here the visitor saw live or got by email (app/services/replies.py)
     email_stopped = Boolean(default=False)  # the visitor unsubscribed from this conversation's emails
+    agent_seen_seq = Integer(default=0)  # read receipts: how far an agent has seen it (app/services/receipts.py)
+    visitor_seen_seq = Integer(default=0)  # how far the visitor has seen it
 
 
 class Message(Table):

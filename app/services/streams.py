@@ -27,6 +27,7 @@ from app.services.notes import NOTE
 from app.services.presence import ADMIN, PresenceTracker, agent_subject, conversation_subject
 from app.services.realtime import (
     ADMIN_TOPIC,
+    LIVE_ONLY,
     VISITORS_TOPIC,
     Event,
     Hub,
@@ -35,6 +36,7 @@ from app.services.realtime import (
     session_topic,
     visitor_topic,
 )
+from app.services.receipts import Receipts
 from app.services.visitor_names import display_name
 
 CATCHUP_BATCH = 500
@@ -42,6 +44,8 @@ CATCHUP_BATCH = 500
 # in any process (SPEC §13), even where no revocation event reached it.
 SESSION_RECHECK_SECONDS = 4.0
 HINT_SECONDS = 0.25  # a dashboard stream's list refreshes, sounds and read marks: at most this often
+RECEIPT_SECONDS = 1.0  # a visitor stream marks the replies it showed as seen at most this often
+TYPING_SECONDS = 6.0  # a typing indicator is cleared this long after the last typing event
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,14 @@ class Fragments:
             t=translator(lang), support_online=online, oob=True
         )
 
+    def typing(self, sender: str, preview: str, lang: str) -> str:
+        """Who is typing (`sender`), with the visitor's draft for agents when TYPING_PREVIEW is on."""
+        return self.jinja.get_template("shared/_typing.html").render(t=translator(lang), sender=sender, preview=preview)
+
+    def seen(self, message_id: str, lang: str) -> str:
+        """Moves "Seen" to the message `message_id` (out of band)."""
+        return self.jinja.get_template("shared/_seen_oob.html").render(t=translator(lang), message_id=message_id)
+
     def gone(self, lang: str, *, embed: bool = False, ended: bool = False) -> str:
         """The conversation is over for this page: deleted by support, or `ended` (the visitor left, its token is
         revoked)."""
@@ -94,6 +106,41 @@ class StreamServices:
     ping_seconds: float
     # A visitor stream opened or closed: what it shows is seen (replies by email skip it: app/services/replies.py).
     seen: Callable[[int], Awaitable[None]] | None = None
+    receipts: Receipts | None = None  # read receipts ("Seen"); None: not kept
+
+
+class LiveOnly:
+    """A stream's typing indicator and read receipts from the other side (`other`): id-less events, never
+    replayed. The indicator is cleared (an empty `typing`) TYPING_SECONDS after the last typing event, or at once
+    when that side's message arrives."""
+
+    def __init__(self, fragments: Fragments, other: str, lang: str) -> None:
+        self.fragments = fragments
+        self.other = other
+        self.lang = lang
+        self.typing_until: float | None = None
+
+    def events(self, events: list[Event], conversation_id: int, moment: float) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for e in events:
+            if e.kind not in LIVE_ONLY or e.sender != self.other or e.conversation_id != conversation_id:
+                continue
+            if e.kind == "typing":
+                self.typing_until = moment + TYPING_SECONDS
+                out.append(StreamEvent(event="typing", data=self.fragments.typing(e.sender, e.text, self.lang)))
+            elif e.text.isdigit():
+                out.append(StreamEvent(event="read", data=self.fragments.seen(e.text, self.lang)))
+        return out
+
+    def cleared(self, moment: float, message_arrived: bool) -> StreamEvent | None:
+        """The empty `typing` that clears the indicator, when it is due."""
+        if self.typing_until is None or (moment < self.typing_until and not message_arrived):
+            return None
+        self.typing_until = None
+        return StreamEvent(event="typing", data="")
+
+    def wait_seconds(self, moment: float, otherwise: float) -> float:
+        return otherwise if self.typing_until is None else max(0.0, min(otherwise, self.typing_until - moment))
 
 
 @asynccontextmanager
@@ -155,6 +202,7 @@ class ConversationFeed:
         self.viewer = viewer
         self.exists = True
         self.delivered_visitor_message = False
+        self.delivered_reply = False  # an agent's message reached this (visitor's) stream
         self.stored_at: dict[int, float] = {}  # seq -> when stored, for messages this stream will send live
         self.display_name: str | None = None
 
@@ -178,8 +226,7 @@ class ConversationFeed:
                 html = self.fragments.message(message, name, self.lang, self.viewer)
                 out.append(StreamEvent(event="message", data=html, id=str(message.seq)))
                 self.cursor = message.seq
-                if message.sender == "visitor":
-                    self.delivered_visitor_message = True
+                self.delivered(message.sender)
             if len(owed.messages) < CATCHUP_BATCH:
                 return out
 
@@ -190,7 +237,8 @@ class ConversationFeed:
         fresh = [
             e
             for e in events
-            if e.kind in {"resync", "clear_all"} or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+            if e.kind in {"resync", "clear_all"}
+            or (e.kind not in LIVE_ONLY and e.conversation_id == self.conversation_id and e.seq > self.cursor)
         ]
         if not fresh:
             return []
@@ -209,9 +257,14 @@ class ConversationFeed:
                 html = e.rendered[key] = self.fragments.message(e.message, name, self.lang, self.viewer)
             out.append(StreamEvent(event="message", data=html, id=str(e.seq)))
             self.cursor = e.seq
-            if e.sender == "visitor":
-                self.delivered_visitor_message = True
+            self.delivered(e.sender)
         return out
+
+    def delivered(self, sender: str) -> None:
+        if sender == "visitor":
+            self.delivered_visitor_message = True
+        elif sender == "admin":
+            self.delivered_reply = True
 
     def hides(self, sender: str) -> bool:
         """A note is never sent to a visitor; the cursor still moves past it (its number is not owed)."""
@@ -241,7 +294,7 @@ class ConversationFeed:
         return any(
             e.kind == "resync"
             or e.kind == "clear_all"
-            or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+            or (e.kind not in LIVE_ONLY and e.conversation_id == self.conversation_id and e.seq > self.cursor)
             for e in events
         )
 
@@ -263,7 +316,7 @@ class AdminHints:
     def note(self, events: list[Event]) -> None:
         if any(e.kind == "msg" and e.sender == "visitor" for e in events):
             self.notify = True
-        if events:  # any change may touch the list
+        if any(e.kind not in LIVE_ONLY for e in events):  # any change may touch the list (typing: never)
             self.threads = True
 
     def may_go(self, moment: float) -> bool:
@@ -324,6 +377,9 @@ async def visitor_stream(
 
     topics = [conversation_topic(conversation_id), visitor_topic(conversation_id), VISITORS_TOPIC]
     subject = conversation_subject(conversation_id)
+    loop = asyncio.get_running_loop()
+    live = LiveOnly(fragments, "admin", lang)
+    receipt_owed, receipt_at = False, -RECEIPT_SECONDS
     async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
         support_online = await services.presence.is_online(ADMIN)
         yield StreamEvent(event="control", data=fragments.support_status(support_online, lang))
@@ -340,13 +396,25 @@ async def visitor_stream(
                 if not feed.exists:
                     yield StreamEvent(event="control", data=fragments.gone(lang, embed=embed))
                     return
+            for event in live.events(pending, conversation_id, loop.time()):
+                yield event
+            if (cleared := live.cleared(loop.time(), feed.delivered_reply)) is not None:
+                yield cleared
+            receipt_owed, feed.delivered_reply = receipt_owed or feed.delivered_reply, False
+            if receipt_owed and services.receipts is not None and loop.time() - receipt_at >= RECEIPT_SECONDS:
+                receipt_owed, receipt_at = False, loop.time()
+                with contextlib.suppress(Exception):  # the database away: the page's next load marks it
+                    await services.receipts.saw(conversation_id, "visitor")
             if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
                 online = await services.presence.is_online(ADMIN)
                 if online != support_online:
                     support_online = online
                     yield StreamEvent(event="control", data=fragments.support_status(online, lang))
-            pending = await subscription.wait(timeout=services.ping_seconds)
-            if not pending:
+            timeout = live.wait_seconds(loop.time(), services.ping_seconds)
+            if receipt_owed and services.receipts is not None:
+                timeout = min(timeout, max(0.0, receipt_at + RECEIPT_SECONDS - loop.time()))
+            pending = await subscription.wait(timeout=timeout)
+            if not pending and timeout >= services.ping_seconds:
                 yield None  # idle: keeps proxies from closing the stream
 
 
@@ -368,6 +436,7 @@ async def admin_stream(
     topics = [ADMIN_TOPIC, session_topic(session_token_hash)]
     topics += [conversation_topic(thread)] if thread else []
     loop = asyncio.get_running_loop()
+    live = LiveOnly(services.fragments, "visitor", lang)
     async with following(services, topics, ADMIN, agent) as subscription:
         pending: list[Event] = [Event("resync")]
         hints = AdminHints()
@@ -390,12 +459,20 @@ async def admin_stream(
                 if not feed.exists:
                     yield StreamEvent(event="control", data=services.fragments.gone(lang))
                     feed = None
+            if feed is not None:
+                for event in live.events(pending, feed.conversation_id, loop.time()):
+                    yield event
+                    quiet_since = loop.time()
+            if (cleared := live.cleared(loop.time(), hints.read)) is not None:
+                yield cleared
             hints.note(pending)
             if agent and any(e.kind == "presence" and e.subject == agent_subject(agent) for e in pending):
                 away = await is_away(agent)  # their availability may have changed
             if hints.owed and hints.may_go(loop.time()):
                 if hints.read and feed is not None:
                     await services.conversations.mark_read(feed.conversation_id, agent)
+                    if services.receipts is not None:
+                        await services.receipts.saw(feed.conversation_id, "admin")
                 if hints.notify and not away:
                     yield StreamEvent(event="notify", data="1")
                 if hints.threads:
@@ -404,6 +481,7 @@ async def admin_stream(
                 quiet_since = loop.time()
             idle = max(0.0, ping_seconds - (loop.time() - quiet_since))
             timeout = min(hints.wait_seconds(loop.time()) if hints.owed else idle, session.wait_seconds())
+            timeout = live.wait_seconds(loop.time(), timeout)
             pending = await subscription.wait(timeout=timeout)
             if not pending and not hints.owed and loop.time() - quiet_since >= ping_seconds:
                 yield None  # idle: keeps proxies from closing the stream

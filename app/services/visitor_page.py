@@ -9,6 +9,7 @@ from app.i18n import translator
 from app.services import notes
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
+from app.services.receipts import Receipts
 from app.services.retention import describe
 from app.services.text import clean_display_name
 from app.services.visitor_email import VisitorEmails, check_email
@@ -35,8 +36,10 @@ class VisitorPages:
         presence: PresenceTracker,
         retention_seconds: int,
         emails: VisitorEmails,
+        receipts: Receipts | None = None,
     ) -> None:
         self.conversations = conversations
+        self.receipts = receipts
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
@@ -61,7 +64,12 @@ class VisitorPages:
         """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the
         page's stream starts from, and whether support is online."""
         messages, has_more = await self.conversations.page(conversation.id)
+        seen_id = None
+        if self.receipts is not None:  # what this page shows is seen; "Seen" under what agents have seen
+            await self.receipts.saw(conversation.id, "visitor")
+            seen_id = await self.receipts.last_seen(conversation.id, "admin")
         return {
+            "seen_id": seen_id,
             "conversation": conversation,
             "messages": notes.for_visitor(messages),
             "has_more": has_more,

@@ -133,6 +133,7 @@ def build_services(settings: Settings) -> Services:
     assets = build_assets()
     jinja = make_jinja()
     jinja.globals["assets"] = asset_urls(assets)
+    jinja.globals["typing_preview"] = settings.typing_preview  # the visitor's composer sends its draft (later.js)
     storage = make_storage(settings)
     # Local files stay servable by /media/ even when new ones go to Cloudinary.
     local_storage = storage if isinstance(storage, LocalStorage) else LocalStorage(settings.upload_dir)

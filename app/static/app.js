@@ -104,9 +104,12 @@
     return form.querySelector("[data-" + name + "]");
   }
 
-  document.addEventListener("change", function (evt) {
+  // A chosen file (input fires for files too), or typing: later.js says "typing" (SPEC §10).
+  document.addEventListener("input", function (evt) {
     var form = composerOf(evt.target);
-    if (form && evt.target.hasAttribute("data-file")) showPreview(form);
+    if (form) withLater(form, function (l) {
+      evt.target.hasAttribute("data-file") ? l.preview(form) : l.typing(form, evt.target);
+    });
   });
 
   document.addEventListener("click", function (evt) {

@@ -111,6 +111,20 @@ window.sohbetLater = function (part) {
     dialog.showModal();
   }
 
+  // "Typing" (SPEC §10): at most every 2 s while the composer's text changes, to its form's address with
+  // `messages` -> `typing`; the draft only where the page allows it (data-preview: TYPING_PREVIEW=on).
+  var typedAt = 0;
+  function typing(form, field) {
+    if (field.name !== "text" || !field.value.trim() || Date.now() - typedAt < 2000) return;
+    typedAt = Date.now();
+    var body = new URLSearchParams();
+    body.append("_csrf_token", form.elements._csrf_token.value);
+    if (form.hasAttribute("data-preview")) body.append("text", field.value.slice(0, 200));
+    fetch(form.getAttribute("action").replace(/messages(\?.*)?$/, "typing"), { method: "POST", body: body }).catch(
+      function () {} // a live hint: a lost one does not matter
+    );
+  }
+
   // Upload progress, for files over 100 KB.
   function progress(form, detail) {
     var bar = form && part(form, "progress");
@@ -123,6 +137,7 @@ window.sohbetLater = function (part) {
     ask: ask,
     progress: progress,
     preview: showPreview,
+    typing: typing,
     toggle: toggle,
     stop: stop,
     active: function () {

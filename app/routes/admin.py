@@ -125,6 +125,7 @@ async def thread_context(
         "thread_online": await services.presence.is_online(conversation_subject(thread.id)),
         "canned_replies": await canned.all_replies(),
         "labels": await labels.of(thread.id),
+        "seen_id": await services.receipts.last_seen(thread.id, "visitor"),
         **await triage_context(request, thread),
     }
 
@@ -153,6 +154,7 @@ async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before
     thread = await open_thread(request, thread_id)
     if before is None:
         await services.conversations.mark_read(thread.id, current_admin(request).username)
+        await services.receipts.saw(thread.id, "admin")  # read receipts: the visitor's messages show "Seen"
     context = await thread_context(request, thread, before)
     refused, dropped = taken_refusal(request)  # a refused post without JavaScript, sent back here
     response = page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context, **refused)

@@ -1,5 +1,6 @@
 """Typing indicators (SPEC §10): a visitor's or an agent's composer says "typing" (app/static/later.js, at most
-every 2 s while typing). Both answer 204 and store nothing; what streams send is app/services/streams.py."""
+every 2 s while typing). Both answer 204 (the handlers declare 200: Litestar refuses 204 on a handler that may
+return a page) and store nothing; what streams send is app/services/streams.py."""
 
 from __future__ import annotations
 

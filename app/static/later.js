@@ -112,14 +112,14 @@ window.sohbetLater = function (part) {
   }
 
   // "Typing" (SPEC §10): at most every 2 s while the composer's text changes, to its form's address with
-  // `messages` -> `typing`; the draft only where the page allows it (data-preview: TYPING_PREVIEW=on).
+  // `messages` -> `typing`; the draft only where the page allows it (data-draft: TYPING_PREVIEW=on).
   var typedAt = 0;
   function typing(form, field) {
     if (field.name !== "text" || !field.value.trim() || Date.now() - typedAt < 2000) return;
     typedAt = Date.now();
     var body = new URLSearchParams();
     body.append("_csrf_token", form.elements._csrf_token.value);
-    if (form.hasAttribute("data-preview")) body.append("text", field.value.slice(0, 200));
+    if (form.hasAttribute("data-draft")) body.append("text", field.value.slice(0, 200));
     fetch(form.getAttribute("action").replace(/messages(\?.*)?$/, "typing"), { method: "POST", body: body }).catch(
       function () {} // a live hint: a lost one does not matter
     );

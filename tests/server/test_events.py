@@ -211,7 +211,7 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode, typing)
         print(
             f"\n[{mode}] {total} messages; visitor reconnects {visitor_reader.connects - 1}, "
             f"admin reconnects {admin_reader.connects - 1}; proxy cuts {proxy.cuts}"
-            + (f"; typing posts that went through {typed}" if typing else "")
+            + (f"; typing posts {typed}" if typing else "")
         )
     finally:
         for client in clients:

@@ -2,9 +2,10 @@
 
 `conversation.agent_seen_seq` moves to `last_seq` when an agent opens the conversation or their stream shows a
 new visitor message; `conversation.visitor_seen_seq` when the visitor's page shows it or their stream shows an
-agent's reply. Each is one conditional UPDATE that writes only when it grows, outside the message's own
-transaction; when it grew, a live-only `read` event (no SSE id, never replayed) tells the other side's open
-screens which message now shows "Seen". A page shows the stored state when it loads.
+agent's reply. Each is one conditional UPDATE that writes only when it grows (after a read: nothing to write, no
+write lock), outside the message's own transaction; when it grew, a live-only `read` event (no SSE id, never
+replayed) tells the other side's open screens which message now shows "Seen". A page shows the stored state when
+it loads.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from app.services.realtime import Broker, Event, publish_now
 
 COLUMNS = {"admin": "agent_seen_seq", "visitor": "visitor_seen_seq"}  # who has seen -> their column
 OTHER = {"admin": "visitor", "visitor": "admin"}  # whose messages they see
+BEHIND_SQL = "SELECT id FROM conversation WHERE id = {{}} AND {column} < last_seq"
 ADVANCE_SQL = "UPDATE conversation SET {column} = last_seq WHERE id = {{}} AND {column} < last_seq RETURNING id"
 LAST_SEEN_SQL = (
     "SELECT m.id FROM message m JOIN conversation c ON c.id = m.conversation "
@@ -30,6 +32,10 @@ class Receipts:
     async def saw(self, conversation_id: int, reader: str) -> None:
         """`reader` ("admin": any agent, or "visitor") has seen the conversation up to now."""
         column = COLUMNS[reader]
+        # Read first: most page loads have nothing new, and on SQLite even an UPDATE that matches nothing would
+        # take the database's write lock.
+        if not await Conversation.raw(BEHIND_SQL.format(column=column), conversation_id):
+            return
         if not await Conversation.raw(ADVANCE_SQL.format(column=column), conversation_id):
             return
         message_id = await self.last_seen(conversation_id, reader)

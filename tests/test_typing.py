@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from app.services.live_only import RECEIPT_SECONDS, TYPING_SECONDS, LiveOnly, ReceiptDue
 from app.services.realtime import Event, Hub, MemoryBroker, conversation_topic
-from app.services.streams import TYPING_SECONDS, LiveOnly
 from app.services.typing import PREVIEW_CHARS, Typing, preview_of
 
 
@@ -58,7 +60,7 @@ class FakeFragments:
 
 
 def test_a_stream_sends_the_other_sides_typing_without_id_and_clears_it_after_six_seconds():
-    live = LiveOnly(FakeFragments(), "visitor", "en")  # type: ignore[arg-type]
+    live = LiveOnly(FakeFragments(), "visitor", "en")
     events = [
         Event("typing", 1, sender="visitor", text="hi"),
         Event("typing", 1, sender="admin"),  # this side's own: not shown
@@ -76,3 +78,32 @@ def test_a_stream_sends_the_other_sides_typing_without_id_and_clears_it_after_si
     live.events(events[:1], 1, moment=300.0)
     assert live.cleared(300.5, message_arrived=True) is not None  # their message arrived: cleared at once
     assert live.wait_seconds(301.0, 15.0) == 15.0
+
+
+def test_receipt_writes_are_spaced_out_and_an_owed_one_still_goes():
+    class CountingReceipts:
+        def __init__(self) -> None:
+            self.calls: list[tuple[int, str, bool]] = []
+
+        async def saw(self, conversation_id: int, reader: str, *, check: bool = True) -> None:
+            self.calls.append((conversation_id, reader, check))
+
+    async def scenario() -> None:
+        receipts = CountingReceipts()
+        due = ReceiptDue(receipts)  # type: ignore[arg-type]
+        due.note(False)
+        await due.write_if_due(10.0, 5, "admin")
+        assert receipts.calls == [] and due.wait_seconds(10.0, 15.0) == 15.0  # nothing shown: nothing owed
+        due.note(True)
+        await due.write_if_due(10.0, 5, "admin")
+        due.note(True)
+        await due.write_if_due(10.4, 5, "admin")  # a burst: within the second, owed
+        assert receipts.calls == [(5, "admin", False)]
+        assert due.wait_seconds(10.4, 15.0) == pytest.approx(RECEIPT_SECONDS - 0.4)
+        await due.write_if_due(11.0, 5, "admin")
+        assert receipts.calls == [(5, "admin", False)] * 2 and due.wait_seconds(11.0, 15.0) == 15.0
+        off = ReceiptDue(None)  # receipts not kept: never owed (no busy loop)
+        off.note(True)
+        assert off.wait_seconds(0.0, 15.0) == 15.0
+
+    asyncio.run(scenario())

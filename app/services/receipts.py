@@ -29,12 +29,12 @@ class Receipts:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
 
-    async def saw(self, conversation_id: int, reader: str) -> None:
-        """`reader` ("admin": any agent, or "visitor") has seen the conversation up to now."""
+    async def saw(self, conversation_id: int, reader: str, *, check: bool = True) -> None:
+        """`reader` ("admin": any agent, or "visitor") has seen the conversation up to now. `check`: read first
+        (a page load, which usually has nothing new: on SQLite even an UPDATE that matches nothing takes the
+        write lock); a stream that has just shown a new message skips it."""
         column = COLUMNS[reader]
-        # Read first: most page loads have nothing new, and on SQLite even an UPDATE that matches nothing would
-        # take the database's write lock.
-        if not await Conversation.raw(BEHIND_SQL.format(column=column), conversation_id):
+        if check and not await Conversation.raw(BEHIND_SQL.format(column=column), conversation_id):
             return
         if not await Conversation.raw(ADVANCE_SQL.format(column=column), conversation_id):
             return

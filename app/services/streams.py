@@ -22,6 +22,7 @@ from app.i18n import translator
 from app.services.auth import AuthService
 from app.services.availability import is_away
 from app.services.conversations import ConversationService, MessageView
+from app.services.live_only import LiveOnly, ReceiptDue, StreamEvent
 from app.services.metrics import Metrics
 from app.services.notes import NOTE
 from app.services.presence import ADMIN, PresenceTracker, agent_subject, conversation_subject
@@ -44,17 +45,6 @@ CATCHUP_BATCH = 500
 # in any process (SPEC §13), even where no revocation event reached it.
 SESSION_RECHECK_SECONDS = 4.0
 HINT_SECONDS = 0.25  # a dashboard stream's list refreshes, sounds and read marks: at most this often
-RECEIPT_SECONDS = 1.0  # a visitor stream marks the replies it showed as seen at most this often
-TYPING_SECONDS = 6.0  # a typing indicator is cleared this long after the last typing event
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEvent:
-    """One server-sent event: its name, its data (HTML, or "1" for a hint) and its id (a sequence number)."""
-
-    event: str
-    data: str
-    id: str | None = None
 
 
 class Fragments:
@@ -107,40 +97,6 @@ class StreamServices:
     # A visitor stream opened or closed: what it shows is seen (replies by email skip it: app/services/replies.py).
     seen: Callable[[int], Awaitable[None]] | None = None
     receipts: Receipts | None = None  # read receipts ("Seen"); None: not kept
-
-
-class LiveOnly:
-    """A stream's typing indicator and read receipts from the other side (`other`): id-less events, never
-    replayed. The indicator is cleared (an empty `typing`) TYPING_SECONDS after the last typing event, or at once
-    when that side's message arrives."""
-
-    def __init__(self, fragments: Fragments, other: str, lang: str) -> None:
-        self.fragments = fragments
-        self.other = other
-        self.lang = lang
-        self.typing_until: float | None = None
-
-    def events(self, events: list[Event], conversation_id: int, moment: float) -> list[StreamEvent]:
-        out: list[StreamEvent] = []
-        for e in events:
-            if e.kind not in LIVE_ONLY or e.sender != self.other or e.conversation_id != conversation_id:
-                continue
-            if e.kind == "typing":
-                self.typing_until = moment + TYPING_SECONDS
-                out.append(StreamEvent(event="typing", data=self.fragments.typing(e.sender, e.text, self.lang)))
-            elif e.text.isdigit():
-                out.append(StreamEvent(event="read", data=self.fragments.seen(e.text, self.lang)))
-        return out
-
-    def cleared(self, moment: float, message_arrived: bool) -> StreamEvent | None:
-        """The empty `typing` that clears the indicator, when it is due."""
-        if self.typing_until is None or (moment < self.typing_until and not message_arrived):
-            return None
-        self.typing_until = None
-        return StreamEvent(event="typing", data="")
-
-    def wait_seconds(self, moment: float, otherwise: float) -> float:
-        return otherwise if self.typing_until is None else max(0.0, min(otherwise, self.typing_until - moment))
 
 
 @asynccontextmanager
@@ -379,7 +335,7 @@ async def visitor_stream(
     subject = conversation_subject(conversation_id)
     loop = asyncio.get_running_loop()
     live = LiveOnly(fragments, "admin", lang)
-    receipt_owed, receipt_at = False, -RECEIPT_SECONDS
+    receipt = ReceiptDue(services.receipts)
     async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
         support_online = await services.presence.is_online(ADMIN)
         yield StreamEvent(event="control", data=fragments.support_status(support_online, lang))
@@ -400,19 +356,15 @@ async def visitor_stream(
                 yield event
             if (cleared := live.cleared(loop.time(), feed.delivered_reply)) is not None:
                 yield cleared
-            receipt_owed, feed.delivered_reply = receipt_owed or feed.delivered_reply, False
-            if receipt_owed and services.receipts is not None and loop.time() - receipt_at >= RECEIPT_SECONDS:
-                receipt_owed, receipt_at = False, loop.time()
-                with contextlib.suppress(Exception):  # the database away: the page's next load marks it
-                    await services.receipts.saw(conversation_id, "visitor")
+            receipt.note(feed.delivered_reply)
+            feed.delivered_reply = False
+            await receipt.write_if_due(loop.time(), conversation_id, "visitor")
             if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
                 online = await services.presence.is_online(ADMIN)
                 if online != support_online:
                     support_online = online
                     yield StreamEvent(event="control", data=fragments.support_status(online, lang))
-            timeout = live.wait_seconds(loop.time(), services.ping_seconds)
-            if receipt_owed and services.receipts is not None:
-                timeout = min(timeout, max(0.0, receipt_at + RECEIPT_SECONDS - loop.time()))
+            timeout = receipt.wait_seconds(loop.time(), live.wait_seconds(loop.time(), services.ping_seconds))
             pending = await subscription.wait(timeout=timeout)
             if not pending and timeout >= services.ping_seconds:
                 yield None  # idle: keeps proxies from closing the stream
@@ -437,6 +389,7 @@ async def admin_stream(
     topics += [conversation_topic(thread)] if thread else []
     loop = asyncio.get_running_loop()
     live = LiveOnly(services.fragments, "visitor", lang)
+    receipt = ReceiptDue(services.receipts)
     async with following(services, topics, ADMIN, agent) as subscription:
         pending: list[Event] = [Event("resync")]
         hints = AdminHints()
@@ -456,6 +409,7 @@ async def admin_stream(
                     # The admin is looking at this conversation: what reached the screen is read.
                     feed.delivered_visitor_message = False
                     hints.read = True
+                    receipt.note(True)
                 if not feed.exists:
                     yield StreamEvent(event="control", data=services.fragments.gone(lang))
                     feed = None
@@ -471,17 +425,16 @@ async def admin_stream(
             if hints.owed and hints.may_go(loop.time()):
                 if hints.read and feed is not None:
                     await services.conversations.mark_read(feed.conversation_id, agent)
-                    if services.receipts is not None:
-                        await services.receipts.saw(feed.conversation_id, "admin")
                 if hints.notify and not away:
                     yield StreamEvent(event="notify", data="1")
                 if hints.threads:
                     yield StreamEvent(event="threads", data="1")
                 hints.sent(loop.time())
                 quiet_since = loop.time()
+            await receipt.write_if_due(loop.time(), feed.conversation_id if feed else None, "admin")
             idle = max(0.0, ping_seconds - (loop.time() - quiet_since))
             timeout = min(hints.wait_seconds(loop.time()) if hints.owed else idle, session.wait_seconds())
-            timeout = live.wait_seconds(loop.time(), timeout)
+            timeout = receipt.wait_seconds(loop.time(), live.wait_seconds(loop.time(), timeout))
             pending = await subscription.wait(timeout=timeout)
             if not pending and not hints.owed and loop.time() - quiet_since >= ping_seconds:
                 yield None  # idle: keeps proxies from closing the stream

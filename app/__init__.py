@@ -34,6 +34,7 @@ from app.routes import (
     api,
     audit,
     auth,
+    blocks,
     canned,
     embed,
     events,
@@ -41,18 +42,24 @@ from app.routes import (
     labels,
     links,
     media,
+    privacy,
+    ratings,
+    reports,
+    search,
     team,
+    transcript_mail,
     triage,
-    typing,
     visitor,
 )
 from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
+from app.routes import typing as typing_routes
 from app.settings import LITESTAR_DEBUG, Settings
 from app.sse import StreamsEndOnExit
 from app.templating import STATIC_DIR
 from app.version import VERSION
 from app.web import error_response, make_before_send
+from app.web.blocking import BlockedVisitorsMiddleware
 from app.wiring import Services, build_services, run_workers
 
 __version__ = VERSION
@@ -98,26 +105,37 @@ def route_handlers(services: Services) -> list[Any]:
         *media.ROUTES,
         *telegram_routes.ROUTES,
         *links.ROUTES,
+        *privacy.ROUTES,
         *embed.ROUTES,
         *settings_routes.ROUTES,
         *audit.ROUTES,
+        *reports.ROUTES,
         *asset_routes.ROUTES,
         visitor.index,
         visitor.end_chat,
         visitor.transcript,
         visitor.switch_language,
-        typing.visitor_typing,  # not behind the messages' rate limit: app/services/typing.py throttles it
+        typing_routes.visitor_typing,  # not behind the messages' rate limit: app/services/typing.py throttles it
         auth.logout,
         Router(
             path="/",
-            route_handlers=[visitor.send_message, visitor.email_form, visitor.save_email],
+            route_handlers=[
+                visitor.send_message,
+                visitor.email_form,
+                visitor.save_email,
+                ratings.rate,
+                *transcript_mail.ROUTES,
+            ],
             middleware=[limits.messages.middleware],
         ),
         Router(path="/", route_handlers=api.LOGIN_ROUTES, middleware=[limits.login.middleware]),
         api.make_router([limits.api.middleware]),
-        Router(path="/", route_handlers=audit.API_ROUTES, middleware=[limits.api.middleware]),
+        Router(path="/", route_handlers=[*audit.API_ROUTES, *search.API_ROUTES], middleware=[limits.api.middleware]),
+        Router(path="/", route_handlers=reports.API_ROUTES, middleware=[limits.api.middleware]),
         triage.make_api_router([limits.api.middleware]),
-        Router(path="/", route_handlers=[visitor.start_chat], middleware=[limits.start.middleware]),
+        Router(
+            path="/", route_handlers=[visitor.start_chat, visitor.leave_message], middleware=[limits.start.middleware]
+        ),
         Router(
             path="/",
             route_handlers=[auth.login_form, auth.login_submit, auth.login_verify, *team.INVITE_ROUTES],
@@ -129,7 +147,11 @@ def route_handlers(services: Services) -> list[Any]:
         team.me_router,
         canned.router,
         labels.router,
-        typing.router,
+        blocks.agent_router,
+        blocks.owner_router,
+        privacy.owner_router,
+        search.router,
+        typing_routes.router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],
@@ -146,6 +168,7 @@ def middleware(settings: Settings, upload_max: int) -> list[DefineMiddleware]:
         DefineMiddleware(
             ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips, allowed_hosts=settings.served_hosts
         ),
+        DefineMiddleware(BlockedVisitorsMiddleware),
         DefineMiddleware(ApiCORSMiddleware, config=api_cors_config(settings.cors_origins)),
         DefineMiddleware(BodyLimitMiddleware, upload_max=upload_max),
     ]

@@ -1,5 +1,5 @@
 """The `sohbet` command: serve, migrate, genkey, hash-password, telegram-test, mail-test, rotate-keys, backup, restore,
-check-env, security-check, cleanup, healthcheck, predeploy, agent (app/ops/agents.py)."""
+check-env, security-check, cleanup, healthcheck, predeploy, agent (app/ops/agents.py), reindex (app/ops/reindex.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.ops import agents as agents_cli
+from app.ops import reindex as reindex_cli
 from app.settings import Settings, SettingsError
 
 
@@ -334,9 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _command(commands, "migrate", cmd_migrate, help="apply database migrations")
-
     _command(commands, "genkey", cmd_genkey, help="print a new Fernet key for ENCRYPTION_KEYS")
-
     hashpw = _command(commands, "hash-password", cmd_hash_password, help="print an ADMIN_PASSWORD_HASH for a password")
     hashpw.add_argument("--password", help="the password (prompted when omitted)")
 
@@ -488,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status: 0 ready, 1 a step failed, 2 a malformed setting.",
     )
     agents_cli.register(commands, _command, _settings)
+    reindex_cli.register(commands, _command, _settings, _positive_int, _seconds)
     return parser
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.i18n_admin import ADMIN_STRINGS
+from app.i18n_away import AWAY_STRINGS
+from app.i18n_mail import MAIL_STRINGS
+from app.i18n_privacy import PRIVACY_STRINGS
+from app.i18n_reports import REPORT_STRINGS
 
 LANGUAGES = ("en", "tr")
 DEFAULT_LANGUAGE = "en"
@@ -49,6 +53,20 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "error.email_missing": {"en": "Please enter your email address.", "tr": "Lütfen e-posta adresinizi girin."},
     "start.button": {"en": "Start chat", "tr": "Sohbeti başlat"},
+    "start.leave_empty": {"en": "Leave this empty", "tr": "Bunu boş bırakın"},
+    "error.start_again": {
+        "en": "Please check your details and press Start chat again.",
+        "tr": "Lütfen bilgilerinizi kontrol edip yeniden Sohbeti başlat'a basın.",
+    },
+    "error.start_refused": {
+        "en": "This chat could not be started. Please try again.",
+        "tr": "Bu sohbet başlatılamadı. Lütfen yeniden deneyin.",
+    },
+    "error.blocked": {"en": "This chat is not available.", "tr": "Bu sohbet kullanılamıyor."},
+    "error.start_limited": {
+        "en": "Too many new chats from your network. Please try again later.",
+        "tr": "Ağınızdan çok fazla yeni sohbet başlatıldı. Lütfen daha sonra yeniden deneyin.",
+    },
     "chat.title": {"en": "Conversation", "tr": "Sohbet"},
     "retention.notice": {"en": "Messages are deleted after {duration}.", "tr": "Mesajlar {duration} sonra silinir."},
     "unit.day": {"en": "day", "tr": "gün"},
@@ -439,6 +457,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Bu kullanıcı adıyla etkin bir temsilci yok.",
     },
     **ADMIN_STRINGS,
+    **MAIL_STRINGS,
+    **REPORT_STRINGS,
+    **AWAY_STRINGS,
+    **PRIVACY_STRINGS,
 }
 
 

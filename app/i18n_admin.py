@@ -247,6 +247,44 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
     "audit.conversation.cleared": {"en": "Conversation cleared", "tr": "Konuşma silindi"},
     "audit.conversation.cleared_all": {"en": "All conversations cleared", "tr": "Tüm konuşmalar silindi"},
     "audit.settings.saved": {"en": "Settings changed", "tr": "Ayarlar değişti"},
+    "audit.visitor.blocked": {"en": "Visitor blocked", "tr": "Ziyaretçi engellendi"},
+    "audit.visitor.unblocked": {"en": "Visitor unblocked", "tr": "Ziyaretçi engeli kaldırıldı"},
+    # Blocking (SPEC §11)
+    "blocks.title": {"en": "Blocked visitors", "tr": "Engellenen ziyaretçiler"},
+    "blocks.intro": {
+        "en": "Blocked visitors and addresses cannot start or continue a chat; they see a neutral message.",
+        "tr": "Engellenen ziyaretçiler ve adresler sohbet başlatamaz ve sürdüremez; tarafsız bir mesaj görürler.",
+    },
+    "blocks.block": {"en": "Block visitor", "tr": "Ziyaretçiyi engelle"},
+    "blocks.block_button": {"en": "Block", "tr": "Engelle"},
+    "blocks.blocked": {"en": "Blocked", "tr": "Engelli"},
+    "blocks.until": {"en": "until {time}", "tr": "{time} saatine kadar"},
+    "blocks.unblock": {"en": "Unblock", "tr": "Engeli kaldır"},
+    "blocks.reason": {"en": "Reason", "tr": "Neden"},
+    "blocks.duration": {"en": "For", "tr": "Süre"},
+    "blocks.for_24h": {"en": "24 hours", "tr": "24 saat"},
+    "blocks.for_7d": {"en": "7 days", "tr": "7 gün"},
+    "blocks.for_30d": {"en": "30 days", "tr": "30 gün"},
+    "blocks.for_forever": {"en": "Until unblocked", "tr": "Engel kaldırılana kadar"},
+    "blocks.who": {"en": "Who", "tr": "Kim"},
+    "blocks.ends": {"en": "Ends", "tr": "Bitiş"},
+    "blocks.visitor": {"en": "A visitor", "tr": "Bir ziyaretçi"},
+    "blocks.visitor_of": {"en": "Visitor of conversation {number}", "tr": "{number} numaralı konuşmanın ziyaretçisi"},
+    "blocks.empty": {"en": "Nobody is blocked.", "tr": "Engellenen kimse yok."},
+    "blocks.add": {"en": "Block an address or a range", "tr": "Bir adresi ya da aralığı engelle"},
+    "blocks.network": {"en": "Address or range", "tr": "Adres ya da aralık"},
+    "blocks.network_hint": {
+        "en": "An IP address (203.0.113.7) or a range in CIDR form (203.0.113.0/24, 2001:db8::/32).",
+        "tr": "Bir IP adresi (203.0.113.7) ya da CIDR biçiminde bir aralık (203.0.113.0/24, 2001:db8::/32).",
+    },
+    "error.block_duration": {
+        "en": "Choose how long: 24h, 7d, 30d or forever (at most a year).",
+        "tr": "Süreyi seçin: 24h, 7d, 30d ya da forever (en fazla bir yıl).",
+    },
+    "error.block_network": {
+        "en": "That is not an IP address or a CIDR range (like 203.0.113.0/24).",
+        "tr": "Bu bir IP adresi ya da CIDR aralığı değil (ör. 203.0.113.0/24).",
+    },
     # Per-agent availability (SPEC §8: online | away)
     "availability.online": {"en": "Online", "tr": "Çevrimiçi"},
     "availability.away": {"en": "Away", "tr": "Uzakta"},
@@ -256,6 +294,21 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
     "error.bad_availability": {
         "en": "Availability must be online or away.",
         "tr": "Durum çevrimiçi ya da uzakta olmalı.",
+    },
+    "search.title": {"en": "Search", "tr": "Arama"},
+    "search.label": {"en": "Search conversations", "tr": "Görüşmelerde ara"},
+    "search.placeholder": {"en": "Search", "tr": "Ara"},
+    "search.submit": {"en": "Search", "tr": "Ara"},
+    "search.hint": {
+        "en": "Finds the conversations holding every word, in their messages (notes too), the visitor's name or "
+        "email. Upper or lower case and accents do not matter; words of one letter are left out.",
+        "tr": "Her kelimeyi mesajlarında (notlar dahil), ziyaretçinin adında ya da e-postasında içeren görüşmeleri "
+        "bulur. Büyük-küçük harf ve aksanlar fark etmez; tek harflik kelimeler aranmaz.",
+    },
+    "search.count": {"en": "Conversations found for “{q}”: {count}", "tr": "“{q}” için bulunan görüşmeler: {count}"},
+    "error.search_empty": {
+        "en": "Type at least one word of two letters or more.",
+        "tr": "En az iki harfli bir kelime yazın.",
     },
     "canned.title": {"en": "Canned replies", "tr": "Hazır yanıtlar"},
     "canned.intro": {

@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from app.setting_values import MAIL_LINKS_MISSING, mail_links_missing
 from app.settings import Settings, login_code_channel
 from app.version import VERSION
 
@@ -102,6 +103,9 @@ def startup_banner(settings: Settings, host: str, port: int, database: str) -> s
             }.get(channel, "no channel: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID to log in"),
         )
     )
+    rows.append(("mail", f"through {settings.smtp}, from {settings.mail_from}" if settings.smtp else "not configured"))
+    if mail_links_missing(settings.smtp, settings.public_url):
+        rows.append(("WARNING", MAIL_LINKS_MISSING))
     if not settings.is_production:
         rows.append(("logs", f"JSON lines below (LOG_LEVEL={settings.log_level}; DEBUG adds one line per request)"))
     width = max(len(label) for label, _ in rows)

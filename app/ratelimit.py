@@ -81,7 +81,7 @@ class RouteLimits:
 def route_limits(settings: Settings, visitor_signer: Signer) -> RouteLimits:
     return RouteLimits(
         messages=rate_limit(settings.rate_limit_messages, "rl-messages", visitor_identifier(visitor_signer)),
-        start=rate_limit(settings.rate_limit_messages, "rl-start"),
+        start=rate_limit(settings.rate_limit_start, "rl-start"),
         login=rate_limit(settings.rate_limit_login, "rl-login"),
         api=rate_limit(settings.rate_limit_api, "rl-api", every_method=True),
     )

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.services.hours import HoursError, parse_hours
+
 CLOUDINARY_API = "https://api.cloudinary.com"  # the SDK's default upload_prefix
 RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
@@ -157,6 +159,17 @@ class SmtpConfig:
         return f"{scheme}://{user}{self.host}:{self.port}" + ("?starttls=true" if self.start_tls else "")
 
 
+MAIL_LINKS_MISSING = (
+    "SMTP_URL is set but PUBLIC_URL is not: links in mail (the resume link, unsubscribe, attachments) start with "
+    "PUBLIC_URL, so they would not work"
+)
+
+
+def mail_links_missing(smtp: SmtpConfig | None, public_url: str) -> bool:
+    """Mail is on but its links have no address to start with (`sohbet check-env`, the banner and /health say so)."""
+    return smtp is not None and not public_url
+
+
 def parse_smtp_url(name: str, value: str) -> SmtpConfig | None:
     """SMTP_URL -> SmtpConfig, or None when unset. Errors never repeat the value (it holds the password)."""
     if not value:
@@ -202,3 +215,16 @@ def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value.lower() not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value.lower()
+
+
+def parse_hours_setting(hours: tuple[str, str], zone: tuple[str, str]) -> str:
+    """BUSINESS_HOURS, checked in TIMEZONE (both given as (name, value)); the hours as given."""
+    try:
+        parse_hours(hours[1], zone[1])
+    except HoursError as error:
+        if error.code == "hours.zone_unknown":
+            raise SettingsError(f"{zone[0]} must be a time zone name like Europe/Istanbul, got {zone[1]!r}") from None
+        raise SettingsError(
+            f"{hours[0]} must look like 'Mon-Fri 09:00-18:00; Sat 10:00-14:00' ({error.code}: {error.detail!r})"
+        ) from None
+    return hours[1]

@@ -31,6 +31,7 @@ from app.setting_values import (
     parse_count,
     parse_delays,
     parse_duration,
+    parse_hours_setting,
     parse_mail_from,
     parse_seconds,
     parse_size,
@@ -155,10 +156,8 @@ class Settings:
     telegram_webhook_secret: str = setting("TELEGRAM_WEBHOOK_SECRET", "")
     telegram_api_base: str = setting("TELEGRAM_API_BASE", "https://api.telegram.org")
     public_url: str = setting("PUBLIC_URL", "")
-    # Bearer token for /metrics (and the detailed /health) from non-loopback clients
-    metrics_token: str = setting("METRICS_TOKEN", "")
-    # proxies whose X-Forwarded-For is believed
-    forwarded_allow_ips: tuple[str, ...] = setting("FORWARDED_ALLOW_IPS", ("127.0.0.1", "::1"))
+    metrics_token: str = setting("METRICS_TOKEN", "")  # /metrics and the detailed /health from other addresses
+    forwarded_allow_ips: tuple[str, ...] = setting("FORWARDED_ALLOW_IPS", ("127.0.0.1", "::1"))  # proxies believed
     allowed_hosts: tuple[str, ...] = setting("ALLOWED_HOSTS", ())  # () = PUBLIC_URL's host and loopback
     # `sohbet serve`: open connections (SSE streams included) before 503
     max_connections: int = setting("MAX_CONNECTIONS", 10_000)
@@ -179,6 +178,8 @@ class Settings:
     rate_limit_uploads: RateLimit = setting("RATE_LIMIT_UPLOADS", RateLimit(5, "minute"))
     rate_limit_login: RateLimit = setting("RATE_LIMIT_LOGIN", RateLimit(5, "minute"))
     rate_limit_api: RateLimit = setting("RATE_LIMIT_API", RateLimit(100, "minute"))
+    rate_limit_start: RateLimit = setting("RATE_LIMIT_START", RateLimit(5, "hour"))  # new conversations per IP
+    start_min_seconds: int = setting("START_MIN_SECONDS", 2)  # the start form's minimum fill time (0: off)
     # Not in SPEC §5 but tunable for tests and operators.
     session_idle_seconds: int = setting("SESSION_IDLE_TIMEOUT", 30 * 60)
     session_absolute_seconds: int = setting("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)
@@ -194,18 +195,21 @@ class Settings:
     page_size: int = built_in(50)
     file_delete_retry_seconds: tuple[int, ...] = setting("FILE_DELETE_RETRY_SECONDS", (5, 30, 120, 600, 3600))
     telegram_timeout_seconds: float = setting("TELEGRAM_TIMEOUT", 10.0)  # per Bot API request
-    # outbox backoff on 5xx/timeouts (the last repeats)
-    telegram_retry_seconds: tuple[int, ...] = setting("TELEGRAM_RETRY_SECONDS", (2, 5, 15, 60, 300))
+    telegram_retry_seconds: tuple[int, ...] = setting("TELEGRAM_RETRY_SECONDS", (2, 5, 15, 60, 300))  # backoff
     telegram_poll_seconds: int = setting("TELEGRAM_POLL_SECONDS", 25)  # getUpdates long-poll wait
     smtp: SmtpConfig | None = setting("SMTP_URL", None)  # None: no mail (SPEC §9)  # noqa: RUF009 - a field()
     mail_from: str = setting("MAIL_FROM", "")
     ask_email: str = setting("ASK_EMAIL", "away")  # never | always | away (while no agent is online)
     email_after_seconds: int = setting("EMAIL_AFTER", 180)  # replies mailed once the visitor was away this long
+    business_hours: str = setting("BUSINESS_HOURS", "")  # "" = always open; defaults of /admin/settings (SPEC §9)
+    timezone: str = setting("TIMEZONE", "UTC")  # the zone BUSINESS_HOURS is read in
+    away_message: str = setting("AWAY_MESSAGE", "")  # "" = the translated default
+    expected_reply: str = setting("EXPECTED_REPLY", "")  # e.g. "within a few hours"
+    hide_when_away: bool = setting("HIDE_WHEN_AWAY", False)  # the widget offers "leave a message" while away
     typing_preview: bool = setting("TYPING_PREVIEW", False)  # on: agents see the visitor's draft while they type
     smtp_timeout_seconds: float = built_in(30.0)  # per SMTP command
     mail_retry_seconds: tuple[int, ...] = built_in((30, 60, 300, 900, 1800))  # outbox backoff (the last repeats)
-    # True when it lives in data/secrets.json, not the environment
-    admin_password_generated: bool = built_in(False)
+    admin_password_generated: bool = built_in(False)  # True when it lives in data/secrets.json, not the environment
 
     @property
     def is_production(self) -> bool:
@@ -317,10 +321,7 @@ class Settings:
                     f"{ENV_NAMES['allowed_hosts']}: {host!r} is not a host name like chat.example.com or *.example.com"
                 )
         name, raw_connections = filled("max_connections", "10000")
-        try:
-            max_connections = int(raw_connections)
-        except ValueError:
-            max_connections = 0
+        max_connections = int(raw_connections) if raw_connections.isdigit() else 0
         if max_connections < 10:
             raise SettingsError(f"{name} must be a number of at least 10, got {text('max_connections')!r}")
 
@@ -360,6 +361,8 @@ class Settings:
             rate_limit_uploads=RateLimit.parse(*read("rate_limit_uploads", "5/minute")),
             rate_limit_login=RateLimit.parse(*read("rate_limit_login", "5/minute")),
             rate_limit_api=RateLimit.parse(*read("rate_limit_api", "100/minute")),
+            rate_limit_start=RateLimit.parse(*read("rate_limit_start", "5/hour")),
+            start_min_seconds=parse_duration(*read("start_min_seconds", "2")),
             session_idle_seconds=parse_duration(*read("session_idle_seconds", "30m")),
             session_absolute_seconds=parse_duration(*read("session_absolute_seconds", "12h")),
             login_code_seconds=parse_duration(*read("login_code_seconds", "5m")),
@@ -376,6 +379,11 @@ class Settings:
             mail_from=parse_mail_from(*read("mail_from")),
             ask_email=parse_choice(*filled("ask_email", "away"), ("never", "always", "away")),
             email_after_seconds=parse_duration(*filled("email_after_seconds", "3m")),
+            business_hours=parse_hours_setting(read("business_hours"), read("timezone")),
+            timezone=text("timezone") or "UTC",
+            away_message=text("away_message"),
+            expected_reply=text("expected_reply"),
+            hide_when_away=parse_choice(*filled("hide_when_away", "off"), ("on", "off")) == "on",
             typing_preview=parse_choice(*filled("typing_preview", "off"), ("on", "off")) == "on",
         )
         if not 1 <= settings.login_lockout_seconds <= 3600:

@@ -25,21 +25,29 @@ from app.models.db import bind_tables, close_engine, make_engine, open_engine
 from app.services.agents import AgentService
 from app.services.attachments import AttachmentService
 from app.services.auth import AuthService, ConsoleCodeSender, hash_password
+from app.services.away import AwayMode, AwaySettings
 from app.services.background import BackgroundWorker
+from app.services.blocks import Blocks
 from app.services.branding import Brand
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher, Signer
 from app.services.downloads import Downloads
+from app.services.erasure import Erasure
+from app.services.exports import Exports
 from app.services.health import Health
 from app.services.housekeeping import Housekeeping
 from app.services.mail import MailOutbox, SmtpSender
 from app.services.messaging import MessageSender
 from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
+from app.services.ratings import Ratings
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
 from app.services.receipts import Receipts
 from app.services.replies import MailSettings, ReplyMailer
+from app.services.reports import Reports
 from app.services.retention import Retention
+from app.services.search import Search, index_key
+from app.services.start_guard import StartGuard
 from app.services.status import SnoozeAlarm, Triage
 from app.services.storage import LocalStorage, Storage, make_storage
 from app.services.store import DatabaseStore, SlidingWindowLimiter, SweepingMemoryStore
@@ -52,6 +60,7 @@ from app.services.telegram import (
     TelegramOutbox,
     make_bridge,
 )
+from app.services.transcript_mail import TranscriptMailer
 from app.services.transcripts import Transcripts
 from app.services.typing import Typing
 from app.services.visitor_email import VisitorEmails
@@ -89,6 +98,8 @@ class Services:
     presence: PresenceTracker
     conversations: ConversationService
     triage: Triage  # conversation status and assignment (SPEC §8)
+    ratings: Ratings  # resolutions and the visitor's rating of them (SPEC §10)
+    reports: Reports  # the numbers of /admin/reports (SPEC §10)
     snoozes: SnoozeAlarm  # announces ended snoozes (the live lists)
     auth: AuthService
     agents: AgentService  # the team: invites, roles, disabling, each agent's own settings
@@ -107,11 +118,17 @@ class Services:
     downloads: Downloads  # who may download an attachment, and from where
     streams: StreamServices  # what the live streams read and follow
     visitor_pages: VisitorPages  # the visitor's side: its conversation, starting one, the page
+    exports: Exports  # a visitor's own data as a zip (SPEC §11)
+    erasure: Erasure  # deleting a conversation for good (the visitor's request, an owner's erasure by email)
+    blocks: Blocks  # blocked visitors, addresses and ranges (checked by app/web/blocking.py)
     transcripts: Transcripts  # a conversation as text or a printable page (visitor, ended page, agents)
+    search: Search  # the blind-index search over messages, names and emails (agents)
     metrics: Metrics
     brand: Brand  # workspace branding and embedding sites, live (app/services/branding.py)
+    away: AwayMode  # business hours and away mode, live (app/services/away.py)
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
     replies: ReplyMailer  # replies by email, the resume and unsubscribe links (runs only when SMTP_URL is set)
+    transcript_mail: TranscriptMailer  # the visitor's transcript by email (through `mail`)
     typing: Typing  # typing indicators (live only, throttled)
     receipts: Receipts  # read receipts: what each side has seen
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
@@ -144,7 +161,7 @@ def build_services(settings: Settings) -> Services:
         max_pixels=settings.max_image_pixels,
         retry_seconds=settings.file_delete_retry_seconds,
     )
-    cipher = Cipher(settings.encryption_keys)
+    cipher = Cipher(settings.encryption_keys, index_key=index_key(settings.secret_key))
     telegram_client: TelegramClient | None = None
     telegram_outbox: TelegramOutbox | None = None
     channel = login_code_channel(settings)
@@ -181,7 +198,10 @@ def build_services(settings: Settings) -> Services:
     stores = StoreRegistry(default_factory=rate_limit_store(settings))
     uploads = settings.rate_limit_uploads
     upload_limiter = SlidingWindowLimiter(stores.get("rl-uploads"), uploads.count, RATE_UNITS[uploads.unit])
-    messaging = MessageSender(conversations, attachments, upload_limiter)
+    workspace = Workspace(engine, broker, hub)
+    brand = Brand(workspace, settings.embed_origins)
+    away = AwayMode(workspace, presence, conversations, away_defaults(settings))
+    messaging = MessageSender(conversations, attachments, upload_limiter, after_visitor=away.after_visitor_message)
     telegram_accounts = TelegramAccounts(engine, telegram_client)
     telegram: TelegramBridge | None = None
     if telegram_client is not None and telegram_outbox is not None:
@@ -199,9 +219,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(engine)
     retention = Retention(engine, broker, settings.message_retention_seconds, attachments.kick)
     housekeeping = Housekeeping(engine)
-    workspace = Workspace(engine, broker, hub)
-    brand = Brand(workspace, settings.embed_origins)
     snoozes = SnoozeAlarm(broker)  # announces snoozes that ended (app/services/status.py)
+    blocks = Blocks(engine, cipher, broker, hub)
     smtp = SmtpSender(settings.smtp, timeout=settings.smtp_timeout_seconds) if settings.smtp else None
     mail = MailOutbox(engine, cipher, smtp, retry_seconds=settings.mail_retry_seconds)
     workers: list[BackgroundWorker] = [
@@ -213,6 +232,7 @@ def build_services(settings: Settings) -> Services:
         retention,
         housekeeping,
         snoozes,
+        blocks,
     ]
     if telegram is not None:
         workers.append(telegram)
@@ -245,8 +265,10 @@ def build_services(settings: Settings) -> Services:
         linked_code_sender=code_sender if isinstance(code_sender, TelegramCodeSender) else None,
     )
     agents = AgentService(engine, auth, cipher)
+    ratings = Ratings(engine, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
     receipts = Receipts(broker)
+    transcripts = Transcripts(conversations, jinja, settings.secret_key, brand)
     streams = StreamServices(
         conversations=conversations,
         presence=presence,
@@ -256,6 +278,8 @@ def build_services(settings: Settings) -> Services:
         fragments=Fragments(jinja),
         ping_seconds=settings.sse_ping_seconds,
         seen=replies.seen if mail.configured else None,
+        support=away.status,
+        in_hours=away.in_hours,
         receipts=receipts,
     )
     return Services(
@@ -267,6 +291,8 @@ def build_services(settings: Settings) -> Services:
         presence=presence,
         conversations=conversations,
         triage=triage,
+        ratings=ratings,
+        reports=Reports(),
         snoozes=snoozes,
         auth=auth,
         agents=agents,
@@ -282,24 +308,49 @@ def build_services(settings: Settings) -> Services:
         retention=retention,
         housekeeping=housekeeping,
         downloads=Downloads(conversations, auth, attachments.storage, local_storage),
-        health=Health(broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail),
+        health=Health(
+            broker, hub, telegram, attachments.storage.backend, settings.data_dir, mail, public_url=settings.public_url
+        ),
         streams=streams,
         visitor_pages=VisitorPages(
             conversations,
             presence,
             settings.message_retention_seconds,
-            VisitorEmails(engine, cipher, presence, settings.ask_email),
-            receipts,
+            VisitorEmails(engine, cipher, presence, settings.ask_email, online=away.support_online),
+            StartGuard(settings.secret_key, settings.start_min_seconds),
+            ratings,
+            blocks,
+            away=away,
+            receipts=receipts,
         ),
-        transcripts=Transcripts(conversations, jinja, settings.secret_key, brand),
+        blocks=blocks,
+        transcripts=transcripts,
+        exports=Exports(transcripts, ratings, attachments.storage, local_storage),
+        erasure=Erasure(engine, broker, cipher, attachments.kick, telegram),
+        search=Search(cipher),
         metrics=metrics,
         brand=brand,
+        away=away,
         mail=mail,
         replies=replies,
+        transcript_mail=TranscriptMailer(
+            engine, transcripts, mail, jinja, public_url=settings.public_url, mail_from=settings.mail_from
+        ),
         typing=Typing(broker, preview=settings.typing_preview),
         receipts=receipts,
         telegram=telegram,
         workers=workers,
+    )
+
+
+def away_defaults(settings: Settings) -> AwaySettings:
+    """Business hours and away mode as the environment sets them (the owner may change them on /admin/settings)."""
+    return AwaySettings(
+        settings.business_hours,
+        settings.timezone,
+        settings.away_message,
+        settings.expected_reply,
+        settings.hide_when_away,
     )
 
 

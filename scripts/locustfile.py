@@ -10,10 +10,11 @@ Bounded run (50 users, 10 started per second, one minute):
 
 Start the server with limits that let the load through, e.g.
 
-    RATE_LIMIT_MESSAGES=100000/minute RATE_LIMIT_API=100000/minute .venv/bin/sohbet serve
+    RATE_LIMIT_MESSAGES=100000/minute RATE_LIMIT_API=100000/minute RATE_LIMIT_START=100000/minute \
+    START_MIN_SECONDS=0 .venv/bin/sohbet serve
 
 (otherwise most visitor posts get 429 — which locust reports as failures — after 10 messages a minute per visitor
-and 10 conversation starts a minute from 127.0.0.1).
+and 5 conversation starts an hour from 127.0.0.1, and starts are refused as a bot's for the first 2 seconds).
 
 Admins: logging in needs the one-time code printed on the server console, which a load generator cannot read, so
 log in once by hand and pass the session cookie:

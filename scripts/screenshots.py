@@ -135,6 +135,8 @@ def running_server(workdir: Path, password: str) -> Iterator[Server]:
             "LOG_LEVEL": "WARNING",
             "RATE_LIMIT_MESSAGES": "100000/minute",
             "RATE_LIMIT_LOGIN": "100000/minute",
+            "RATE_LIMIT_START": "100000/minute",
+            "START_MIN_SECONDS": "0",
             "PYTHONUNBUFFERED": "1",
         }
     )

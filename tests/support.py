@@ -175,6 +175,8 @@ def base_env(tmp_path: Path, database_url: str) -> dict[str, str]:
         "RATE_LIMIT_UPLOADS": "100000/minute",
         "RATE_LIMIT_LOGIN": "100000/minute",
         "RATE_LIMIT_API": "100000/minute",
+        "RATE_LIMIT_START": "100000/minute",
+        "START_MIN_SECONDS": "0",  # tests post the start form at once (tests/server/test_bots.py: the bot rules)
         "LOG_LEVEL": "INFO",
         "SSE_PING_SECONDS": "2",  # readers notice a close within one ping
         "PYTHONUNBUFFERED": "1",

@@ -177,7 +177,9 @@ async def test_rotate_keys_re_encrypts_the_visitor_email_and_the_outbox(services
     from app.services.keys import rotate_keys
     from tests.inprocess import bindings_kept
 
-    conversation, _ = await services.visitor_pages.start("Rotated", "en", "rotated@example.com")
+    conversation, _ = await services.visitor_pages.start(
+        {"display_name": "Rotated", "email": "rotated@example.com"}, "en"
+    )
     await queue(services, "Rotated mail", to="rotated@example.com")
     new_key = Fernet.generate_key().decode()
     rotated = dataclasses.replace(services.settings, encryption_keys=(new_key, *services.settings.encryption_keys))
@@ -198,8 +200,8 @@ async def test_ask_email_follows_the_setting_and_whether_support_is_online(servi
 
     presence = services.presence
     cipher = services.conversations._cipher
-    conversation, _ = await services.visitor_pages.start("Asked", "en")
-    with_email, _ = await services.visitor_pages.start("Has one", "en", "has@example.com")
+    conversation, _ = await services.visitor_pages.start({"display_name": "Asked"}, "en")
+    with_email, _ = await services.visitor_pages.start({"display_name": "Has one", "email": "has@example.com"}, "en")
     emails = {mode: VisitorEmails(services.engine, cipher, presence, mode) for mode in ("never", "always", "away")}
     assert not await emails["never"].asks(conversation)
     assert await emails["always"].asks(conversation) and not await emails["always"].asks(with_email)
@@ -213,3 +215,11 @@ async def test_ask_email_follows_the_setting_and_whether_support_is_online(servi
     finally:
         await presence.leave(ADMIN)
     assert with_email.email == "has@example.com"
+
+
+async def test_health_warns_when_mail_links_have_no_public_url(settings):
+    """SMTP_URL without PUBLIC_URL: checks.mail carries the warning (links in mail need PUBLIC_URL)."""
+    async with running_services(dataclasses.replace(settings, public_url="")) as s:
+        assert "PUBLIC_URL" in (await s.health.report()).checks["mail"]["warning"]
+    async with running_services(dataclasses.replace(settings, public_url="https://chat.example.com")) as s:
+        assert "warning" not in (await s.health.report()).checks["mail"]

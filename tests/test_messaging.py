@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 from app.models import Message
 from app.services.attachments import AttachmentService
+from app.services.authors import last_writer, writer_before
 from app.services.conversations import ConversationNotFound, ConversationService
 from app.services.crypto import Cipher
 from app.services.messaging import MessageSender, SendRefused, Staged
@@ -139,6 +140,29 @@ async def test_a_racing_copy_has_its_file_deleted(world: World) -> None:
     assert not first.replayed and second.replayed and second.id == first.id
     assert await stored_count(conversation) == 1
     assert len(world.files() - before) == 1  # only the first copy's file is kept
+
+
+async def test_the_writer_before_is_read_again_when_a_message_came_in_between(world: World) -> None:
+    """The previous writer (bubble grouping) is read before the row lock; a message stored in between is seen."""
+    conversation = await world.new_conversation()
+    await world.sender.send(conversation, "visitor", "one")
+    stale = await last_writer(conversation)
+    assert stale == (1, ("visitor", ""))
+    await world.sender.send(conversation, "admin", "two", author="owner")
+    assert await writer_before(conversation, 2, stale) == ("visitor", "")
+    assert await writer_before(conversation, 3, stale) == ("admin", "owner")
+    assert await writer_before(conversation, 1, None) is None
+
+
+async def test_group_starts_stay_right_when_writers_race(world: World) -> None:
+    """Visitor and agents writing at once: each message's group start, as sent live, is what a page shows later."""
+    conversation = await world.new_conversation()
+    writers = [("visitor", None), ("admin", "owner"), ("admin", "ayse")] * 8
+    sent = await asyncio.gather(
+        *(world.sender.send(conversation, s, f"m{i}", author=a) for i, (s, a) in enumerate(writers))
+    )
+    shown, _ = await world.conversations.page(conversation, limit=100)
+    assert {m.seq: m.new_author for m in sent} == {m.seq: m.new_author for m in shown}
 
 
 async def test_the_file_is_deleted_when_the_post_fails(world: World) -> None:

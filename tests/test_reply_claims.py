@@ -1,16 +1,19 @@
 """Replies by email in process (SPEC §9), the loop's rounds called by hand: rounds running at once (as in several
 server processes) queue a burst once; system messages are never mailed (and move `emailed_seq` on); a reply is not
-due before EMAIL_AFTER; the visitor's name cannot add a header; the mail speaks the conversation's language."""
+due before EMAIL_AFTER, nor ever mailed once older than EMAIL_AFTER + a day; the visitor's name cannot add a
+header; the mail speaks the conversation's language."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.models import Conversation
+from app.models import Conversation, Message
 from app.models import MailOutbox as OutboxRow
+from app.services.replies import STALE_SECONDS
 from tests.fakes.smtp import FakeSmtp
 from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
@@ -97,3 +100,27 @@ async def test_hostile_name_and_turkish_mail(services, smtp):
     assert "yanıt" in str(mail["Subject"])
     html_part = mail.get_body(preferencelist=("html",)).get_content()
     assert "&lt;script&gt;" in html_part and "<script>" not in html_part
+
+
+async def test_stale_replies_are_passed_over_when_mail_is_first_set_up(services, smtp):
+    """SMTP_URL set only now (or the server away for a day): replies older than EMAIL_AFTER + STALE_SECONDS were
+    due long ago and are never mailed (emailed_seq moves past them); newer ones of the same conversation are."""
+    smtp.raw.clear()
+    old = await conversation(services, "Long ago", "old@example.com")
+    await services.conversations.post(old, "admin", "stale reply", author="admin")
+    mixed = await conversation(services, "Mixed", "mixed@example.com")
+    await services.conversations.post(mixed, "admin", "an old one", author="admin")
+    await services.conversations.post(mixed, "admin", "a new one", author="admin")
+    long_ago = datetime.now(UTC) - timedelta(seconds=STALE_SECONDS + 3600)
+    await Message.update({Message.created_at: long_ago}).where(
+        (Message.conversation == old) | ((Message.conversation == mixed) & (Message.seq == 1))
+    )
+    await services.replies.send_due()
+    await services.mail.send_pending()
+    assert await OutboxRow.count().where(OutboxRow.conversation == old) == 0
+    assert await emailed_seq(old) == 1 and await emailed_seq(mixed) == 2
+    (mail,) = [m for m in smtp.messages if "mixed@example.com" in str(m["To"])]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "a new one" in text and "an old one" not in text
+    assert not [m for m in smtp.messages if "old@example.com" in str(m["To"])]
+    assert await services.replies.send_due() == 0

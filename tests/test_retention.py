@@ -1,5 +1,6 @@
 """app/services/retention.py in process: old messages and idle conversations go (their files queued for
-deletion), recent ones stay, API uploads never sent go after a day, and streams are told to re-read."""
+deletion), recent ones stay, API uploads never sent go after a day, old rating comments are emptied, and streams
+are told to re-read."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from app.models import Attachment, Conversation, FileDeletion, Message
+from app.models import Attachment, Conversation, FileDeletion, Message, Rating
 from app.services.attachments import StoredFile
 from app.services.conversations import ConversationService
 from app.services.crypto import Cipher
+from app.services.ratings import Ratings, resolve
 from app.services.realtime import ADMIN_TOPIC, Hub, MemoryBroker
 from app.services.retention import Retention, describe
 from app.services.uploads import CheckedFile
@@ -96,3 +98,18 @@ def test_durations_are_described_in_the_largest_whole_unit():
 
     assert describe(30 * DAY, t) == "30 days" and describe(DAY, t) == "1 day"
     assert describe(7200, t) == "2 hours" and describe(90, t) == "90 seconds" and describe(300, t) == "5 minutes"
+
+
+async def test_old_rating_comments_are_emptied_and_their_scores_kept(database, hub, conversations):
+    """A rating's comment is the visitor's words: it goes with the messages of its time (app/services/ratings.py)."""
+    cipher = Cipher((Fernet.generate_key().decode(),))
+    ratings = Ratings(database, cipher)
+    kept, _ = await conversations.start("Rated", "en")
+    await conversations.post(kept.id, "visitor", "thanks")
+    assert await resolve(database, kept.id, "ann")
+    await ratings.rate(kept.id, None, "5", "lovely people")
+    later = datetime.now(UTC) + timedelta(days=2)
+    await Conversation.update({Conversation.last_activity_at: later}).where(Conversation.id == kept.id)
+    await retention(database, hub, DAY, []).enforce(now=later)
+    [row] = await Rating.select(Rating.score, Rating.comment)
+    assert (row["score"], row["comment"]) == (5, "")

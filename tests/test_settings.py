@@ -136,6 +136,8 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "RATE_LIMIT_UPLOADS": "6/minute",
         "RATE_LIMIT_LOGIN": "7/minute",
         "RATE_LIMIT_API": "101/minute",
+        "RATE_LIMIT_START": "6/hour",
+        "START_MIN_SECONDS": "3",
         "SESSION_IDLE_TIMEOUT": "10m",
         "SESSION_ABSOLUTE_TIMEOUT": "2h",
         "LOGIN_CODE_TTL": "3m",
@@ -152,6 +154,11 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "MAIL_FROM": "Support <chat@example.com>",
         "ASK_EMAIL": "always",
         "EMAIL_AFTER": "5m",
+        "BUSINESS_HOURS": "Mon-Fri 09:00-18:00",
+        "TIMEZONE": "Europe/Istanbul",
+        "AWAY_MESSAGE": "Back soon",
+        "EXPECTED_REPLY": "within a day",
+        "HIDE_WHEN_AWAY": "on",
         "TYPING_PREVIEW": "on",
     }
 
@@ -212,3 +219,16 @@ def test_smtp_url_is_parsed_and_its_password_never_shown(tmp_path):
         Settings.from_env({"DATA_DIR": str(tmp_path), "SMTP_URL": "smtp://h.example.com"})
     with pytest.raises(SettingsError, match="ASK_EMAIL"):
         Settings.from_env({"DATA_DIR": str(tmp_path), "ASK_EMAIL": "sometimes"})
+
+
+def test_business_hours_and_time_zone_are_checked_at_start(tmp_path):
+    base = {"DATA_DIR": str(tmp_path)}
+    with pytest.raises(SettingsError, match="BUSINESS_HOURS") as refused:
+        Settings.from_env({**base, "BUSINESS_HOURS": "Mon-Fri 9-18"})
+    assert "9-18" in str(refused.value)
+    with pytest.raises(SettingsError, match="TIMEZONE"):
+        Settings.from_env({**base, "BUSINESS_HOURS": "Mon 09:00-10:00", "TIMEZONE": "Mars/Olympus"})
+    with pytest.raises(SettingsError, match="HIDE_WHEN_AWAY"):
+        Settings.from_env({**base, "HIDE_WHEN_AWAY": "maybe"})
+    settings = Settings.from_env(base)
+    assert (settings.business_hours, settings.timezone, settings.hide_when_away) == ("", "UTC", False)

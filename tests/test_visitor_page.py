@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.routes.api import thread_out
+from app.services.away import SupportStatus
 from app.services.presence import ADMIN
 from app.services.text import TextError
 from app.services.threads import threads_page
@@ -17,6 +18,18 @@ from tests.inprocess import migrated_settings, running_services
 from tests.support import drop_database
 
 DAY = 86400
+
+
+def pages(s, retention_seconds: int) -> VisitorPages:
+    return VisitorPages(
+        s.conversations,
+        s.presence,
+        retention_seconds,
+        s.visitor_pages.emails,
+        s.visitor_pages.guard,
+        s.ratings,
+        s.blocks,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +60,18 @@ def test_the_retention_notice_only_when_messages_expire():
 async def test_without_a_conversation_the_page_is_the_start_form(settings):
     async with running_services(settings) as s:
         source = {"source_url": "https://shop.example/cart", "source_referrer": None}
-        context = await VisitorPages(s.conversations, s.presence, 7 * DAY, s.visitor_pages.emails).page(
-            None, "en", embed=True, source=source
-        )
+        context = await pages(s, 7 * DAY).page(None, "en", embed=True, source=source)
+        assert context.pop("start_stamp")  # the bots' check (tests/test_start_guard.py)
         assert context == {
             "support_online": False,
+            "away": SupportStatus(False),
             "retention_notice": retention_notice(7 * DAY, "en"),
             "ask_email": True,  # ASK_EMAIL=away, and no agent online
             **source,
         }
-        bare = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(None, "en", embed=False)
-        assert bare == {"support_online": False, "retention_notice": "", "ask_email": True}  # ASK_EMAIL=away
+        bare = await pages(s, 0).page(None, "en", embed=False)
+        offline = {"support_online": False, "away": SupportStatus(False)}
+        assert bare.pop("start_stamp") and bare == {**offline, "retention_notice": "", "ask_email": True}
 
 
 async def test_with_a_conversation_the_page_shows_it(settings):
@@ -69,9 +83,7 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert conversation is not None
         await s.presence.enter(ADMIN)
         try:
-            context = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(
-                conversation, "tr", embed=True, source={"x": "y"}
-            )
+            context = await pages(s, 0).page(conversation, "tr", embed=True, source={"x": "y"})
         finally:
             await s.presence.leave(ADMIN)
         assert [m.text for m in context["messages"]] == ["hello", "hi there"]
@@ -84,26 +96,27 @@ async def test_with_a_conversation_the_page_shows_it(settings):
         assert context["post_url"] == "/chat/messages?embed=1"  # the widget's form stays in the widget
         assert context["retention_notice"] == ""
         assert "x" not in context  # the host page's context is for a new conversation only
-        page = await VisitorPages(s.conversations, s.presence, 0, s.visitor_pages.emails).page(
-            conversation, "en", embed=False
-        )
+        page = await pages(s, 0).page(conversation, "en", embed=False)
         assert page["post_url"] == "/chat/messages" and page["display_name"] == f"Visitor {number}"
 
 
 async def test_starting_a_conversation_checks_the_name_and_stores_none_when_none_is_given(settings):
     async with running_services(settings) as s:
-        named, token = await s.visitor_pages.start("  Ayşe  ", "en", source_url="https://shop.example/")
+        named, token = await s.visitor_pages.start(
+            {"display_name": "  Ayşe  "}, "en", source_url="https://shop.example/"
+        )
         assert named.display_name == "Ayşe" and await s.visitor_pages.conversation(token) is not None
-        unnamed, _ = await s.visitor_pages.start("", "tr")
+        unnamed, _ = await s.visitor_pages.start({"display_name": ""}, "tr")
         assert unnamed.display_name == ""  # nothing localized stored: each reader gets a label in their language
         assert display_name(unnamed, "en") == f"Visitor {label_number(unnamed.id)}"
-        blank, _ = await s.visitor_pages.start("   ", "en")
+        blank, _ = await s.visitor_pages.start({"display_name": "   "}, "en")
         assert blank.display_name == ""
         with pytest.raises(TextError):
-            await s.visitor_pages.start("x" * 500, "en")
+            await s.visitor_pages.start({"display_name": "x" * 500}, "en")
         form = await s.visitor_pages.start_form("en", source_url="https://shop.example/")
-        assert form == {
+        assert form.pop("start_stamp") and form == {
             "support_online": False,
+            "away": SupportStatus(False),
             "retention_notice": "",
             "ask_email": True,
             "source_url": "https://shop.example/",
@@ -128,9 +141,9 @@ async def test_every_reader_gets_the_label_in_their_language(settings):
     """The visitor page in the visitor's language; the dashboard's list and header and the JSON API in the
     agent's. A conversation an older version stored as "Ziyaretçi" reads the same as one with no name."""
     async with running_services(settings) as s:
-        unnamed, token = await s.visitor_pages.start("", "tr")
+        unnamed, token = await s.visitor_pages.start({"display_name": ""}, "tr")
         legacy, _ = await s.conversations.start("Ziyaretçi", "tr")
-        named, _ = await s.visitor_pages.start("Deniz", "tr")
+        named, _ = await s.visitor_pages.start({"display_name": "Deniz"}, "tr")
         await s.conversations.post(unnamed.id, "visitor", "merhaba")
         conversation = await s.visitor_pages.conversation(token)
         assert conversation is not None

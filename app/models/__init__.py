@@ -16,11 +16,16 @@ from app.models.tables import (
     MailOutbox,
     Message,
     Presence,
+    Rating,
     ReadMark,
+    Resolution,
+    SearchTerm,
     TelegramLink,
     TelegramOutbox,
     TelegramTopic,
     TelegramUpdate,
+    VisitorAddress,
+    VisitorBlock,
     WorkspaceSetting,
 )
 
@@ -46,6 +51,11 @@ ALL_TABLES = (
     ReadMark,
     CannedReply,
     ConversationLabel,
+    Resolution,
+    Rating,
+    VisitorBlock,
+    VisitorAddress,
+    SearchTerm,
 )
 
 __all__ = [
@@ -65,10 +75,15 @@ __all__ = [
     "MailOutbox",
     "Message",
     "Presence",
+    "Rating",
     "ReadMark",
+    "Resolution",
+    "SearchTerm",
     "TelegramLink",
     "TelegramOutbox",
     "TelegramTopic",
     "TelegramUpdate",
+    "VisitorAddress",
+    "VisitorBlock",
     "WorkspaceSetting",
 ]

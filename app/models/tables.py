@@ -47,6 +47,7 @@ class Conversation(Table):
     email = Text(null=True, default=None)  # the visitor's address for replies by email (SPEC §9): a Fernet token
     emailed_seq = Integer(default=0)  # events up to here the visitor saw live or got by email (app/services/replies.py)
     email_stopped = Boolean(default=False)  # the visitor unsubscribed from this conversation's emails
+    away_notice_at = DoublePrecision(null=True, default=None)  # the away message last posted (app/services/away.py)
     agent_seen_seq = Integer(default=0)  # read receipts: how far an agent has seen it (app/services/receipts.py)
     visitor_seen_seq = Integer(default=0)  # how far the visitor has seen it
 
@@ -335,3 +336,65 @@ class ConversationLabel(Table):
 
     conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
     label = Varchar(length=30, default="", index=True)
+
+
+class Resolution(Table):
+    """One resolution of a conversation (SPEC §10: reports, and a visitor rates each resolution once), written in the
+    status change's own transaction (app/services/resolutions.py). `number`: 1 for the first, 2 after a reopen..."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    number = Integer(default=1)
+    resolved_at = Timestamptz(index=True)
+    resolved_by = Varchar(length=40, null=True, default=None)  # the agent's username; None: not known
+
+
+class Rating(Table):
+    """The visitor's rating of one resolution (SPEC §10 CSAT): a score 1-5 and an optional comment, a Fernet token
+    like message text ("" for none). One per resolution: `resolution` is unique."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    resolution = ForeignKey(references=Resolution, on_delete=OnDelete.cascade, unique=True, index=True)
+    score = Integer(default=0)
+    comment = Text(default="")
+    created_at = Timestamptz(index=True)
+
+
+class VisitorBlock(Table):
+    """Who may not chat (SPEC §11, app/services/blocks.py): `kind` visitor (`value`: the visitor token's hash), ip
+    (an address) or cidr (a range). `expires_at` (epoch seconds) None: until unblocked. `conversation` is where a
+    block from the dashboard came from (kept, not a foreign key, once the conversation is gone)."""
+
+    id: Serial
+
+    kind = Varchar(length=10, default="")
+    value = Varchar(length=64, default="", index=True)
+    conversation = Integer(null=True, default=None)
+    reason = Varchar(length=200, default="")
+    created_by = Varchar(length=40, default="")  # the agent's username
+    created_at = DoublePrecision(default=0.0)
+    expires_at = DoublePrecision(null=True, default=None)
+
+
+class VisitorAddress(Table):
+    """The address a conversation was started from (a Fernet token): what blocking the conversation blocks too."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, index=True)
+    ip = Text(default="")
+
+
+class SearchTerm(Table):
+    """The blind search index (SPEC §10, app/services/search.py): a keyed hash (`term`, HMAC-SHA256 under a key
+    derived from SECRET_KEY, 64 bits) of one normalised word of a message, or of the visitor's name or email when
+    `message` is None. Never a word itself. Goes with its message and conversation (ON DELETE CASCADE)."""
+
+    id: Serial
+
+    conversation = ForeignKey(references=Conversation, on_delete=OnDelete.cascade, null=False, index=True)
+    message = ForeignKey(references=Message, on_delete=OnDelete.cascade, null=True, index=True)
+    term = BigInt(default=0, index=True)

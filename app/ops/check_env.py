@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from app.ops.findings import FAIL, INFO, PASS, WARN, Finding, failed, mask_url
 from app.ops.settings_report import configured_settings, secret_findings, server_settings, setting_lines
+from app.setting_values import MAIL_LINKS_MISSING, mail_links_missing
 from app.settings import ENV_NAMES, Settings
 
 DATABASE_TIMEOUT = 5.0
@@ -188,6 +189,16 @@ def cloudinary_findings(settings: Settings) -> list[Finding]:
     ]
 
 
+def mail_findings(settings: Settings) -> list[Finding]:
+    if settings.smtp is None:
+        return [Finding(INFO, "Mail", "not configured (SMTP_URL): no replies or transcripts by email")]
+    text = f"configured ({settings.smtp}, from {settings.mail_from}); not contacted here: `sohbet mail-test ADDRESS`"
+    findings = [Finding(PASS, "Mail", text)]
+    if mail_links_missing(settings.smtp, settings.public_url):
+        findings.append(Finding(WARN, "PUBLIC_URL", MAIL_LINKS_MISSING, "set PUBLIC_URL to the address visitors open"))
+    return findings
+
+
 def other_findings(settings: Settings) -> list[Finding]:
     findings = []
     if settings.log_level not in logging.getLevelNamesMapping():
@@ -216,4 +227,5 @@ async def check_env(environ: dict[str, str] | None = None, *, db_seconds: float 
     findings += directory_findings(effective)
     findings += telegram_findings(effective)
     findings += cloudinary_findings(effective)
+    findings += mail_findings(effective)
     return EnvReport(effective, setting_lines(configured, effective), findings)

@@ -152,7 +152,13 @@ def per_minute(limit: RateLimit) -> float:
 
 def _rate_findings(settings: Settings) -> list[Finding]:
     findings = []
-    for attribute in ("rate_limit_messages", "rate_limit_uploads", "rate_limit_login", "rate_limit_api"):
+    for attribute in (
+        "rate_limit_messages",
+        "rate_limit_uploads",
+        "rate_limit_login",
+        "rate_limit_api",
+        "rate_limit_start",
+    ):
         limit: RateLimit = getattr(settings, attribute)
         name = ENV_NAMES[attribute]
         if per_minute(limit) > ABSURD_PER_MINUTE:

@@ -308,6 +308,9 @@ COMMON_ERRORS = (400, 401, 403, 405, 429, 500, 503)
 
 
 async def triage_context(request: Request[Any, Any, Any], thread: ThreadView) -> dict[str, Any]:
-    """What admin/_triage.html shows: the conversation's status and assignee, and the agents it can go to."""
-    members = await services_of(request).agents.members()
-    return {"thread": thread, "assignable": [m for m in members if not m.disabled]}
+    """What admin/_triage.html shows: the conversation's status and assignee, the agents it can go to, and the
+    visitor's ratings of its resolutions."""
+    services = services_of(request)
+    members = await services.agents.members()
+    ratings = await services.ratings.for_conversation(thread.id)
+    return {"thread": thread, "assignable": [m for m in members if not m.disabled], "ratings": ratings}

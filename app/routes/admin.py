@@ -125,6 +125,7 @@ async def thread_context(
         "thread_online": await services.presence.is_online(conversation_subject(thread.id)),
         "canned_replies": await canned.all_replies(),
         "labels": await labels.of(thread.id),
+        "blocks": await services.blocks.for_conversation(thread.id),
         "seen_id": await services.receipts.last_seen(thread.id, "visitor"),
         **await triage_context(request, thread),
     }

@@ -50,15 +50,16 @@ CROSS_ORIGIN = {"cross-origin-resource-policy": "cross-origin"}
 
 @functools.lru_cache(maxsize=4)
 def launcher_script(brand: str = "{}") -> tuple[bytes, str]:
-    """The launcher's bytes and version, with the workspace's branding (`brand`, JSON) written in: a change on
-    /admin/settings makes a new version, which the hour-long redirect brings to every host site."""
+    """The launcher's bytes and version, with the workspace's branding and business hours (`brand`, JSON) written
+    in: a change on /admin/settings makes a new version, which the hour-long redirect brings to every host site."""
     source = compact_js(SCRIPT_PATH.read_text(encoding="utf-8"))
     body = source.replace('"__SOHBET_BRAND__"', brand, 1).encode()
     return body, hashlib.sha256(body).hexdigest()[:12]
 
 
 def current_launcher(request: Request[Any, Any, Any]) -> tuple[bytes, str]:
-    brand = services_of(request).brand.current.launcher()
+    services = services_of(request)
+    brand = {**services.brand.current.launcher(), **services.away.launcher()}
     return launcher_script(json.dumps(brand, ensure_ascii=True, separators=(",", ":")))
 
 

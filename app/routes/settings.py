@@ -1,5 +1,6 @@
-"""Workspace settings (SPEC §14): the branding form at /admin/settings (the workspace owner only), and what it
-sets, served to everyone: the logo (`/brand/logo`) and the accent colour's stylesheet (`/brand.css`)."""
+"""Workspace settings (SPEC §14, §9): the branding, business hours and away mode form at /admin/settings (the
+workspace owner only), and what the branding sets, served to everyone: the logo (`/brand/logo`) and the accent
+colour's stylesheet (`/brand.css`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from app.limits import BODY_LIMIT, UPLOAD
-from app.services.branding import BrandingForm, save_branding
+from app.services.away import HoursForm
+from app.services.branding import BrandingForm
+from app.services.settings_form import save_settings as save_all
 from app.web import acting, owner_guard, page, see_other, services_of
 
 # A versioned URL (`?v=`, changed with the content) is cached for a year; without it, briefly.
@@ -19,17 +22,28 @@ VERSIONED_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE = "public, max-age=300"
 
 
-def settings_page(request: Request[Any, Any, Any], form: BrandingForm, status_code: int = 200) -> Template:
-    brand = services_of(request).brand.current
+def settings_page(
+    request: Request[Any, Any, Any], form: BrandingForm, hours: HoursForm, status_code: int = 200
+) -> Template:
+    services = services_of(request)
+    brand = services.brand.current
     saved = status_code == 200 and request.query_params.get("saved") == "1"
     return page(
-        request, "admin/settings.html", status_code=status_code, form=form, logo_url=brand.logo_url, saved=saved
+        request,
+        "admin/settings.html",
+        status_code=status_code,
+        form=form,
+        hours=hours,
+        hours_open=services.away.in_hours(),
+        logo_url=brand.logo_url,
+        saved=saved,
     )
 
 
 @get("/admin/settings", guards=[owner_guard], include_in_schema=False)
 async def show_settings(request: Request[Any, Any, Any]) -> Template:
-    return settings_page(request, BrandingForm.of(services_of(request).brand.current))
+    services = services_of(request)
+    return settings_page(request, BrandingForm.of(services.brand.current), HoursForm.of(services.away.current))
 
 
 @post("/admin/settings", guards=[owner_guard], include_in_schema=False, status_code=303, opt={BODY_LIMIT: UPLOAD})
@@ -46,12 +60,13 @@ async def save_settings(request: Request[Any, Any, Any]) -> Response[Any] | Temp
     upload = data.get("logo")
     logo = (await upload.read(), upload.filename) if isinstance(upload, UploadFile) and upload.filename else None
     services = services_of(request)
-    saved = await save_branding(
-        services.brand.workspace, form, logo, https_only=services.settings.is_production, **acting(request)
+    hours = HoursForm.posted(data)
+    saved = await save_all(
+        services.brand.workspace, form, hours, logo, https_only=services.settings.is_production, **acting(request)
     )
     if saved:
         return see_other("/admin/settings?saved=1")
-    return settings_page(request, form, status_code=422)
+    return settings_page(request, form, hours, status_code=422)
 
 
 def cached(request: Request[Any, Any, Any], body: bytes, media_type: str, version: str) -> Response[bytes]:

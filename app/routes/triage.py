@@ -75,7 +75,8 @@ async def set_status(
     request: Request[Any, Any, Any], thread_id: PathId, data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any] | Template:
     try:
-        found = await services_of(request).triage.set_status(thread_id, data.get("status", ""), data.get("until"))
+        me = current_admin(request).username
+        found = await services_of(request).triage.set_status(thread_id, data.get("status", ""), data.get("until"), me)
     except StatusRefused as refused:
         return await _answer(request, thread_id, data, refused)
     if not found:
@@ -132,7 +133,8 @@ async def api_status(
 ) -> TriageResponse:
     """Open, resolve, or snooze (`until`: ISO 8601 or a duration such as 30m, 2h, 1d). 422: bad status or time."""
     try:
-        found = await services_of(request).triage.set_status(thread_id, data.status, data.until)
+        me = current_admin(request).username
+        found = await services_of(request).triage.set_status(thread_id, data.status, data.until, me)
     except StatusRefused as refused:
         raise _api_refusal(request, refused) from None
     return await _api_answer(request, thread_id, found)

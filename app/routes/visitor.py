@@ -23,6 +23,7 @@ from app.routes._common import (
     visitor_page_response,
     visitor_token,
 )
+from app.services import leave
 from app.services.conversations import ThreadView
 from app.services.ending import TRANSCRIPT_LIMIT, end_visitor_chat
 from app.services.streams import display_name
@@ -32,6 +33,7 @@ from app.web import (
     EMBED_PATH,
     LANG_COOKIE,
     VISITOR_COOKIE,
+    client_ip,
     cookie,
     expired_cookie,
     in_embed,
@@ -86,16 +88,14 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
         )
     source = source_context(request, data.get("source_url"), data.get("source_referrer"))
     try:
-        conversation, token = await services.visitor_pages.start(
-            data.get("display_name"), lang, data.get("email"), **source
-        )
+        conversation, token = await services.visitor_pages.start(data, lang, ip=client_ip(request), **source)
     except TextError as error:
         return page(
             request,
             "visitor/index.html" if not is_htmx(request) else "visitor/_start.html",
             status_code=422,
             error=translator(lang)(f"error.{error.code}"),
-            error_field="email" if error.code.startswith("email") else "display_name",
+            error_field=error.code.partition("_")[0],
             name_value=(data.get("display_name") or "")[:200],
             email_value=(data.get("email") or "")[:300],
             **await services.visitor_pages.start_form(lang, **source),
@@ -107,6 +107,41 @@ async def start_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[
         response = page(request, "visitor/_chat.html", **await chat_context(request, conversation))
         response.cookies.append(visitor_cookie)
         return response
+    return see_other(home_url(request), cookies=[visitor_cookie])
+
+
+@post("/chat/leave", include_in_schema=False, status_code=303)
+async def leave_message(
+    request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any] | Template:
+    """The widget's "leave a message" form (HIDE_WHEN_AWAY): starts the conversation with the email and the message,
+    then `303` to it. A wrong field: 422, the form again with everything typed kept."""
+    services = services_of(request)
+    lang = language(request)
+    if await visitor_conversation(request) is not None:  # a second tab: keep the one conversation
+        return see_other(home_url(request))
+    source = source_context(request, data.get("source_url"), data.get("source_referrer"))
+    try:
+        _, token = await leave.leave_message(
+            services.visitor_pages, services.messaging, data, lang, ip=client_ip(request), **source
+        )
+    except TextError as error:
+        field = {"email": "email", "message": "text", "name": "display_name"}.get(error.code.partition("_")[0], "")
+        kept = {f"{k}_value": (data.get(k) or "")[:4000] for k in ("email", "text")}
+        return page(
+            request,
+            "visitor/index.html",
+            status_code=422,
+            error=translator(lang)(f"error.{error.code}"),
+            error_field=field,
+            name_value=(data.get("display_name") or "")[:200],
+            leave_form=True,
+            **kept,
+            **await services.visitor_pages.start_form(lang, **source),
+        )
+    visitor_cookie = cookie(
+        services.settings, VISITOR_COOKIE, services.visitor_signer.sign(token), max_age=VISITOR_COOKIE_AGE
+    )
     return see_other(home_url(request), cookies=[visitor_cookie])
 
 
@@ -196,6 +231,8 @@ async def end_chat(request: Request[Any, Any, Any], data: URLEncodedBody[dict[st
             transcript_limit=TRANSCRIPT_LIMIT,
             display_name=display_name(ended.conversation, language(request)),
             transcript_token=services.transcripts.link_token(ended.conversation.id),  # the cookie is revoked
+            transcript_mail=services.transcript_mail.available and bool(ended.conversation.email),
+            mail_to=ended.conversation.email,
             path=home_url(request),  # the language link leads home, not to this POST-only address
         )
     response.cookies.append(gone)

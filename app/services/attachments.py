@@ -154,14 +154,6 @@ class AttachmentService(BackgroundLoop):
             return self.IDLE_SECONDS
         return min(self.IDLE_SECONDS, max(0.0, row["next_try_at"] - now()))
 
-    async def run_forever(self) -> None:
-        wait = 0.0  # files queued before a restart go first
-        while True:
-            await self.nap(max(wait, 0.05))
-            try:
-                await self.delete_pending()
-                # A retry falls due sooner than the idle round: wake up for it.
-                wait = await self.seconds_to_next()
-            except Exception as exc:  # the database may be away; next round
-                wait = self.IDLE_SECONDS
-                log.warning(json.dumps({"event": "file.delete_round_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        await self.delete_pending()
+        return await self.seconds_to_next()  # a retry falls due sooner than the idle round: wake up for it

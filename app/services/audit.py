@@ -37,7 +37,10 @@ ACTIONS = (
     "team.telegram_unlinked",
     "conversation.cleared",
     "conversation.cleared_all",
+    "conversation.erased",
     "settings.saved",
+    "visitor.blocked",
+    "visitor.unblocked",
 )
 
 

@@ -33,6 +33,27 @@ async def previous_writer(conversation_id: int, seq: int) -> Writer | None:
     return writer(row) if row else None
 
 
+async def last_writer(conversation_id: int) -> tuple[int, Writer] | None:
+    """The conversation's newest message's seq and writer, read before a new message takes the row lock."""
+    row = await (
+        Message.select(Message.seq, Message.sender, Message.author)
+        .where(Message.conversation == conversation_id)
+        .order_by(Message.seq, ascending=False)
+        .first()
+    )
+    return (row["seq"], writer(row)) if row else None
+
+
+async def writer_before(conversation_id: int, seq: int, last: tuple[int, Writer] | None) -> Writer | None:
+    """The writer of the message before `seq`: `last` (read before the row lock) when no message came in between,
+    so the lock is held for one query less; otherwise read again under the lock."""
+    if last is not None and last[0] == seq - 1:
+        return last[1]
+    if last is None and seq == 1:
+        return None
+    return await previous_writer(conversation_id, seq)
+
+
 async def new_writers(rows: list[dict[str, Any]]) -> list[bool]:
     """For messages of one conversation in seq order: whether each is written by someone other than the message
     before it (two agents answering in turn are two groups, each with its name). One query, for the first."""

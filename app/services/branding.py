@@ -165,7 +165,7 @@ class BrandingForm:
         return cls(branding.site_name, branding.accent, branding.greeting, "\n".join(branding.embed_origins))
 
 
-def _text(value: str, limit: int) -> str | None:
+def one_line(value: str, limit: int) -> str | None:
     """Text on one line without control characters, at most `limit` characters; None when it is not."""
     value = unicodedata.normalize("NFC", value.strip())
     if len(value) > limit or any(unicodedata.category(c) in {"Cc", "Cf"} for c in value):
@@ -223,22 +223,16 @@ async def check_logo(data: bytes, file_name: str | None) -> StoredFile:
     return StoredFile(checked.data, checked.content_type, hashlib.sha256(checked.data).hexdigest()[:12])
 
 
-async def save_branding(
-    workspace: Workspace,
-    form: BrandingForm,
-    logo: tuple[bytes, str | None] | None,
-    *,
-    https_only: bool,
-    actor: str = "system",
-    ip: str = "",
-) -> bool:
-    """/admin/settings: check every field of `form` (errors go into `form.errors`) and the uploaded logo; store
-    them all, or nothing when one is wrong. True when saved."""
+async def check_branding(
+    form: BrandingForm, logo: tuple[bytes, str | None] | None, *, https_only: bool
+) -> tuple[dict[str, str], dict[str, StoredFile | None]]:
+    """Check every field of `form` (errors go into `form.errors`) and the uploaded logo: the values and files to
+    store (meaningful only when `form.errors` stayed empty)."""
     errors = form.errors
-    site_name = _text(form.site_name, SITE_NAME_MAX)
+    site_name = one_line(form.site_name, SITE_NAME_MAX)
     if site_name is None:
         errors["site_name"] = ("settings.site_name_invalid", {"max": SITE_NAME_MAX})
-    greeting = _text(form.greeting, GREETING_MAX)
+    greeting = one_line(form.greeting, GREETING_MAX)
     if greeting is None:
         errors["greeting"] = ("settings.greeting_invalid", {"max": GREETING_MAX})
     accent = form.accent.strip().lower() or DEFAULT_ACCENT
@@ -256,8 +250,6 @@ async def save_branding(
             stored_logo = await check_logo(*logo)
         except UploadRejected as exc:
             errors["logo"] = (exc.code, {})
-    if errors:
-        return False
     files: dict[str, StoredFile | None] = {}
     if stored_logo is not None:
         files[LOGO] = stored_logo
@@ -269,5 +261,22 @@ async def save_branding(
         "greeting": greeting or "",
         "embed_origins": " ".join(origins),
     }
+    return values, files
+
+
+async def save_branding(
+    workspace: Workspace,
+    form: BrandingForm,
+    logo: tuple[bytes, str | None] | None,
+    *,
+    https_only: bool,
+    actor: str = "system",
+    ip: str = "",
+) -> bool:
+    """The branding alone: check every field of `form` (errors go into `form.errors`) and the uploaded logo;
+    store them all, or nothing when one is wrong. True when saved."""
+    values, files = await check_branding(form, logo, https_only=https_only)
+    if form.errors:
+        return False
     await workspace.save(values, files, actor=actor, ip=ip)
     return True

@@ -13,11 +13,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from app.models import Attachment, Conversation, Message
+from app.models import Attachment, Conversation, Message, Rating
 from app.models.db import write_transaction
-from app.services import audit, read_marks
+from app.services import audit, read_marks, search
 from app.services.attachments import StoredFile
-from app.services.authors import author_names, new_writers, previous_writer
+from app.services.authors import author_names, last_writer, new_writers, writer_before
 from app.services.crypto import Cipher, new_token, token_hash
 from app.services.metrics import Metrics
 from app.services.realtime import Broker, Event, publish_now, revocation, visitor_topic
@@ -78,8 +78,6 @@ class ConversationService:
         self._outbox = outbox
         self._metrics = metrics or Metrics()
         self._assignee_for_new = assignee_for_new  # round robin (app/services/status.py), inside start()
-
-    # -- reading ---------------------------------------------------------------------------------------
 
     def _attachment(self, row: dict[str, Any]) -> AttachmentView:
         fields = {name: row[name] for name in ("public_id", "kind", "content_type", "width", "height", "file_name")}
@@ -207,8 +205,6 @@ class ConversationService:
         rows = await Conversation.select(Conversation.unread_count).where(Conversation.unread_count > 0)
         return sum(r["unread_count"] for r in rows)
 
-    # -- writing ---------------------------------------------------------------------------------------
-
     async def start(
         self,
         display_name: str,
@@ -240,6 +236,7 @@ class ConversationService:
                 )
             ).returning(Conversation.id)
             conversation_id = rows[0]["id"]
+            await search.index_new_visitor(self._cipher, conversation_id, display_name, email)
             events = [Event("thread", conversation_id)]
             await self._broker.publish_in_transaction(events)
         self._broker.after_commit(events)
@@ -332,6 +329,7 @@ class ConversationService:
             changes[Conversation.ended_at] = None
             changes[Conversation.status] = "open"
             changes[Conversation.snoozed_until] = None
+        last = await last_writer(conversation_id)
         async with write_transaction(self._engine):
             # The row lock taken here orders every writer of this conversation until commit.
             updated = await (
@@ -340,7 +338,7 @@ class ConversationService:
             if not updated:
                 raise ConversationNotFound(conversation_id)
             seq = updated[0]["last_seq"]
-            before = await previous_writer(conversation_id, seq)
+            before = await writer_before(conversation_id, seq, last)
             if client_msg_id is not None:
                 mine = (Message.conversation == conversation_id) & (Message.client_msg_id == client_msg_id)
                 if await Message.exists().where(mine):
@@ -356,7 +354,7 @@ class ConversationService:
                     author=author,
                 )
             ).returning(Message.id)
-            message_id = inserted[0]["id"]
+            await search.index_message(self._cipher, conversation_id, message_id := inserted[0]["id"], sender, text)
             view = None
             if attachment is not None:
                 view = await self._insert_attachment(attachment, moment, conversation_id, message_id)
@@ -444,6 +442,7 @@ class ConversationService:
             # The files' rows go with the messages; their bytes are queued for deletion in the same commit.
             await Conversation.raw(QUEUE_FILES_SQL + " WHERE conversation = {}", conversation_id)
             await Message.delete().where(Message.conversation == conversation_id)
+            await Rating.update({Rating.comment: ""}).where(Rating.conversation == conversation_id)  # visitor's words
             await audit.record("conversation.cleared", str(conversation_id), actor=actor, ip=ip)
             events = [Event("clear", conversation_id, updated[0]["last_seq"])]
             await self._broker.publish_in_transaction(events)

@@ -12,10 +12,12 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 class Cipher:
     """Encrypts message text for the database. Several keys let keys rotate without losing messages."""
 
-    def __init__(self, keys: tuple[str, ...]) -> None:
+    def __init__(self, keys: tuple[str, ...], index_key: bytes | None = None) -> None:
         if not keys:
             raise ValueError("at least one Fernet key is needed")
         self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+        # The search index's HMAC key (app/services/search.py: derived from SECRET_KEY); random when not given.
+        self.index_key = index_key or secrets.token_bytes(32)
 
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode("utf-8")).decode("ascii")

@@ -16,6 +16,7 @@ from app.models.sqlite import PooledSQLiteEngine
 from app.services.mail import MailOutbox
 from app.services.realtime import Broker, Hub
 from app.services.telegram import TelegramBridge
+from app.setting_values import MAIL_LINKS_MISSING
 
 LOW_DISK_BYTES = 200 * 1024 * 1024
 DATABASE_CHECK_SECONDS = 3.0  # a database host that drops packets must not hang the probe (asyncpg waits 60 s)
@@ -49,8 +50,11 @@ class Health:
         storage_backend: str,
         data_dir: Path,
         mail: MailOutbox | None = None,
+        *,
+        public_url: str = "",
     ) -> None:
         self.mail = mail
+        self.public_url = public_url  # links in mail start with it: mail without it gets a warning
         self.broker = broker
         self.hub = hub
         self.telegram = telegram
@@ -76,6 +80,8 @@ class Health:
         mail: dict[str, Any] | str = "not configured"
         if self.mail is not None and self.mail.configured:
             mail = await self.mail.health() if healthy else {"status": "unknown"}
+            if not self.public_url and isinstance(mail, dict):
+                mail["warning"] = MAIL_LINKS_MISSING
         checks["mail"] = mail
         mail_failing = isinstance(mail, dict) and mail["status"] == "failing"
         pending_deletions = await FileDeletion.count() if healthy else None

@@ -30,7 +30,7 @@ from piccolo.columns import Column
 from piccolo.engine.base import Engine
 from piccolo.table import Table
 
-from app.models import Agent, Conversation, MailOutbox, Message
+from app.models import Agent, Conversation, MailOutbox, Message, Rating, VisitorAddress
 from app.models.db import bind_tables, close_engine, make_engine, open_engine, write_transaction
 from app.settings import Settings
 
@@ -43,6 +43,8 @@ ENCRYPTED_COLUMNS: tuple[tuple[type[Table], str], ...] = (
     (MailOutbox, "body"),
     (Message, "body"),
     (Agent, "totp_secret"),
+    (Rating, "comment"),  # the visitor's comment on a rating (app/services/ratings.py)
+    (VisitorAddress, "ip"),
 )
 CONFLICT_ROUNDS = 5  # how often a row changed by a server meanwhile is read again and retried
 

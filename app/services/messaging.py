@@ -57,11 +57,17 @@ class Staged:
 
 class MessageSender:
     def __init__(
-        self, conversations: ConversationService, attachments: AttachmentService, upload_limiter: SlidingWindowLimiter
+        self,
+        conversations: ConversationService,
+        attachments: AttachmentService,
+        upload_limiter: SlidingWindowLimiter,
+        after_visitor: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._conversations = conversations
         self._attachments = attachments
         self._upload_limiter = upload_limiter
+        # Runs after each new visitor message is stored (the away message: app/services/away.py).
+        self.after_visitor = after_visitor
 
     async def send(
         self,
@@ -111,6 +117,8 @@ class MessageSender:
             raise
         if message.replayed and stored is not None:  # a copy raced in first: this file belongs to no message
             await self._attachments.discard(stored)
+        if sender == "visitor" and not message.replayed and self.after_visitor is not None:
+            await self.after_visitor(conversation_id)
         return message
 
     async def stage(self, upload: Upload, kind: str, *, limiter_key: str) -> AttachmentView:

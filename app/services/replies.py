@@ -8,6 +8,12 @@ not ended, whose visitor has no open stream (presence, across processes) and wit
 `emailed_seq` (of several processes exactly one wins) and queues the mail through the outbox in that same
 transaction, so the mail exists exactly when the advance committed. System messages are never mailed.
 
+Only replies written within the last EMAIL_AFTER + `STALE_SECONDS` (a day) are mailed; older unseen ones are
+passed over (`emailed_seq` moves past them, no mail). They can only be that old when this loop did not run when
+they were due: SMTP_URL was set only now (the loop runs only with it, and without it visitors' streams do not
+mark anything seen, so every reply ever written would look unseen), or the server or its database was down for
+a day. A visitor is not sent a pile of stale replies (or ones they saw live long ago) all at once.
+
 The mail carries a resume link (`/r/<token>`: the conversation id and an expiry, HMAC-signed with a key derived
 from SECRET_KEY, valid 30 days) and a one-click unsubscribe link (RFC 8058; its own signed token). Visitor tokens
 are stored hashed, so the link cannot carry the visitor's: opening it accepts a second token for the conversation,
@@ -39,6 +45,7 @@ from app.services.visitor_tokens import resume_token
 log = logging.getLogger("sohbet.mail")
 
 RESUME_SECONDS = 30 * 86400
+STALE_SECONDS = 86400  # replies older than EMAIL_AFTER + this are never mailed (see above)
 BATCH = 100  # conversations looked at per round
 
 # Visitors with a stream open are left out here (app/services/presence.py's rows), so that however many of them
@@ -71,6 +78,7 @@ class ReplyMailer(BackgroundLoop):
     """The loop that mails unseen replies, and the two links every such mail carries."""
 
     loop_name = "reply-mail"
+    round_failed_event = "mail.replies_round_failed"
 
     def __init__(
         self,
@@ -95,7 +103,7 @@ class ReplyMailer(BackgroundLoop):
         self._secret_key = secret_key
         self._resume = Signer(secret_key, "resume-link")
         self._unsubscribe = Signer(secret_key, "unsubscribe-link")
-        self._round = min(max(settings.email_after / 4, 0.2), 15.0)
+        self.IDLE_SECONDS = min(max(settings.email_after / 4, 0.2), 15.0)
 
     # -- links -----------------------------------------------------------------------------------------
 
@@ -150,13 +158,9 @@ class ReplyMailer(BackgroundLoop):
 
     # -- the loop --------------------------------------------------------------------------------------
 
-    async def run_forever(self) -> None:
-        while True:
-            await self.nap(self._round)
-            try:
-                await self.send_due()
-            except Exception as exc:  # the database may be away: next round
-                log.warning(json.dumps({"event": "mail.replies_round_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        await self.send_due()
+        return self.IDLE_SECONDS
 
     async def send_due(self) -> int:
         """Queue the mails that are due; how many were queued."""
@@ -174,9 +178,14 @@ class ReplyMailer(BackgroundLoop):
                 )
                 .order_by(Message.seq)
             )
-            if replies and now() < replies[0]["created_at"].timestamp() + self._settings.email_after:
+            cutoff = now() - self._settings.email_after - STALE_SECONDS
+            fresh = [r for r in replies if r["created_at"].timestamp() >= cutoff]
+            if fresh and now() < fresh[0]["created_at"].timestamp() + self._settings.email_after:
                 continue
-            queued += await self._claim(row, replies)
+            if len(fresh) < len(replies):
+                passed = len(replies) - len(fresh)
+                log.info(json.dumps({"event": "mail.replies_stale", "conversation_id": row["id"], "count": passed}))
+            queued += await self._claim(row, fresh)
         return queued
 
     async def _claim(self, row: dict[str, Any], replies: list[dict[str, Any]]) -> int:

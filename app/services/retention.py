@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.models import Attachment, Conversation, FileDeletion, Message
+from app.models import Attachment, Conversation, FileDeletion, Message, Rating
 from app.models.db import write_transaction
 from app.services.background import BackgroundLoop
 from app.services.realtime import Broker, Event
@@ -70,6 +70,8 @@ class Retention(BackgroundLoop):
                     await self._queue_and_delete(files)
                     await Message.delete().where(Message.id.is_in(ids))
                     done["messages"] += len(ids)
+                # A rating's comment is the visitor's words too: it goes with the messages of its time.
+                await Rating.update({Rating.comment: ""}).where((Rating.created_at < cutoff) & (Rating.comment != ""))
                 idle = await Conversation.select(Conversation.id).where(Conversation.last_activity_at < cutoff)
                 if idle:
                     await Conversation.delete().where(Conversation.id.is_in([row["id"] for row in idle]))

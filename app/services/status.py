@@ -14,7 +14,6 @@ refreshes every dashboard's list.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from urllib.parse import quote
 
 from app.clock import now
 from app.models import Agent, Conversation, KeyValue
-from app.services import labels
+from app.services import labels, ratings
 from app.services.background import BackgroundLoop
 from app.services.presence import PresenceTracker
 from app.services.realtime import Broker, Event, publish_now
@@ -168,8 +167,11 @@ class Triage:
         self._presence = presence
         self.mode = mode
 
-    async def set_status(self, conversation_id: int, status: str, until: str | None = None) -> bool:
-        """Open, resolve, or snooze until `until` (required for a snooze, refused otherwise). False: no such
+    async def set_status(
+        self, conversation_id: int, status: str, until: str | None = None, by: str | None = None
+    ) -> bool:
+        """Open, resolve, or snooze until `until` (required for a snooze, refused otherwise). A resolution is
+        recorded with `by` (the agent's username) in the same transaction (app/services/ratings.py). False: no such
         conversation. Raises StatusRefused (`bad_status`, `snooze_until`)."""
         if status not in STATUSES:
             raise StatusRefused("bad_status")
@@ -179,6 +181,11 @@ class Triage:
             raise StatusRefused("snooze_until")
         else:
             snoozed_until = None
+        if status == "resolved":
+            if await ratings.resolve(self._engine, conversation_id, by):
+                await publish_now(self._broker, [Event("thread", conversation_id)])
+                return True
+            return False
         changes = {Conversation.status: status, Conversation.snoozed_until: snoozed_until}
         return await self._change(conversation_id, changes)
 
@@ -228,11 +235,12 @@ class SnoozeAlarm(BackgroundLoop):
     """Rewrites snoozes that have ended as open and announces them, so open dashboards list them again."""
 
     loop_name = "snoozes"
+    round_failed_event = "snoozes.wake_failed"
 
     def __init__(self, broker: Broker, interval_seconds: float = 5.0) -> None:
         super().__init__()
         self._broker = broker
-        self._interval = interval_seconds
+        self.IDLE_SECONDS = interval_seconds
 
     async def wake_due(self) -> list[int]:
         """The conversations whose snooze had ended, now open (announced)."""
@@ -247,10 +255,6 @@ class SnoozeAlarm(BackgroundLoop):
             await publish_now(self._broker, [Event("thread", conversation_id) for conversation_id in ids])
         return ids
 
-    async def run_forever(self) -> None:
-        while True:
-            await self.nap(self._interval)
-            try:
-                await self.wake_due()
-            except Exception as exc:  # the database may be restarting; the next round tries again
-                log.warning(json.dumps({"event": "snoozes.wake_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        await self.wake_due()
+        return self.IDLE_SECONDS

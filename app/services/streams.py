@@ -21,6 +21,7 @@ from app.clock import now
 from app.i18n import translator
 from app.services.auth import AuthService
 from app.services.availability import is_away
+from app.services.away import SupportStatus
 from app.services.conversations import ConversationService, MessageView
 from app.services.live_only import LiveOnly, ReceiptDue, StreamEvent
 from app.services.metrics import Metrics
@@ -62,9 +63,9 @@ class Fragments:
         """Empties the message list (the conversation was cleared)."""
         return self.jinja.get_template("shared/_cleared.html").render()
 
-    def support_status(self, online: bool, lang: str) -> str:
+    def support_status(self, status: SupportStatus, lang: str) -> str:
         return self.jinja.get_template("shared/_support_status.html").render(
-            t=translator(lang), support_online=online, oob=True
+            t=translator(lang), support_online=status.online, away=status, oob=True
         )
 
     def typing(self, sender: str, preview: str, lang: str) -> str:
@@ -97,6 +98,15 @@ class StreamServices:
     # A visitor stream opened or closed: what it shows is seen (replies by email skip it: app/services/replies.py).
     seen: Callable[[int], Awaitable[None]] | None = None
     receipts: Receipts | None = None  # read receipts ("Seen"); None: not kept
+    # What the visitor's status line says (the app: business hours too, app/services/away.py); None: presence only.
+    support: Callable[[], Awaitable[SupportStatus]] | None = None
+    # Inside business hours now (no query): a visitor stream rechecks the status line when this flips.
+    in_hours: Callable[[], bool] | None = None
+
+    async def support_status(self) -> SupportStatus:
+        if self.support is not None:
+            return await self.support()
+        return SupportStatus(await self.presence.is_online(ADMIN))
 
 
 @asynccontextmanager
@@ -337,8 +347,9 @@ async def visitor_stream(
     live = LiveOnly(fragments, "admin", lang)
     receipt = ReceiptDue(services.receipts)
     async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
-        support_online = await services.presence.is_online(ADMIN)
-        yield StreamEvent(event="control", data=fragments.support_status(support_online, lang))
+        support = await services.support_status()
+        hours = services.in_hours() if services.in_hours else True
+        yield StreamEvent(event="control", data=fragments.support_status(support, lang))
         pending: list[Event] = [Event("resync")]
         while not shutting_down(pending):
             if await token_revoked(pending):
@@ -359,11 +370,13 @@ async def visitor_stream(
             receipt.note(feed.delivered_reply)
             feed.delivered_reply = False
             await receipt.write_if_due(loop.time(), conversation_id, "visitor")
-            if any(e.kind == "presence" and e.subject == ADMIN for e in pending):
-                online = await services.presence.is_online(ADMIN)
-                if online != support_online:
-                    support_online = online
-                    yield StreamEvent(event="control", data=fragments.support_status(online, lang))
+            opened = services.in_hours() if services.in_hours else True
+            if opened != hours or any(e.kind == "presence" and e.subject == ADMIN for e in pending):
+                hours = opened
+                fresh = await services.support_status()
+                if fresh != support:
+                    support = fresh
+                    yield StreamEvent(event="control", data=fragments.support_status(fresh, lang))
             timeout = receipt.wait_seconds(loop.time(), live.wait_seconds(loop.time(), services.ping_seconds))
             pending = await subscription.wait(timeout=timeout)
             if not pending and timeout >= services.ping_seconds:

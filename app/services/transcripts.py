@@ -78,15 +78,21 @@ class Transcripts:
         """The visitor's own conversation: by the ended page's `link_token` when given, else by their cookie's
         `visitor_token`."""
         _check_format(fmt)
+        thread = await self.visitor_thread(visitor_token, link_token)
+        return await self.render(thread, fmt, lang=lang, base_url=base_url, viewer="visitor")
+
+    async def visitor_thread(self, visitor_token: str | None, link_token: str | None) -> ThreadView:
+        """The conversation a visitor may read: by the ended page's `link_token` when given, else by their
+        cookie's `visitor_token`; TranscriptRefused (403, 410) otherwise."""
         if link_token:
             thread = await self._conversations.get(self._conversation_of_token(link_token))
             if thread is None:
                 raise TranscriptRefused(410, "transcript_gone")
-        else:
-            thread = await self._conversations.by_visitor_token(visitor_token) if visitor_token else None
-            if thread is None:
-                raise TranscriptRefused(403, "transcript_forbidden")
-        return await self.render(thread, fmt, lang=lang, base_url=base_url, viewer="visitor")
+            return thread
+        thread = await self._conversations.by_visitor_token(visitor_token) if visitor_token else None
+        if thread is None:
+            raise TranscriptRefused(403, "transcript_forbidden")
+        return thread
 
     async def for_agent(self, conversation_id: int, fmt: str, *, lang: str, base_url: str) -> RenderedTranscript:
         _check_format(fmt)
@@ -115,8 +121,18 @@ class Transcripts:
         """`thread` as `fmt` ("text" or "html") in `lang`, read by `viewer` ("visitor" or "admin": whose messages
         are "mine"); relative attachment links are made absolute with `base_url` (Sohbet's own origin)."""
         _check_format(fmt)
+        context = await self.context(thread, lang=lang, base_url=base_url, viewer=viewer)
+        template = "transcripts/transcript.txt" if fmt == "text" else "transcripts/transcript.html"
+        body = self._jinja.get_template(template).render(context)
+        stem = f"sohbet-transcript-{thread.id}"
+        if fmt == "text":
+            return RenderedTranscript(body, "text/plain; charset=utf-8", f"{stem}.txt", as_download=True)
+        return RenderedTranscript(body, "text/html; charset=utf-8", f"{stem}.html", as_download=False)
+
+    async def context(self, thread: ThreadView, *, lang: str, base_url: str, viewer: str = "visitor") -> dict[str, Any]:
+        """What the transcript templates (and the transcript mail's) draw."""
         t = translator(lang)
-        context: dict[str, Any] = {
+        return {
             "t": t,
             "site_name": self._brand.current.site_name or t("app.name"),
             "lang": lang,
@@ -127,12 +143,6 @@ class Transcripts:
             "base_url": base_url.rstrip("/"),
             "made_at": datetime.fromtimestamp(now(), UTC),
         }
-        template = "transcripts/transcript.txt" if fmt == "text" else "transcripts/transcript.html"
-        body = self._jinja.get_template(template).render(context)
-        stem = f"sohbet-transcript-{thread.id}"
-        if fmt == "text":
-            return RenderedTranscript(body, "text/plain; charset=utf-8", f"{stem}.txt", as_download=True)
-        return RenderedTranscript(body, "text/html; charset=utf-8", f"{stem}.html", as_download=False)
 
 
 def _check_format(fmt: str) -> None:

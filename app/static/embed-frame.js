@@ -29,6 +29,11 @@
     return !!document.querySelector("#chat[sse-connect]");
   }
 
+  // Support away (SPEC §9): the status line says so; the launcher shows it on the host page.
+  function offline() {
+    return !!document.querySelector("#support-status.offline, form[action^='/chat/leave']");
+  }
+
   function tell(message) {
     if (!host) return;
     message.sohbet = 1;
@@ -48,7 +53,7 @@
     if (data.t === "hello") {
       host = evt.origin;
       open = !!data.open;
-      tell({ t: "ready", cookies: cookies, chat: chatting() });
+      tell({ t: "ready", cookies: cookies, chat: chatting(), away: offline() });
     } else if (evt.origin !== host) {
       return;
     } else if (data.t === "open") {
@@ -68,11 +73,17 @@
   });
 
   // A conversation started or ended: the launcher keeps it in mind across the host site's pages.
+  // Support came or went (the stream swapped the status line): the launcher's away mark follows.
   var was = chatting();
+  var gone = offline();
   function changed() {
     if (chatting() !== was) {
       was = !was;
       tell({ t: "chat", on: was });
+    }
+    if (offline() !== gone) {
+      gone = !gone;
+      tell({ t: "away", away: gone });
     }
   }
   document.addEventListener("htmx:afterSettle", changed);

@@ -7,8 +7,17 @@
   var me = d.currentScript;
   if (!me || !w.CSSStyleSheet || !("adoptedStyleSheets" in d) || !d.head.attachShadow) return;
   var S = new URL(me.src).origin;
-  // The workspace's branding (accent c, site name n, greeting g), written in by the server (app/routes/embed.py).
+  // The workspace's branding (accent c, site name n, greeting g) and business hours (h: [day 0=Mon, start, end]
+  // minutes of the wall clock in zone z; none: always open), written in by the server (app/routes/embed.py).
   var B = "__SOHBET_BRAND__";
+
+  // Outside the business hours (SPEC §9 away mode), read on the zone's wall clock ("Mon 09:30"); no hours: never.
+  function closed() {
+    if (!B.h) return;
+    var t = new Date().toLocaleString("en-US", { timeZone: B.z, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    var day = "MonTueWedThuFriSatSun".indexOf(t.slice(0, 3)) / 3, m = t.slice(4, 6) * 60 + +t.slice(7, 9);
+    return !B.h.some(function (s) { return s[0] == day && s[1] <= m && m < s[2]; });
+  }
 
   function el(tag, attrs, parent) {
     var node = d.createElement(tag);
@@ -56,6 +65,8 @@
       "iframe{flex:1;border:0}.o{display:none;padding:14px}.f .o{display:block}" +
       ".g{max-width:240px;margin:0;padding:8px 12px}.v{position:absolute;clip-path:inset(50%)}" +
       ".o svg{width:14px;margin-left:4px}" +
+      // Away (outside hours, or the chat said nobody is there): the button in grey.
+      ":host(.a) .b{filter:grayscale(1)}" +
       // A phone: the open panel fills the screen and has its own close; the button would cover the composer.
       "@media (max-width:480px){#p{position:fixed;inset:0;width:auto;height:auto;border-radius:0}#p:not([hidden])~*{display:none}}"
     );
@@ -89,7 +100,11 @@
     a.remove();
     d.body.appendChild(host);
 
-    var frame, ready, timer, wantFocus;
+    var frame, ready, timer, wantFocus, away;
+    function mark(v) {
+      host.classList.toggle("a", (away = !!v));
+      count(st.n || 0);
+    }
     function post(m) {
       m.sohbet = 1;
       if (frame) frame.contentWindow.postMessage(m, S);
@@ -122,7 +137,8 @@
       save();
       badge.textContent = n > 9 ? "9+" : n;
       badge.hidden = !n;
-      var text = n ? label + " (" + n + (tr ? " okunmamış)" : " unread)") : label;
+      var name = label + (away ? (tr ? " (uzakta)" : " (away)") : "");
+      var text = n ? name + " (" + n + (tr ? " okunmamış)" : " unread)") : name;
       btn.setAttribute("aria-label", text);
       live.textContent = n ? text : "";
     }
@@ -169,6 +185,8 @@
       var m = e.data;
       if (e.origin != S || !frame || e.source != frame.contentWindow || !m || m.sohbet != 1) return;
       var t = m.t;
+      // The chat says whether support is away (agents included), on loading and on each change.
+      if (m.away != null) mark(m.away);
       if (t == "ready") {
         ready = 1;
         clearTimeout(timer);
@@ -195,7 +213,7 @@
       if (t == "close" && !panel.hidden) toggle(0, 1);
     });
 
-    count(st.n || 0);
+    mark(closed());
     if (st.b) return;
     if (st.o) toggle(1);
     // A conversation is going on: load it in the background, so replies raise the badge on this page too.

@@ -18,6 +18,7 @@ from litestar.response import Template
 
 from app.i18n import translator
 from app.models.db import database_unavailable
+from app.web.blocking import VisitorBlocked
 from app.web.rendering import base_context, is_htmx, language, see_other, wants_json
 
 log = logging.getLogger("sohbet.http")
@@ -70,8 +71,9 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     headers = dict(getattr(exc, "headers", None) or {})  # keep RateLimit-* / Retry-After
     if status == 503 and not isinstance(exc, HTTPException):
         headers["Retry-After"] = "5"
+    limit = ""
     if isinstance(exc, TooManyRequestsException):  # raised only by Litestar's rate-limit middleware
-        request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = refusing_limit(request)
+        limit = request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = refusing_limit(request)
     if status == 401 and not wants_json(request):
         if is_htmx(request):
             return ClientRedirect("/login")
@@ -79,6 +81,10 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     detail = getattr(exc, "detail", "") if isinstance(exc, HTTPException) else ""
     is_csrf = status == 403 and "csrf" in str(detail).lower()
     key = "error.csrf" if is_csrf else ERROR_KEYS.get(status, "error.server")
+    if isinstance(exc, VisitorBlocked):
+        key = "error.blocked"
+    if limit == "start":
+        key = "error.start_limited"
     t = translator(language(request))
     if status >= 500:
         frames = traceback.extract_tb(exc.__traceback__)[-4:]

@@ -185,7 +185,9 @@ def test_panel_conversation_badge_escape_and_memory(sohbet, host_site, browsers)
     # Replies while closed: the badge counts them, a sound plays, the host hears `sohbet:unread`.
     outside_playwright(admin_reply, admin, name, "Are you still there?")
     expect(page.locator("sohbet-chat .n")).to_have_text("1")
-    expect(button).to_have_attribute("aria-label", f"{LABEL} (1 unread)")
+    # No agent has a dashboard open: the loaded chat told the launcher support is away (SPEC §9).
+    expect(button).to_have_attribute("aria-label", f"{LABEL} (away) (1 unread)")
+    assert page.evaluate("document.querySelector('sohbet-chat').classList.contains('a')")
     outside_playwright(admin_reply, admin, name, "Your order shipped.")
     expect(page.locator("sohbet-chat .n")).to_have_text("2")
     assert page.evaluate("window.__unread") == [1, 2]
@@ -209,7 +211,7 @@ def test_panel_conversation_badge_escape_and_memory(sohbet, host_site, browsers)
     button.click()
     expect(panel(page)).to_be_visible()
     assert badge(page) == ""
-    expect(button).to_have_attribute("aria-label", LABEL)
+    expect(button).to_have_attribute("aria-label", f"{LABEL} (away)")
 
     # Remembered across the host site's pages: open stays open (same conversation, cookie kept in the partition).
     page.click("#next")

@@ -107,7 +107,7 @@ def check_everything(browsers: BrowserSession, server: Server, axe_path: Path, s
     expect(visitor.locator("#messages article[data-sender=admin]")).to_have_count(1)
     found += violations(visitor, f"{scheme} visitor chat")
     found += violations(admin, f"{scheme} dashboard conversation")
-    for path in ("/admin", "/admin/settings", "/admin/embed"):
+    for path in ("/admin", "/admin/settings", "/admin/embed", "/admin/reports"):
         admin.goto(path)
         found += violations(admin, f"{scheme} {path}")
 

@@ -373,12 +373,16 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         "file_deletion": 0,
         "workspace_setting": 0,
         "read_mark": 0,
+        "resolution": 0,
+        "rating": 0,
         **{n: 0 for n in counts if "telegram" in n or n == "mail_outbox"},
     }
     team = {"agent": 1}  # the first owner, made from ADMIN_USERNAME when the source server started
     logins = {n: counts[n] for n in counts if n == "audit_event"}  # the populating admin's logins (SPEC §8 audit)
     assert all(rows >= 1 for rows in logins.values())
-    assert counts == {**expected_counts(populated), **kept_empty, **team, **logins}
+    index = {"search_term": counts["search_term"]}  # the blind search index travels (rows depend on the words)
+    assert index["search_term"] > len(populated.snapshot)
+    assert counts == {**expected_counts(populated), **kept_empty, **team, **logins, **index}
     names = [t["name"] for t in manifest["tables"]]
     assert names[:2] == ["conversation", "message"] and names.index("message") < names.index("attachment")
     assert {"admin_session", "key_value", "presence", "login_attempt"} <= set(manifest["skipped_tables"])
@@ -412,6 +416,8 @@ def test_backup_then_restore_on_the_other_backend(populated, make_server, target
         ayse_page = admin.get(f"/admin/threads/{populated.snapshot['Ayşe']['id']}").text
         assert f"mailto:{VISITOR_EMAIL}" in ayse_page  # the email came back with the conversation
         assert 'data-label="öncelikli"' in ayse_page  # and its label
+        found = admin.get("/admin/search", params={"q": "AYSE"}).text  # the index too (the same SECRET_KEY)
+        assert f'data-thread="{populated.snapshot["Ayşe"]["id"]}"' in found
         # New rows get fresh ids (PostgreSQL sequences were moved past the restored ones).
         newest = max(m["id"] for thread in populated.snapshot.values() for m in thread["messages"])
         reply = admin_reply(admin, populated.snapshot["Bob"]["id"], "after the move")

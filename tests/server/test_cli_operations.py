@@ -73,6 +73,8 @@ def production(env: dict[str, str], **overrides: str) -> dict[str, str]:
         "RATE_LIMIT_UPLOADS": "5/minute",
         "RATE_LIMIT_LOGIN": "5/minute",
         "RATE_LIMIT_API": "100/minute",
+        "RATE_LIMIT_START": "5/hour",
+        "START_MIN_SECONDS": "2",
         **overrides,
     }
 

@@ -64,6 +64,21 @@ def link(mail, prefix: str) -> str:
     return prefix + match.group(1)
 
 
+def test_a_note_is_never_mailed(server, smtp, admin):
+    """SPEC §10: a private note never reaches the visitor, by email neither (nor makes a mail of its own)."""
+    visitor_with_email(server, "Noted", "noted@example.com").post("/chat/messages", {"text": "hi"})
+    thread = find_thread(admin, "Noted")
+    admin.post(f"/admin/threads/{thread}/messages", {"text": "internal: check the order", "kind": "note"})
+    time.sleep(EMAIL_AFTER * 3)
+    assert not mails_to(smtp, "noted@example.com")  # a note alone mails nothing
+    admin.post(f"/admin/threads/{thread}/messages", {"text": "Your order is on its way"})
+    admin.post(f"/admin/threads/{thread}/messages", {"text": "internal: told them", "kind": "note"})
+    wait_until(lambda: mails_to(smtp, "noted@example.com"), timeout=15, message="the reply's mail")
+    (mail,) = mails_to(smtp, "noted@example.com")
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "Your order is on its way" in text_part(mail) and "internal" not in text_part(mail) + html
+
+
 def test_two_quick_replies_make_one_mail_after_email_after(server, smtp, admin):
     visitor = visitor_with_email(server, "Leyla", "leyla@example.com")
     visitor.post("/chat/messages", {"text": "anyone there?"})

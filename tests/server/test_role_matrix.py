@@ -34,8 +34,11 @@ from app.settings import Settings
 from tests.server.test_team import PASSWORD, agent_session
 from tests.support import ADMIN_PASSWORD, Browser, Server, find_thread, login_admin, start_visitor
 
-# SPEC §8: only owners manage the team, clear everything, change workspace settings and read the audit log.
-OWNER_ONLY = re.compile(r"^/admin/team(/|$)|^/admin/clear-all$|^/admin/settings$|^/admin/audit$|^/api/audit$")
+# SPEC §8: only owners manage the team, clear everything, change workspace settings and read the audit log; §11:
+# owners manage blocks (agents block a conversation's visitor) and erase by email.
+OWNER_ONLY = re.compile(
+    r"^/admin/team(/|$)|^/admin/clear-all$|^/admin/settings$|^/admin/audit$|^/api/audit$|^/admin/blocks(/|$)|^/admin/privacy$"
+)
 # The JSON login (SPEC §2): public by design, like /login.
 PUBLIC = {"/admin/login", "/admin/verify-otp"}
 STREAMS = {"/admin/events"}
@@ -51,6 +54,11 @@ TABLES = {
             "attachment",
             "canned_reply",
             "conversation_label",
+            "resolution",
+            "rating",
+            "visitor_block",
+            "visitor_address",
+            "search_term",
         )
     },
     "admin_session": "id, token_hash, username, created_at",  # not last_seen_at: a signed-in agent is active
@@ -131,7 +139,15 @@ def cast(server: Server) -> Iterator[Cast]:
     logged_out = Browser(server.url)
     logged_out.get("/login")
     assert logged_out.csrf_token and disabled.csrf_token and visitor.csrf_token
-    values = {"thread_id": str(thread), "username": "kim", "action": "disable", "shortcut": "greet"}
+    assert owner.post("/admin/blocks", {"network": "203.0.113.0/24", "duration": "7d"}).status_code == 303
+    block_id = re.findall(r'id="block-(\d+)"', owner.get("/admin/blocks").text)[0]
+    values = {
+        "thread_id": str(thread),
+        "username": "kim",
+        "action": "disable",
+        "shortcut": "greet",
+        "block_id": block_id,
+    }
     yield Cast(server, owner, agent, disabled, logged_out, visitor, values, admin_routes(server.env))
     for browser in (owner, agent, disabled, logged_out, visitor):
         browser.close()

@@ -186,6 +186,8 @@ def test_assign_resolve_snooze_from_the_admin_chat(server, fake, team):
     assert triage_of(owner, thread)["status"] == "snoozed"
     command("/resolve", expect="resolved")
     assert triage_of(owner, thread)["status"] == "resolved"
+    resolved_by = "SELECT resolved_by FROM resolution WHERE conversation = ?"
+    assert sql(server.env["DATABASE_URL"], resolved_by, thread) == [("nur",)]  # recorded for reports
     # A stranger in the admin chat may not.
     command("/assign me", user=None, expect="Link your Telegram account first")
     assert triage_of(owner, thread)["assignee"] == ""

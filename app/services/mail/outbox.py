@@ -36,6 +36,7 @@ class MailOutbox(BackgroundLoop):
     """`queue` (always available) and the sender loop (a worker only when SMTP_URL is set)."""
 
     loop_name = "mail-outbox"
+    round_failed_event = "mail.outbox_round_failed"
     IDLE_SECONDS = 30.0  # the loop looks at the queue at least this often (other processes may queue)
 
     def __init__(
@@ -71,15 +72,8 @@ class MailOutbox(BackgroundLoop):
 
     # -- the background loop ---------------------------------------------------------------------------
 
-    async def run_forever(self) -> None:
-        wait = 0.0  # rows left by an earlier run go first
-        while True:
-            await self.nap(max(wait, 0.05))
-            try:
-                wait = await self.send_pending()
-            except Exception as exc:  # the database may be away: next round
-                wait = self.IDLE_SECONDS
-                log.warning(json.dumps({"event": "mail.outbox_round_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        return await self.send_pending()
 
     @staticmethod
     def _waiting() -> Any:

@@ -57,7 +57,7 @@ async def run(
                 return f"#{conversation_id} is now unassigned."
             return f"#{conversation_id} is now assigned to {agent if target == 'me' else target.lower()}."
         if command == "resolve":
-            if not await triage.set_status(conversation_id, "resolved"):
+            if not await triage.set_status(conversation_id, "resolved", by=agent):
                 return GONE
             return f"#{conversation_id} is resolved."
         if not await triage.set_status(conversation_id, "snoozed", argument):

@@ -90,6 +90,7 @@ class Outgoing:
 
 class TelegramOutbox(BackgroundLoop):
     loop_name = "telegram-outbox"
+    round_failed_event = "telegram.outbox_round_failed"
 
     IDLE_SECONDS = 30.0  # the loop looks at the queue at least this often (other processes may enqueue)
 
@@ -134,15 +135,8 @@ class TelegramOutbox(BackgroundLoop):
 
     # -- the background task ---------------------------------------------------------------------------
 
-    async def run_forever(self) -> None:
-        wait = 0.0  # rows left by an earlier run go first
-        while True:
-            await self.nap(max(wait, 0.05))
-            try:
-                wait = await self.deliver_pending()
-            except Exception as exc:  # the database may be away: next round
-                wait = self.IDLE_SECONDS
-                log.warning(json.dumps({"event": "telegram.outbox_round_failed", "error": type(exc).__name__}))
+    async def one_round(self) -> float:
+        return await self.deliver_pending()
 
     @staticmethod
     def _waiting() -> Any:

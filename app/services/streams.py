@@ -365,8 +365,8 @@ async def visitor_stream(
                     return
             for event in live.events(pending, conversation_id, loop.time()):
                 yield event
-            if (cleared := live.cleared(loop.time(), feed.delivered_reply)) is not None:
-                yield cleared
+            if live.cleared(loop.time(), feed.delivered_reply) is not None:  # the status line says "typing"
+                yield StreamEvent(event="typing", data=fragments.support_status(support, lang))
             receipt.note(feed.delivered_reply)
             feed.delivered_reply = False
             await receipt.write_if_due(loop.time(), conversation_id, "visitor")

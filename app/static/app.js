@@ -104,12 +104,10 @@
     return form.querySelector("[data-" + name + "]");
   }
 
-  // A chosen file (input fires for files too), or typing: later.js says "typing" (SPEC §10).
+  // A chosen file (input fires for files too); in the text, later.js says "typing" (SPEC §10).
   document.addEventListener("input", function (evt) {
     var form = composerOf(evt.target);
-    if (form) withLater(form, function (l) {
-      evt.target.hasAttribute("data-file") ? l.preview(form) : l.typing(form, evt.target);
-    });
+    if (form) showPreview(form, evt.target);
   });
 
   document.addEventListener("click", function (evt) {
@@ -218,9 +216,9 @@
     document.head.appendChild(script);
   }
 
-  function showPreview(form) {
+  function showPreview(form, field) {
     withLater(form, function (l) {
-      l.preview(form);
+      l.preview(form, field);
     });
   }
 

@@ -5,7 +5,9 @@ window.sohbetLater = function (part) {
   "use strict";
   var recorder = null;
 
-  function showPreview(form) {
+  // `field`: what changed (none: the preview's own Remove); the text says "typing" instead.
+  function showPreview(form, field) {
+    if (field && field.name === "text") return typing(form, field);
     var input = part(form, "file");
     var box = part(form, "preview");
     var media = part(form, "preview-media");
@@ -115,7 +117,7 @@ window.sohbetLater = function (part) {
   // `messages` -> `typing`; the draft only where the page allows it (data-draft: TYPING_PREVIEW=on).
   var typedAt = 0;
   function typing(form, field) {
-    if (field.name !== "text" || !field.value.trim() || Date.now() - typedAt < 2000) return;
+    if (!field.value.trim() || Date.now() - typedAt < 2000) return;
     typedAt = Date.now();
     var body = new URLSearchParams();
     body.append("_csrf_token", form.elements._csrf_token.value);
@@ -137,7 +139,6 @@ window.sohbetLater = function (part) {
     ask: ask,
     progress: progress,
     preview: showPreview,
-    typing: typing,
     toggle: toggle,
     stop: stop,
     active: function () {

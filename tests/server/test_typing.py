@@ -73,9 +73,16 @@ def test_agent_typing_reaches_the_visitor_and_a_message_clears_it(server):
         assert admin.post(f"/admin/threads/{thread}/typing", {"text": "never sent"}).status_code == 204
         event = reader.wait_for_event("typing", timeout=1.0)
         assert event.id is None and "Support is typing" in event.data and "never sent" not in event.data
+        assert 'id="support-status"' in event.data and 'hx-swap-oob="true"' in event.data  # the status line says it
         assert admin.post(f"/admin/threads/{thread}/messages", {"text": "here I am"}).status_code == 303
         reader.wait_for_messages(1)
-        wait_until(lambda: any(e.event == "typing" and not e.data for e in reader.events), timeout=2, message="clear")
+
+        def cleared():  # the status line as it was
+            typing = [e for e in reader.events if e.event == "typing"]
+            last = typing[-1].data if len(typing) > 1 else ""
+            return 'id="support-status"' in last and "typing" not in last and typing[-1].id is None
+
+        wait_until(cleared, timeout=2, message="the status line back")
     finally:
         reader.close()
 
@@ -124,6 +131,7 @@ def test_preview_reaches_agents_only_with_typing_preview_on(make_server):
         assert admin.post(f"/admin/threads/{thread}/typing", {"text": "agent draft"}).status_code == 204
         assert "agent draft" not in visitor_reader.wait_for_event("typing", timeout=1.0).data
         assert not typing_events(visitor_reader)[1:]  # the visitor never gets their own typing back
+        assert "where is" not in "".join(e.data for e in visitor_reader.events)
     finally:
         reader.close()
         visitor_reader.close()

@@ -53,6 +53,7 @@ from app.routes import (
 )
 from app.routes import settings as settings_routes
 from app.routes import telegram as telegram_routes
+from app.routes import typing as typing_routes
 from app.settings import LITESTAR_DEBUG, Settings
 from app.sse import StreamsEndOnExit
 from app.templating import STATIC_DIR
@@ -114,6 +115,7 @@ def route_handlers(services: Services) -> list[Any]:
         visitor.end_chat,
         visitor.transcript,
         visitor.switch_language,
+        typing_routes.visitor_typing,  # not behind the messages' rate limit: app/services/typing.py throttles it
         auth.logout,
         Router(
             path="/",
@@ -149,6 +151,7 @@ def route_handlers(services: Services) -> list[Any]:
         blocks.owner_router,
         privacy.owner_router,
         search.router,
+        typing_routes.router,
         create_static_files_router(
             path="/static",
             directories=[STATIC_DIR],

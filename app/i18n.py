@@ -26,6 +26,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "tr": "Adınızı yazın ve sorunuzu bırakın. Döner dönmez buradan yanıt vereceğiz.",
     },
     "support.name": {"en": "Support", "tr": "Destek"},
+    "typing.admin": {"en": "Support is typing…", "tr": "Destek yazıyor…"},
+    "message.seen": {"en": "Seen", "tr": "Görüldü"},
     "support.online": {"en": "Support is online", "tr": "Destek çevrimiçi"},
     "support.offline": {
         "en": "Support is offline — leave a message",

@@ -367,4 +367,6 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "tr": "Bir görüşmenin en fazla 20 etiketi olabilir.",
     },
     "error.label.action": {"en": "Choose add or remove.", "tr": "Ekle ya da kaldır seçin."},
+    "typing.visitor": {"en": "The visitor is typing…", "tr": "Ziyaretçi yazıyor…"},
+    "typing.draft": {"en": "Draft", "tr": "Taslak"},
 }

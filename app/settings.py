@@ -206,10 +206,10 @@ class Settings:
     away_message: str = setting("AWAY_MESSAGE", "")  # "" = the translated default
     expected_reply: str = setting("EXPECTED_REPLY", "")  # e.g. "within a few hours"
     hide_when_away: bool = setting("HIDE_WHEN_AWAY", False)  # the widget offers "leave a message" while away
+    typing_preview: bool = setting("TYPING_PREVIEW", False)  # on: agents see the visitor's draft while they type
     smtp_timeout_seconds: float = built_in(30.0)  # per SMTP command
     mail_retry_seconds: tuple[int, ...] = built_in((30, 60, 300, 900, 1800))  # outbox backoff (the last repeats)
-    # True when it lives in data/secrets.json, not the environment
-    admin_password_generated: bool = built_in(False)
+    admin_password_generated: bool = built_in(False)  # True when it lives in data/secrets.json, not the environment
 
     @property
     def is_production(self) -> bool:
@@ -384,6 +384,7 @@ class Settings:
             away_message=text("away_message"),
             expected_reply=text("expected_reply"),
             hide_when_away=parse_choice(*filled("hide_when_away", "off"), ("on", "off")) == "on",
+            typing_preview=parse_choice(*filled("typing_preview", "off"), ("on", "off")) == "on",
         )
         if not 1 <= settings.login_lockout_seconds <= 3600:
             raise SettingsError("LOGIN_LOCKOUT must be between 1s and 1h, e.g. '1m'")

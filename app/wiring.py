@@ -42,6 +42,7 @@ from app.services.metrics import Metrics
 from app.services.presence import PresenceTracker
 from app.services.ratings import Ratings
 from app.services.realtime import Broker, Hub, MemoryBroker, PostgresBroker
+from app.services.receipts import Receipts
 from app.services.replies import MailSettings, ReplyMailer
 from app.services.reports import Reports
 from app.services.retention import Retention
@@ -61,6 +62,7 @@ from app.services.telegram import (
 )
 from app.services.transcript_mail import TranscriptMailer
 from app.services.transcripts import Transcripts
+from app.services.typing import Typing
 from app.services.visitor_email import VisitorEmails
 from app.services.visitor_page import VisitorPages
 from app.services.workspace import Workspace
@@ -127,6 +129,8 @@ class Services:
     mail: MailOutbox  # mail to visitors: `queue` inside the causing transaction; sent only when SMTP_URL is set
     replies: ReplyMailer  # replies by email, the resume and unsubscribe links (runs only when SMTP_URL is set)
     transcript_mail: TranscriptMailer  # the visitor's transcript by email (through `mail`)
+    typing: Typing  # typing indicators (live only, throttled)
+    receipts: Receipts  # read receipts: what each side has seen
     telegram: TelegramBridge | None = None  # set when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are
     # Everything with a start() and a stop(), in the order they start (they stop in reverse).
     workers: list[BackgroundWorker] = field(default_factory=list)
@@ -146,6 +150,7 @@ def build_services(settings: Settings) -> Services:
     assets = build_assets()
     jinja = make_jinja()
     jinja.globals["assets"] = asset_urls(assets)
+    jinja.globals["typing_preview"] = settings.typing_preview  # the visitor's composer sends its draft (later.js)
     storage = make_storage(settings)
     # Local files stay servable by /media/ even when new ones go to Cloudinary.
     local_storage = storage if isinstance(storage, LocalStorage) else LocalStorage(settings.upload_dir)
@@ -262,6 +267,7 @@ def build_services(settings: Settings) -> Services:
     agents = AgentService(engine, auth, cipher)
     ratings = Ratings(engine, cipher)
     workers.insert(1, agents)  # right after the database: the first owner exists before anything serves
+    receipts = Receipts(broker)
     transcripts = Transcripts(conversations, jinja, settings.secret_key, brand)
     streams = StreamServices(
         conversations=conversations,
@@ -274,6 +280,7 @@ def build_services(settings: Settings) -> Services:
         seen=replies.seen if mail.configured else None,
         support=away.status,
         in_hours=away.in_hours,
+        receipts=receipts,
     )
     return Services(
         settings=settings,
@@ -314,6 +321,7 @@ def build_services(settings: Settings) -> Services:
             ratings,
             blocks,
             away=away,
+            receipts=receipts,
         ),
         blocks=blocks,
         transcripts=transcripts,
@@ -328,6 +336,8 @@ def build_services(settings: Settings) -> Services:
         transcript_mail=TranscriptMailer(
             engine, transcripts, mail, jinja, public_url=settings.public_url, mail_from=settings.mail_from
         ),
+        typing=Typing(broker, preview=settings.typing_preview),
+        receipts=receipts,
         telegram=telegram,
         workers=workers,
     )

@@ -159,6 +159,7 @@ def every_variable(tmp_path: Path) -> dict[str, str]:
         "AWAY_MESSAGE": "Back soon",
         "EXPECTED_REPLY": "within a day",
         "HIDE_WHEN_AWAY": "on",
+        "TYPING_PREVIEW": "on",
     }
 
 

@@ -48,6 +48,8 @@ class Conversation(Table):
     emailed_seq = Integer(default=0)  # events up to here the visitor saw live or got by email (app/services/replies.py)
     email_stopped = Boolean(default=False)  # the visitor unsubscribed from this conversation's emails
     away_notice_at = DoublePrecision(null=True, default=None)  # the away message last posted (app/services/away.py)
+    agent_seen_seq = Integer(default=0)  # read receipts: how far an agent has seen it (app/services/receipts.py)
+    visitor_seen_seq = Integer(default=0)  # how far the visitor has seen it
 
 
 class Message(Table):

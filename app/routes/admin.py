@@ -126,6 +126,7 @@ async def thread_context(
         "canned_replies": await canned.all_replies(),
         "labels": await labels.of(thread.id),
         "blocks": await services.blocks.for_conversation(thread.id),
+        "seen_id": await services.receipts.last_seen(thread.id, "visitor"),
         **await triage_context(request, thread),
     }
 
@@ -154,6 +155,7 @@ async def thread_page(request: Request[Any, Any, Any], thread_id: PathId, before
     thread = await open_thread(request, thread_id)
     if before is None:
         await services.conversations.mark_read(thread.id, current_admin(request).username)
+        await services.receipts.saw(thread.id, "admin")  # read receipts: the visitor's messages show "Seen"
     context = await thread_context(request, thread, before)
     refused, dropped = taken_refusal(request)  # a refused post without JavaScript, sent back here
     response = page(request, "admin/dashboard.html", **await threads_context(request, thread.id), **context, **refused)

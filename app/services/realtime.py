@@ -32,7 +32,9 @@ SETTINGS_TOPIC = "settings"  # workspace settings changed (app/services/workspac
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something changed. `kind`: msg, clear, thread, presence, clear_all, revoke. `at`: when a message was stored
+    """Something changed. `kind`: msg, clear, thread, presence, clear_all, revoke; and the live-only ones (LIVE_ONLY:
+    typing, read), which name in `sender` who types or has read, carry a draft's preview or the id of the last
+    message read in `text`, and never a `seq` (streams send them without an SSE id). `at`: when a message was stored
     (wall clock, just before its commit; 0 for other kinds) — only for the delivery-latency metric. A `revoke`
     names in `subject` the topic whose streams must end (an admin session's, a visitor token's).
 
@@ -47,6 +49,7 @@ class Event:
     sender: str = ""
     subject: str = ""
     at: float = 0.0
+    text: str = ""
     message: Any = field(default=None, compare=False, repr=False)
     rendered: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -55,6 +58,8 @@ class Event:
         data["p"] = self.subject
         if self.at:
             data["t"] = round(self.at, 6)
+        if self.text:
+            data["x"] = self.text
         if self.message is not None:
             data["m"] = self.message.id  # the message's id, never its text
         return json.dumps(data, separators=(",", ":"))
@@ -71,12 +76,15 @@ class Event:
             sender=str(data.get("f") or ""),
             subject=str(data.get("p") or ""),
             at=float(data.get("t") or 0.0),
+            text=str(data.get("x") or ""),
             message=messages.pop(message_id, None) if messages and isinstance(message_id, int) else None,
         )
 
     def topics(self) -> tuple[str, ...]:
         if self.kind in {"msg", "clear"}:
             return (conversation_topic(self.conversation_id), ADMIN_TOPIC)
+        if self.kind in LIVE_ONLY:
+            return (conversation_topic(self.conversation_id),)
         if self.kind == "thread":
             return (conversation_topic(self.conversation_id), ADMIN_TOPIC)
         if self.kind == "presence":
@@ -93,6 +101,7 @@ class Event:
 RESYNC = Event(kind="resync")
 SHUTDOWN = Event(kind="shutdown")
 ENDINGS = frozenset({"shutdown", "revoke"})  # events after which a stream ends
+LIVE_ONLY = frozenset({"typing", "read"})  # sent to the screens following a conversation, never stored or replayed
 
 
 def conversation_topic(conversation_id: int) -> str:

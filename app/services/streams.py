@@ -23,11 +23,13 @@ from app.services.auth import AuthService
 from app.services.availability import is_away
 from app.services.away import SupportStatus
 from app.services.conversations import ConversationService, MessageView
+from app.services.live_only import LiveOnly, ReceiptDue, StreamEvent
 from app.services.metrics import Metrics
 from app.services.notes import NOTE
 from app.services.presence import ADMIN, PresenceTracker, agent_subject, conversation_subject
 from app.services.realtime import (
     ADMIN_TOPIC,
+    LIVE_ONLY,
     VISITORS_TOPIC,
     Event,
     Hub,
@@ -36,6 +38,7 @@ from app.services.realtime import (
     session_topic,
     visitor_topic,
 )
+from app.services.receipts import Receipts
 from app.services.visitor_names import display_name
 
 CATCHUP_BATCH = 500
@@ -43,15 +46,6 @@ CATCHUP_BATCH = 500
 # in any process (SPEC §13), even where no revocation event reached it.
 SESSION_RECHECK_SECONDS = 4.0
 HINT_SECONDS = 0.25  # a dashboard stream's list refreshes, sounds and read marks: at most this often
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEvent:
-    """One server-sent event: its name, its data (HTML, or "1" for a hint) and its id (a sequence number)."""
-
-    event: str
-    data: str
-    id: str | None = None
 
 
 class Fragments:
@@ -74,6 +68,14 @@ class Fragments:
             t=translator(lang), support_online=status.online, away=status, oob=True
         )
 
+    def typing(self, sender: str, preview: str, lang: str) -> str:
+        """Who is typing (`sender`), with the visitor's draft for agents when TYPING_PREVIEW is on."""
+        return self.jinja.get_template("shared/_typing.html").render(t=translator(lang), sender=sender, preview=preview)
+
+    def seen(self, message_id: str, lang: str) -> str:
+        """Moves "Seen" to the message `message_id` (out of band)."""
+        return self.jinja.get_template("shared/_seen_oob.html").render(t=translator(lang), message_id=message_id)
+
     def gone(self, lang: str, *, embed: bool = False, ended: bool = False) -> str:
         """The conversation is over for this page: deleted by support, or `ended` (the visitor left, its token is
         revoked)."""
@@ -95,6 +97,7 @@ class StreamServices:
     ping_seconds: float
     # A visitor stream opened or closed: what it shows is seen (replies by email skip it: app/services/replies.py).
     seen: Callable[[int], Awaitable[None]] | None = None
+    receipts: Receipts | None = None  # read receipts ("Seen"); None: not kept
     # What the visitor's status line says (the app: business hours too, app/services/away.py); None: presence only.
     support: Callable[[], Awaitable[SupportStatus]] | None = None
     # Inside business hours now (no query): a visitor stream rechecks the status line when this flips.
@@ -165,6 +168,7 @@ class ConversationFeed:
         self.viewer = viewer
         self.exists = True
         self.delivered_visitor_message = False
+        self.delivered_reply = False  # an agent's message reached this (visitor's) stream
         self.stored_at: dict[int, float] = {}  # seq -> when stored, for messages this stream will send live
         self.display_name: str | None = None
 
@@ -188,8 +192,7 @@ class ConversationFeed:
                 html = self.fragments.message(message, name, self.lang, self.viewer)
                 out.append(StreamEvent(event="message", data=html, id=str(message.seq)))
                 self.cursor = message.seq
-                if message.sender == "visitor":
-                    self.delivered_visitor_message = True
+                self.delivered(message.sender)
             if len(owed.messages) < CATCHUP_BATCH:
                 return out
 
@@ -200,7 +203,8 @@ class ConversationFeed:
         fresh = [
             e
             for e in events
-            if e.kind in {"resync", "clear_all"} or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+            if e.kind in {"resync", "clear_all"}
+            or (e.kind not in LIVE_ONLY and e.conversation_id == self.conversation_id and e.seq > self.cursor)
         ]
         if not fresh:
             return []
@@ -219,9 +223,14 @@ class ConversationFeed:
                 html = e.rendered[key] = self.fragments.message(e.message, name, self.lang, self.viewer)
             out.append(StreamEvent(event="message", data=html, id=str(e.seq)))
             self.cursor = e.seq
-            if e.sender == "visitor":
-                self.delivered_visitor_message = True
+            self.delivered(e.sender)
         return out
+
+    def delivered(self, sender: str) -> None:
+        if sender == "visitor":
+            self.delivered_visitor_message = True
+        elif sender == "admin":
+            self.delivered_reply = True
 
     def hides(self, sender: str) -> bool:
         """A note is never sent to a visitor; the cursor still moves past it (its number is not owed)."""
@@ -251,7 +260,7 @@ class ConversationFeed:
         return any(
             e.kind == "resync"
             or e.kind == "clear_all"
-            or (e.conversation_id == self.conversation_id and e.seq > self.cursor)
+            or (e.kind not in LIVE_ONLY and e.conversation_id == self.conversation_id and e.seq > self.cursor)
             for e in events
         )
 
@@ -273,7 +282,7 @@ class AdminHints:
     def note(self, events: list[Event]) -> None:
         if any(e.kind == "msg" and e.sender == "visitor" for e in events):
             self.notify = True
-        if events:  # any change may touch the list
+        if any(e.kind not in LIVE_ONLY for e in events):  # any change may touch the list (typing: never)
             self.threads = True
 
     def may_go(self, moment: float) -> bool:
@@ -334,6 +343,9 @@ async def visitor_stream(
 
     topics = [conversation_topic(conversation_id), visitor_topic(conversation_id), VISITORS_TOPIC]
     subject = conversation_subject(conversation_id)
+    loop = asyncio.get_running_loop()
+    live = LiveOnly(fragments, "admin", lang)
+    receipt = ReceiptDue(services.receipts)
     async with following(services, topics, subject) as subscription, seeing(services, conversation_id):
         support = await services.support_status()
         hours = services.in_hours() if services.in_hours else True
@@ -351,6 +363,13 @@ async def visitor_stream(
                 if not feed.exists:
                     yield StreamEvent(event="control", data=fragments.gone(lang, embed=embed))
                     return
+            for event in live.events(pending, conversation_id, loop.time()):
+                yield event
+            if live.cleared(loop.time(), feed.delivered_reply) is not None:  # the status line says "typing"
+                yield StreamEvent(event="typing", data=fragments.support_status(support, lang))
+            receipt.note(feed.delivered_reply)
+            feed.delivered_reply = False
+            await receipt.write_if_due(loop.time(), conversation_id, "visitor")
             opened = services.in_hours() if services.in_hours else True
             if opened != hours or any(e.kind == "presence" and e.subject == ADMIN for e in pending):
                 hours = opened
@@ -358,8 +377,9 @@ async def visitor_stream(
                 if fresh != support:
                     support = fresh
                     yield StreamEvent(event="control", data=fragments.support_status(fresh, lang))
-            pending = await subscription.wait(timeout=services.ping_seconds)
-            if not pending:
+            timeout = receipt.wait_seconds(loop.time(), live.wait_seconds(loop.time(), services.ping_seconds))
+            pending = await subscription.wait(timeout=timeout)
+            if not pending and timeout >= services.ping_seconds:
                 yield None  # idle: keeps proxies from closing the stream
 
 
@@ -381,6 +401,8 @@ async def admin_stream(
     topics = [ADMIN_TOPIC, session_topic(session_token_hash)]
     topics += [conversation_topic(thread)] if thread else []
     loop = asyncio.get_running_loop()
+    live = LiveOnly(services.fragments, "visitor", lang)
+    receipt = ReceiptDue(services.receipts)
     async with following(services, topics, ADMIN, agent) as subscription:
         pending: list[Event] = [Event("resync")]
         hints = AdminHints()
@@ -400,9 +422,16 @@ async def admin_stream(
                     # The admin is looking at this conversation: what reached the screen is read.
                     feed.delivered_visitor_message = False
                     hints.read = True
+                    receipt.note(True)
                 if not feed.exists:
                     yield StreamEvent(event="control", data=services.fragments.gone(lang))
                     feed = None
+            if feed is not None:
+                for event in live.events(pending, feed.conversation_id, loop.time()):
+                    yield event
+                    quiet_since = loop.time()
+            if (cleared := live.cleared(loop.time(), hints.read)) is not None:
+                yield cleared
             hints.note(pending)
             if agent and any(e.kind == "presence" and e.subject == agent_subject(agent) for e in pending):
                 away = await is_away(agent)  # their availability may have changed
@@ -415,8 +444,10 @@ async def admin_stream(
                     yield StreamEvent(event="threads", data="1")
                 hints.sent(loop.time())
                 quiet_since = loop.time()
+            await receipt.write_if_due(loop.time(), feed.conversation_id if feed else None, "admin")
             idle = max(0.0, ping_seconds - (loop.time() - quiet_since))
             timeout = min(hints.wait_seconds(loop.time()) if hints.owed else idle, session.wait_seconds())
+            timeout = receipt.wait_seconds(loop.time(), live.wait_seconds(loop.time(), timeout))
             pending = await subscription.wait(timeout=timeout)
             if not pending and not hints.owed and loop.time() - quiet_since >= ping_seconds:
                 yield None  # idle: keeps proxies from closing the stream

@@ -13,6 +13,7 @@ from app.services.blocks import Blocks
 from app.services.conversations import ConversationService, ThreadView
 from app.services.presence import ADMIN, PresenceTracker
 from app.services.ratings import Ratings
+from app.services.receipts import Receipts
 from app.services.retention import describe
 from app.services.start_guard import StartGuard
 from app.services.text import clean_display_name
@@ -45,11 +46,13 @@ class VisitorPages:
         blocks: Blocks,
         *,
         away: AwayMode | None = None,
+        receipts: Receipts | None = None,
     ) -> None:
         self.conversations = conversations
         self.guard = guard
         self.ratings = ratings
         self.blocks = blocks
+        self.receipts = receipts
         self.emails = emails
         self.presence = presence
         self.retention_seconds = retention_seconds
@@ -87,7 +90,12 @@ class VisitorPages:
         """The conversation part of the page (visitor/_chat.html): its newest page of messages, the cursor the
         page's stream starts from, and whether support is online."""
         messages, has_more = await self.conversations.page(conversation.id)
+        seen_id = None
+        if self.receipts is not None:  # what this page shows is seen; "Seen" under what agents have seen
+            await self.receipts.saw(conversation.id, "visitor")
+            seen_id = await self.receipts.last_seen(conversation.id, "admin")
         return {
+            "seen_id": seen_id,
             "conversation": conversation,
             "messages": notes.for_visitor(messages),
             "has_more": has_more,

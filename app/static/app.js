@@ -104,9 +104,10 @@
     return form.querySelector("[data-" + name + "]");
   }
 
-  document.addEventListener("change", function (evt) {
+  // A chosen file (input fires for files too); in the text, later.js says "typing" (SPEC §10).
+  document.addEventListener("input", function (evt) {
     var form = composerOf(evt.target);
-    if (form && evt.target.hasAttribute("data-file")) showPreview(form);
+    if (form) showPreview(form, evt.target);
   });
 
   document.addEventListener("click", function (evt) {
@@ -215,9 +216,9 @@
     document.head.appendChild(script);
   }
 
-  function showPreview(form) {
+  function showPreview(form, field) {
     withLater(form, function (l) {
-      l.preview(form);
+      l.preview(form, field);
     });
   }
 

@@ -5,7 +5,9 @@ window.sohbetLater = function (part) {
   "use strict";
   var recorder = null;
 
-  function showPreview(form) {
+  // `field`: what changed (none: the preview's own Remove); the text says "typing" instead.
+  function showPreview(form, field) {
+    if (field && field.name === "text") return typing(form, field);
     var input = part(form, "file");
     var box = part(form, "preview");
     var media = part(form, "preview-media");
@@ -109,6 +111,20 @@ window.sohbetLater = function (part) {
     });
     document.body.appendChild(dialog);
     dialog.showModal();
+  }
+
+  // "Typing" (SPEC §10): at most every 2 s while the composer's text changes, to its form's address with
+  // `messages` -> `typing`; the draft only where the page allows it (data-draft: TYPING_PREVIEW=on).
+  var typedAt = 0;
+  function typing(form, field) {
+    if (!field.value.trim() || Date.now() - typedAt < 2000) return;
+    typedAt = Date.now();
+    var body = new URLSearchParams();
+    body.append("_csrf_token", form.elements._csrf_token.value);
+    if (form.hasAttribute("data-draft")) body.append("text", field.value.slice(0, 200));
+    fetch(form.getAttribute("action").replace(/messages(\?.*)?$/, "typing"), { method: "POST", body: body }).catch(
+      function () {} // a live hint: a lost one does not matter
+    );
   }
 
   // Upload progress, for files over 100 KB.

@@ -140,14 +140,16 @@ def test_clear_is_replayed_to_a_reconnecting_visitor(server):
     assert 'hx-swap-oob="innerHTML"' in next(e.data for e in events if e.id == "3")
 
 
-@pytest.mark.parametrize("mode", ["native", "htmx", "mixed"])
-def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
-    """≥ 1,000 messages from both sides while a proxy keeps cutting the visitor's and the admin's streams."""
+@pytest.mark.parametrize(("mode", "typing"), [("native", False), ("htmx", False), ("mixed", False), ("mixed", True)])
+def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode, typing):
+    """≥ 1,000 messages from both sides while a proxy keeps cutting the visitor's and the admin's streams; with
+    `typing`, both sides also keep posting "typing" (SPEC §10): id-less events interleaved with the messages."""
     total_visitor, total_admin = 700, 300
     admin = login_admin(server)
-    visitor = start_visitor(server.url, f"Burst-{mode}")
-    thread = find_thread(admin, f"Burst-{mode}")
-    proxy = CuttingProxy(server.port, seed={"native": 1, "htmx": 2, "mixed": 3}[mode]).start()
+    name = f"Burst-{mode}" + ("-typing" if typing else "")
+    visitor = start_visitor(server.url, name)
+    thread = find_thread(admin, name)
+    proxy = CuttingProxy(server.port, seed={"native": 1, "htmx": 2, "mixed": 3}[mode] + 10 * typing).start()
     visitor_reader = StreamReader(proxy.url, "/chat/events", visitor.http.cookies, mode=mode)
     admin_reader = StreamReader(proxy.url, f"/admin/events?thread={thread}", admin.http.cookies, mode=mode)
     visitor_reader.start()
@@ -178,8 +180,23 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
             assert response.status_code == 303, response.text[:500]
             sent.add(text)
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        burst_over = threading.Event()
+        typed = {"visitor": 0, "admin": 0}
+
+        def keep_typing() -> None:
+            while not burst_over.is_set():
+                if client_for("visitor").post("/chat/typing", {"text": "draft"}).status_code == 204:
+                    typed["visitor"] += 1
+                if client_for("admin").post(f"/admin/threads/{thread}/typing", {}).status_code == 204:
+                    typed["admin"] += 1
+                time.sleep(0.05)
+
+        with ThreadPoolExecutor(max_workers=9) as pool:
+            typist = pool.submit(keep_typing) if typing else None
             list(pool.map(post, range(total_visitor + total_admin)))
+            burst_over.set()
+            if typist is not None:
+                typist.result()
         total = total_visitor + total_admin
         for reader in (visitor_reader, admin_reader):
             messages = reader.wait_for_messages(total, timeout=120)
@@ -187,9 +204,14 @@ def test_burst_through_cutting_proxy_exactly_once_in_order(server, mode):
             assert seqs == list(range(1, total + 1)), "lost, duplicated or reordered"
             assert {message_text(m.data) for m in messages} == sent
             assert reader.connects > 5, f"the proxy should have cut the stream (connects={reader.connects})"
+            if typing:
+                live = [e for e in reader.events if e.event == "typing"]
+                assert live and all(e.id is None for e in live), "typing events flowed, without ids"
+                assert all(e.id is not None for e in reader.events if e.event == "message")
         print(
             f"\n[{mode}] {total} messages; visitor reconnects {visitor_reader.connects - 1}, "
             f"admin reconnects {admin_reader.connects - 1}; proxy cuts {proxy.cuts}"
+            + (f"; typing posts {typed}" if typing else "")
         )
     finally:
         for client in clients:

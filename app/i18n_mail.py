@@ -3,6 +3,11 @@ in every language of app/i18n.py, which merges them into its one table (that mod
 
 MAIL_STRINGS: dict[str, dict[str, str]] = {
     "mail.transcript.subject": {"en": "Your conversation with {site}", "tr": "{site} ile sohbetiniz"},
+    "mail.transcript.rate": {
+        "en": "How did we do? Rate this conversation from 1 to 5 on the chat page, in the browser you chatted from:",
+        "tr": "Nasıldık? Bu sohbeti, yazıştığınız tarayıcıda sohbet sayfasında 1'den 5'e puanlayın:",
+    },
+    "mail.transcript.rate_link": {"en": "Rate the conversation", "tr": "Sohbeti puanla"},
     "transcript.email_title": {"en": "Transcript by email", "tr": "E-postayla döküm"},
     "transcript.email": {"en": "Email me the transcript", "tr": "Dökümü bana e-postayla gönder"},
     "transcript.email_to": {"en": "It goes to {email}.", "tr": "{email} adresine gönderilir."},

@@ -334,7 +334,7 @@ def build_services(settings: Settings) -> Services:
         mail=mail,
         replies=replies,
         transcript_mail=TranscriptMailer(
-            engine, transcripts, mail, jinja, public_url=settings.public_url, mail_from=settings.mail_from
+            engine, transcripts, mail, jinja, ratings, public_url=settings.public_url, mail_from=settings.mail_from
         ),
         typing=Typing(broker, preview=settings.typing_preview),
         receipts=receipts,

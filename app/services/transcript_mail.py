@@ -22,6 +22,7 @@ from app.clock import now
 from app.models.db import write_transaction
 from app.services import counters
 from app.services.mail import MailOutbox, address, compose
+from app.services.ratings import Ratings
 from app.services.transcripts import TranscriptRefused, Transcripts
 
 log = logging.getLogger("sohbet.mail")
@@ -46,10 +47,12 @@ class TranscriptMailer:
         transcripts: Transcripts,
         outbox: MailOutbox,
         jinja: Environment,
+        ratings: Ratings,
         *,
         public_url: str,
         mail_from: str,
     ) -> None:
+        self._ratings = ratings
         self._engine = engine
         self._transcripts = transcripts
         self._outbox = outbox
@@ -74,6 +77,8 @@ class TranscriptMailer:
         if not thread.email:
             raise TranscriptMailRefused(409, "transcript_no_email")
         context = await self._transcripts.context(thread, lang=lang, base_url=self._public_url or base_url)
+        offer = await self._ratings.offer(thread.id)  # SPEC §10: resolved and not rated yet, the mail asks too
+        context["rate_url"] = context["base_url"] + "/" if offer is not None and offer.rated is None else ""
         subject = context["t"]("mail.transcript.subject").format(site=context["site_name"])
         message = compose(
             self._jinja,

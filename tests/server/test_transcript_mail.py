@@ -141,3 +141,29 @@ def test_mail_not_configured_is_a_clear_refusal(make_server):
     assert as_json.status_code == 409 and as_json.json()["code"] == "transcript_mail_off"
     ended = visitor.post("/chat/end", {"confirm": "yes"})
     assert ended.status_code == 200 and "/chat/transcript/email" not in ended.text
+
+
+def test_a_resolved_conversation_asks_for_a_rating_until_rated(server, smtp, admin):
+    """SPEC §10: once resolved, the transcript email offers the rating too (the page's form), until it is given."""
+    visitor = visitor_with_email(server, "Rater", "rater@example.com")
+    assert visitor.post("/chat/messages", {"text": "thanks for the help"}).status_code == 303
+    thread = int(sql(server.env["DATABASE_URL"], "SELECT max(id) FROM conversation")[0][0])
+    assert visitor.post("/chat/transcript/email", {}).status_code == 303  # open: no rating asked
+    wait_until(lambda: mails_to(smtp, "rater@example.com"), timeout=15, message="the first transcript mail")
+    assert "How did we do" not in mails_to(smtp, "rater@example.com")[0].get_body(("plain",)).get_content()
+
+    assert admin.post(f"/admin/threads/{thread}/status", {"status": "resolved"}).status_code == 303
+    sql(server.env["DATABASE_URL"], "DELETE FROM counter")  # the once-a-minute limit, not under test here
+    assert visitor.post("/chat/transcript/email", {}).status_code == 303
+    wait_until(lambda: len(mails_to(smtp, "rater@example.com")) == 2, timeout=15, message="the second mail")
+    mail = mails_to(smtp, "rater@example.com")[1]
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "How did we do" in text and PUBLIC + "/" in text and f'href="{PUBLIC}/"' in html
+
+    visitor.get("/")
+    assert visitor.post("/chat/rating", {"score": "5", "comment": ""}).status_code == 303
+    sql(server.env["DATABASE_URL"], "DELETE FROM counter")
+    assert visitor.post("/chat/transcript/email", {}).status_code == 303
+    wait_until(lambda: len(mails_to(smtp, "rater@example.com")) == 3, timeout=15, message="the third mail")
+    assert "How did we do" not in mails_to(smtp, "rater@example.com")[2].get_body(("plain",)).get_content()

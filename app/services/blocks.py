@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from piccolo.engine.base import Engine
 
@@ -258,17 +257,3 @@ class Blocks(BackgroundLoop):
             )
         ).returning(VisitorBlock.id)
         return int(rows[0]["id"])
-
-
-def describe(block: BlockView) -> dict[str, Any]:
-    """A block for the JSON API and the pages: never the token's hash."""
-    return {
-        "id": block.id,
-        "kind": block.kind,
-        "value": "" if block.kind == "visitor" else block.value,
-        "conversation": block.conversation,
-        "reason": block.reason,
-        "created_by": block.created_by,
-        "created_at": block.created_at,
-        "expires_at": block.expires_at,
-    }
